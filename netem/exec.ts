@@ -1,0 +1,69 @@
+// Running external commands. Every command is an argument array (execFile/spawn),
+// never a shell string, so nothing from a scenario can be interpreted by a shell.
+import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+
+export class CommandError extends Error {
+  readonly code = 'HOLBENCH_CMD_FAILED';
+  constructor(
+    readonly argv: readonly string[],
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
+    super(`command failed (exit ${exitCode}): ${argv.join(' ')}\n${stderr.trim()}`);
+  }
+}
+
+export interface RunOptions {
+  /** Run inside this network namespace (via `ip netns exec`). */
+  ns?: string;
+  /** Do not throw on a non-zero exit; return the result instead. */
+  allowFail?: boolean;
+  timeoutMs?: number;
+  input?: string;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** argv for running `cmd args` inside namespace `ns` (or as is when ns is undefined). */
+export function nsArgv(ns: string | undefined, cmd: string, args: readonly string[]): string[] {
+  return ns ? ['ip', 'netns', 'exec', ns, cmd, ...args] : [cmd, ...args];
+}
+
+/** Run a command to completion. Throws CommandError on a non-zero exit unless allowFail. */
+export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const argv = nsArgv(opts.ns, cmd, args);
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      argv[0]!,
+      argv.slice(1),
+      { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const exitCode = err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0;
+        if (err && !opts.allowFail) {
+          const reason = (err as any).code === 'ENOENT' ? `${argv[0]}: not found` : stderr || err.message;
+          reject(new CommandError(argv, exitCode, reason));
+          return;
+        }
+        resolve({ stdout, stderr, exitCode });
+      },
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+/** Start a long-running process, optionally inside a namespace. */
+export function start(cmd: string, args: readonly string[], opts: SpawnOptions & { ns?: string } = {}): ChildProcess {
+  const { ns, ...spawnOpts } = opts;
+  const argv = nsArgv(ns, cmd, args);
+  return spawn(argv[0]!, argv.slice(1), spawnOpts);
+}
+
+/** True when `cmd` is on PATH. */
+export async function haveCommand(cmd: string): Promise<boolean> {
+  const r = await run('sh', ['-c', 'command -v "$1"', 'sh', cmd], { allowFail: true });
+  return r.exitCode === 0;
+}
