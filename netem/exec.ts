@@ -67,3 +67,50 @@ export async function haveCommand(cmd: string): Promise<boolean> {
   const r = await run('sh', ['-c', 'command -v "$1"', 'sh', cmd], { allowFail: true });
   return r.exitCode === 0;
 }
+
+const TSX_LOADER = import.meta.resolve('tsx');
+
+/** argv for running a TypeScript entry point of this repo with the current Node and tsx. */
+export function tsArgv(script: string, args: readonly string[] = []): [string, string[]] {
+  return [process.execPath, ['--import', TSX_LOADER, script, ...args]];
+}
+
+/** Start a TypeScript entry point of this repo, optionally inside a namespace. */
+export function startTs(script: string, args: readonly string[], opts: SpawnOptions & { ns?: string } = {}): ChildProcess {
+  const [node, argv] = tsArgv(script, args);
+  return start(node, argv, opts);
+}
+
+/** Wait until `child` prints a line matching `re` on stdout; reject on exit or timeout. */
+export function waitForLine(child: ChildProcess, re: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let errBuf = '';
+    const timer = setTimeout(() => done(new Error(`timed out after ${timeoutMs} ms waiting for ${re}; stderr: ${errBuf.slice(-2000)}`)), timeoutMs);
+    const onOut = (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        const m = re.exec(line);
+        if (m) return done(null, m);
+      }
+    };
+    const onErr = (d: Buffer) => {
+      errBuf = (errBuf + d.toString()).slice(-8000);
+    };
+    const onExit = (code: number | null) => done(new Error(`process exited (${code}) before ready; stderr: ${errBuf.slice(-2000)}`));
+    function done(err: Error | null, m?: RegExpExecArray) {
+      clearTimeout(timer);
+      child.stdout?.off('data', onOut);
+      child.stderr?.off('data', onErr);
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve(m!);
+    }
+    child.stdout?.on('data', onOut);
+    child.stderr?.on('data', onErr);
+    child.once('exit', onExit);
+  });
+}
