@@ -1,0 +1,184 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RequestRow } from './records.ts';
+import {
+  bootstrapCi95,
+  coStallIndex,
+  completionSpreadMs,
+  groupByRun,
+  meanCi95,
+  meanSd,
+  percentile,
+  percentiles,
+  stallAnalysis,
+  stallThresholdMs,
+  streamStalls,
+  tQuantile975,
+} from './metrics.ts';
+
+function req(req_id: number, start_ms: number, ttfb_ms: number | null, ttlb_ms: number | null): RequestRow {
+  return {
+    cell: 'c', protocol: 'h2', rep: 1, req_id, object: req_id, path: `/o/${req_id}`, conn_id: '1', stream_id: String(req_id * 2 + 1),
+    start_ms, ttfb_ms, ttlb_ms, bytes: 1000, status: ttlb_ms === null ? null : 200, error: '',
+  };
+}
+/** chunks every `stepMs` in [from, to] for request `id`, skipping the open intervals in `gaps` */
+function chunks(id: number, from: number, to: number, stepMs: number, gaps: [number, number][] = []) {
+  const out: { req_id: number; t_ms: number }[] = [];
+  for (let t = from; t <= to + 1e-9; t += stepMs) {
+    if (gaps.some(([a, b]) => t > a && t < b)) continue;
+    out.push({ req_id: id, t_ms: t });
+  }
+  return out;
+}
+const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);
+
+test('percentile: type-7 interpolation, ignores non-finite, NaN on empty', () => {
+  assert.equal(percentile([1, 2, 3, 4], 50), 2.5);
+  assert.equal(percentile([4, 1, 3, 2], 0), 1);
+  assert.equal(percentile([4, 1, 3, 2], 100), 4);
+  close(percentile([1, 2, 3, 4], 90), 3.7);
+  assert.equal(percentile([5, NaN, Infinity], 50), 5);
+  assert.ok(Number.isNaN(percentile([], 50)));
+  assert.deepEqual(percentiles([10, 20, 30], [50, 100]), { 50: 20, 100: 30 });
+  assert.throws(() => percentile([1], 101), RangeError);
+});
+
+test('meanSd / CV', () => {
+  const m = meanSd([2, 4, 4, 4, 5, 5, 7, 9]);
+  assert.equal(m.mean, 5);
+  close(m.sd, Math.sqrt(32 / 7));
+  close(m.cv, Math.sqrt(32 / 7) / 5);
+  assert.ok(Number.isNaN(meanSd([3]).sd));
+  assert.equal(meanSd([]).n, 0);
+});
+
+test('t quantiles: table values and interpolation', () => {
+  assert.equal(tQuantile975(1), 12.706);
+  assert.equal(tQuantile975(2), 4.303);
+  assert.equal(tQuantile975(30), 2.042);
+  assert.equal(tQuantile975(60), 2.0);
+  const t45 = tQuantile975(45); // true value 2.014
+  assert.ok(Math.abs(t45 - 2.014) < 0.002, String(t45));
+  assert.ok(Math.abs(tQuantile975(1e9) - 1.96) < 1e-3);
+  assert.ok(Number.isNaN(tQuantile975(0)));
+});
+
+test('meanCi95 with n = 3 uses t(2) = 4.303', () => {
+  const ci = meanCi95([10, 12, 14]); // mean 12, sd 2
+  assert.equal(ci.mean, 12);
+  close(ci.half, (4.303 * 2) / Math.sqrt(3));
+  close(ci.lo, 12 - ci.half);
+  assert.ok(Number.isNaN(meanCi95([1]).half));
+});
+
+test('bootstrap is deterministic for a seed and brackets the mean', () => {
+  const xs = [10, 11, 12, 13, 30, 9, 10, 12];
+  const a = bootstrapCi95(xs, { seed: 7, iterations: 500 });
+  const b = bootstrapCi95(xs, { seed: 7, iterations: 500 });
+  assert.deepEqual(a, b);
+  assert.ok(a.lo <= a.estimate && a.estimate <= a.hi);
+  const c = bootstrapCi95(xs, { seed: 8, iterations: 500 });
+  assert.notDeepEqual(a, c);
+  const med = bootstrapCi95(xs, { stat: (v) => percentile(v, 50) });
+  assert.equal(med.estimate, 11.5);
+});
+
+test('completion spread = p90 - p10 of TTLB; null below 2 completed', () => {
+  const rs = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100].map((t, i) => req(i, 0, 1, t));
+  close(completionSpreadMs(rs)!, 80);
+  assert.equal(completionSpreadMs([req(1, 0, 1, 5), req(2, 0, null, null)]), null);
+});
+
+test('stall threshold = max(1.5 RTT, 10 ms)', () => {
+  assert.equal(stallThresholdMs(50), 75);
+  assert.equal(stallThresholdMs(2), 10);
+  assert.equal(stallThresholdMs(0), 10);
+  assert.equal(stallThresholdMs(NaN), 10);
+});
+
+test('one stream: gaps longer than T are stalls, whole gap counted', () => {
+  // T = 15 ms (RTT 10). Chunks at 10, 15, 20, then silence to 60, then 65, 70 (last byte).
+  const r = req(1, 0, 10, 70);
+  const s = streamStalls(r, [10, 15, 20, 60, 65, 70], stallThresholdMs(10));
+  assert.deepEqual(s.intervals, [[20, 60]]);
+  assert.equal(s.stall_ms, 40);
+  // silence before the first byte is not a stall (it is TTFB)
+  assert.equal(streamStalls(req(2, 0, 500, 510), [500, 505, 510], 15).stall_ms, 0);
+  // a gap of exactly T is not a stall
+  assert.equal(streamStalls(req(3, 0, 0, 15), [0, 15], 15).stall_ms, 0);
+  // the tail until ttlb counts when the last chunk is early (e.g. END_STREAM arrives late)
+  assert.deepEqual(streamStalls(req(4, 0, 0, 100), [0, 5], 15).intervals, [[5, 100]]);
+  // never got a byte: no window, no stall
+  assert.equal(streamStalls(req(5, 0, null, null), [], 15).stall_ms, 0);
+});
+
+test('two streams stalling together -> co-stall index 1', () => {
+  const rs = [req(1, 0, 0, 100), req(2, 0, 0, 100)];
+  const cs = [...chunks(1, 0, 100, 5, [[40, 80]]), ...chunks(2, 0, 100, 5, [[40, 80]])];
+  const a = stallAnalysis(rs, cs, 10);
+  assert.equal(a.thresholdMs, 15);
+  assert.deepEqual(a.perRequest.map((p) => p.intervals), [[[40, 80]], [[40, 80]]]);
+  assert.equal(a.coStallIndex, 1);
+  assert.equal(a.stallMsMean, 40);
+  assert.equal(a.stallMsTotal, 80);
+});
+
+test('two streams stalling at disjoint times -> co-stall index 0', () => {
+  const rs = [req(1, 0, 0, 100), req(2, 0, 0, 100)];
+  const cs = [...chunks(1, 0, 100, 5, [[10, 40]]), ...chunks(2, 0, 100, 5, [[50, 90]])];
+  const a = stallAnalysis(rs, cs, 10);
+  assert.equal(a.coStallIndex, 0);
+  assert.equal(a.perRequest[0]!.stall_ms, 30);
+  assert.equal(a.perRequest[1]!.stall_ms, 40);
+});
+
+test('partial overlap: index = co-stalled stream-time / total stall time', () => {
+  // stream 1 stalls [10,40], stream 2 stalls [30,60]; both active 0..100.
+  // overlap [30,40]: S=2 >= A/2 -> co. stream-time in co = 2*10 = 20; total = 30 + 30 = 60.
+  const rs = [req(1, 0, 0, 100), req(2, 0, 0, 100)];
+  const cs = [...chunks(1, 0, 100, 5, [[10, 40]]), ...chunks(2, 0, 100, 5, [[30, 60]])];
+  close(stallAnalysis(rs, cs, 10).coStallIndex!, 20 / 60);
+});
+
+test('half of the active streams is enough; a lone stalled stream never is', () => {
+  // 4 active streams, 2 stall together -> co-stall (2 >= 4/2)
+  const rs4 = [1, 2, 3, 4].map((i) => req(i, 0, 0, 100));
+  const cs4 = [
+    ...chunks(1, 0, 100, 5, [[20, 60]]), ...chunks(2, 0, 100, 5, [[20, 60]]), ...chunks(3, 0, 100, 5), ...chunks(4, 0, 100, 5),
+  ];
+  assert.equal(stallAnalysis(rs4, cs4, 10).coStallIndex, 1);
+  // 5 active, 2 stall together -> 2 < 2.5, not co-stalled
+  const rs5 = [...rs4, req(5, 0, 0, 100)];
+  assert.equal(stallAnalysis(rs5, [...cs4, ...chunks(5, 0, 100, 5)], 10).coStallIndex, 0);
+  // only one stream active and it stalls (the other already finished) -> not "co"
+  const rs1 = [req(1, 0, 0, 100), req(2, 0, 0, 10)];
+  assert.equal(stallAnalysis(rs1, [...chunks(1, 0, 100, 5, [[40, 80]]), ...chunks(2, 0, 10, 5)], 10).coStallIndex, 0);
+});
+
+test('a stream that has not received its first byte is not active', () => {
+  // streams 1 and 2 stall together [20,60]; stream 3 and 4 only start receiving at 70
+  const rs = [req(1, 0, 0, 100), req(2, 0, 0, 100), req(3, 0, 70, 100), req(4, 0, 70, 100)];
+  const cs = [...chunks(1, 0, 100, 5, [[20, 60]]), ...chunks(2, 0, 100, 5, [[20, 60]]), ...chunks(3, 70, 100, 5), ...chunks(4, 70, 100, 5)];
+  assert.equal(stallAnalysis(rs, cs, 10).coStallIndex, 1);
+});
+
+test('no stall at all -> index null, mean 0', () => {
+  const rs = [req(1, 0, 0, 50), req(2, 0, 0, 50)];
+  const a = stallAnalysis(rs, [...chunks(1, 0, 50, 5), ...chunks(2, 0, 50, 5)], 10);
+  assert.equal(a.coStallIndex, null);
+  assert.equal(a.stallMsMean, 0);
+  assert.equal(coStallIndex([], []), null);
+});
+
+test('failed request: window ends at its last chunk', () => {
+  const a = stallAnalysis([req(1, 0, 0, null)], chunks(1, 0, 20, 5), 10);
+  assert.equal(a.perRequest[0]!.stall_ms, 0);
+});
+
+test('groupByRun splits by cell x protocol x rep', () => {
+  const rows = [req(1, 0, 0, 1), { ...req(2, 0, 0, 1), rep: 2 }, { ...req(3, 0, 0, 1), protocol: 'h3' }, req(4, 0, 0, 1)];
+  const g = groupByRun(rows);
+  assert.equal(g.size, 3);
+  assert.deepEqual([...g.values()].map((l) => l.map((r) => r.req_id)), [[1, 4], [2], [3]]);
+});
