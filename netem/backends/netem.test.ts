@@ -1,0 +1,111 @@
+// Pure tests of the tc-netem argument builder and the stats parser (no kernel needed).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseProfile, type LinkImpairment } from '../profile.ts';
+import {
+  ASSUMED_LINE_BPS,
+  delayLinePackets,
+  directionSeed,
+  fmtPct,
+  needsReAdd,
+  netemArgs,
+  netemAvailable,
+  netemQdiscArgv,
+  parseQdiscStats,
+} from './netem.ts';
+
+const link = (over: Partial<LinkImpairment> = {}): LinkImpairment => ({
+  delayMs: 20,
+  jitterMs: 0,
+  jitterDist: 'uniform',
+  loss: { kind: 'none' },
+  rateBps: null,
+  queuePackets: 1000,
+  reorder: false,
+  ...over,
+});
+
+test('plain delay: limit covers queue + a 1 Gbit/s delay line', () => {
+  // 1e9 bit/s * 20 ms / 8 / 1500 B = 1667 packets
+  assert.equal(delayLinePackets(link()), 1667);
+  assert.deepEqual(netemArgs(link()), ['limit', '2667', 'delay', '20ms']);
+});
+
+test('random loss in percent', () => {
+  assert.deepEqual(netemArgs(link({ loss: { kind: 'random', pct: 10 } })), ['limit', '2667', 'delay', '20ms', 'loss', 'random', '10%']);
+  assert.deepEqual(netemArgs(link({ loss: { kind: 'random', pct: 0.1 } })).slice(4), ['loss', 'random', '0.1%']);
+  assert.equal(fmtPct(0.123456789), '12.345679%');
+  assert.equal(fmtPct(0.07), '7%'); // no 7.000000000000001%
+});
+
+test('Gilbert-Elliott: all four parameters, probabilities as percents', () => {
+  const a = netemArgs(link({ loss: { kind: 'ge', p: 0.01, r: 0.2, oneMinusH: 1, oneMinusK: 0 } }));
+  assert.deepEqual(a.slice(4), ['loss', 'gemodel', '1%', '20%', '100%', '0%']);
+  // via the profile parser (netem defaults r = 1-p, 1-h = 1, 1-k = 0)
+  const p = parseProfile({ delay_ms: 5, loss_ge: { p: 0.05 } });
+  assert.deepEqual(netemArgs(p.uplink).slice(4), ['loss', 'gemodel', '5%', '95%', '100%', '0%']);
+});
+
+test('uniform jitter: no distribution keyword, in-order release via a high rate', () => {
+  const a = netemArgs(link({ jitterMs: 5 }));
+  // delay line sized for 20 + 5 ms
+  assert.deepEqual(a, ['limit', String(1000 + Math.ceil((ASSUMED_LINE_BPS * 25) / 1000 / 8 / 1500)), 'delay', '20ms', '5ms', 'rate', '100000000000bit']);
+  assert.ok(!a.includes('distribution'));
+});
+
+test('normal jitter: distribution normal, delay line sized for ±4 sigma', () => {
+  const a = netemArgs(link({ jitterMs: 2, jitterDist: 'normal' }));
+  assert.deepEqual(a.slice(2), ['delay', '20ms', '2ms', 'distribution', 'normal', 'rate', '100000000000bit']);
+  assert.equal(a[1], String(1000 + Math.ceil((ASSUMED_LINE_BPS * 28) / 1000 / 8 / 1500)));
+});
+
+test('reorder: true leaves the rate out so netem reorders by jitter', () => {
+  assert.deepEqual(netemArgs(link({ jitterMs: 5, reorder: true })).slice(2), ['delay', '20ms', '5ms']);
+});
+
+test('rate + limit: limit = queue + rate x delay in MTU packets', () => {
+  const a = netemArgs(link({ delayMs: 25, rateBps: 20e6, queuePackets: 100 }));
+  // 20e6 * 25 ms / 8 / 1500 = 41.67 -> 42
+  assert.deepEqual(a, ['limit', '142', 'delay', '25ms', 'rate', '20000000bit']);
+  // the profile's default queue (2 x BDP of the 50 ms path = 168) passes straight through
+  const p = parseProfile({ delay_ms: 25, rate_bps: '20mbit' });
+  assert.equal(p.uplink.queuePackets, 168);
+  assert.deepEqual(netemArgs(p.uplink), ['limit', '210', 'delay', '25ms', 'rate', '20000000bit']);
+});
+
+test('fractional delays are given in microseconds; seed only when asked', () => {
+  assert.deepEqual(netemArgs(link({ delayMs: 0.5, queuePackets: 10 }), { seed: 7 }), ['limit', '52', 'delay', '500us', 'seed', '7']);
+  assert.notEqual(directionSeed(3, 'uplink'), directionSeed(3, 'downlink'));
+});
+
+test('qdisc argv: add vs change (change clears a rate explicitly)', () => {
+  assert.deepEqual(netemQdiscArgv('add', 'to-server', link()), ['qdisc', 'add', 'dev', 'to-server', 'root', 'netem', 'limit', '2667', 'delay', '20ms']);
+  assert.deepEqual(netemQdiscArgv('change', 'to-client', link()).slice(-2), ['rate', '0bit']);
+  assert.deepEqual(netemQdiscArgv('change', 'to-client', link({ rateBps: 1e6 })).slice(-2), ['rate', '1000000bit']);
+});
+
+test('normal -> uniform jitter needs delete + add', () => {
+  assert.equal(needsReAdd(link({ jitterMs: 2, jitterDist: 'normal' }), link({ jitterMs: 2 })), true);
+  assert.equal(needsReAdd(link({ jitterMs: 2, jitterDist: 'normal' }), link({ jitterMs: 0 })), false);
+  assert.equal(needsReAdd(link({ jitterMs: 2 }), link({ jitterMs: 2, jitterDist: 'normal' })), false);
+});
+
+test('parseQdiscStats reads `tc -s -j qdisc show` output', () => {
+  const out = JSON.stringify([
+    { kind: 'netem', handle: '8001:', root: true, refcnt: 2, options: { limit: 2667 }, bytes: 12345, packets: 90, drops: 10, overlimits: 0, requeues: 0, backlog: 128, qlen: 2 },
+  ]);
+  assert.deepEqual(parseQdiscStats(out), { sent: 90, drops: 10, qlen: 2 });
+  assert.equal(parseQdiscStats('[{"kind":"noqueue","handle":"0:","root":true}]'), null);
+  assert.equal(parseQdiscStats('not json'), null);
+});
+
+test('netemAvailable answers without throwing and leaves no namespace', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root');
+  const a = await netemAvailable();
+  assert.equal(typeof a.ok, 'boolean');
+  assert.ok(a.reason.length > 0);
+  t.diagnostic(`netemAvailable: ${JSON.stringify(a)}`);
+  const { run } = await import('../exec.ts');
+  const ns = (await run('ip', ['netns', 'list'])).stdout;
+  assert.ok(!ns.includes(`holbench-np${process.pid}-r`));
+});

@@ -1,0 +1,324 @@
+// The `netem` backend: Linux tc-netem as the root qdisc on the router's two egress
+// interfaces (uplink leaves on `to-server`, downlink on `to-client`), inside the router
+// namespace only. Deleting the namespace removes everything this backend installed.
+//
+// How a LinkImpairment maps onto netem (checked against sch_netem.c netem_enqueue and
+// iproute2 q_netem.c, kernel 6.1 / iproute2 6.1):
+// - delay D [J]: without a `distribution` keyword netem's tabledist() draws uniformly from
+//   [D-J, D+J); with `distribution normal` J is the standard deviation (table spans ~±4σ).
+//   This matches profile.ts (uniform: ±jitter, normal: sigma).
+// - Ordering. netem keeps packets in a "tfifo" sorted by time_to_send, so with jitter and
+//   NO rate, a packet drawn a shorter delay overtakes its predecessor: jitter reorders.
+//   With `rate` set, netem computes time_to_send = max(now + delay, last.time_to_send) +
+//   serialization time, i.e. no packet leaves before the one ahead of it ("release in
+//   arrival order", the same semantics as our NFQUEUE helper). Putting a pfifo child
+//   under netem does NOT help on modern kernels: tfifo still sorts before the child sees
+//   packets. So when jitter > 0, reorder is false and the profile has no rate, we add
+//   `rate 100gbit` (0.12 us per 1500 B packet; never the bottleneck on a veth path) purely
+//   to get in-order release. With reorder: true we leave the rate out and netem reorders
+//   as it always has. A profile with a real rate can never reorder in netem (documented
+//   limitation; the helper backend does the same).
+// - loss random P%: independent loss. loss gemodel p r 1-h 1-k (percent): always all four
+//   given explicitly, because iproute2's defaults for omitted ones changed across versions
+//   (r = 1 or 1-p). tc turns the user's 1-h into h for the kernel.
+// - limit: netem's single limit counts EVERY packet it holds, both those waiting for the
+//   rate and those sitting in the delay line. So limit = queuePackets + the packets a full
+//   delay line holds (rate × max delay in MTU-size packets), and the delay line itself
+//   never tail-drops for MTU-size traffic. Without a rate we assume a 1 Gbit/s line.
+//   Caveat: a delay line full of small packets borrows room from the queue.
+// - seed: iproute2 >= 6.5 (kernel TCA_NETEM_PRNG_SEED, 6.5+) takes `seed N`; we pass it
+//   only when the installed tc's help lists it. Uplink and downlink get different seeds
+//   (2s and 2s+1) so the two directions do not lose the same packet indices.
+import { run } from '../exec.ts';
+import { onCleanup } from '../lifecycle.ts';
+import type { BackendStats, DirectionStats, DropEvent, ImpairmentBackend } from '../backend.ts';
+import type { Direction, LinkImpairment, NetworkProfile } from '../profile.ts';
+import type { Topology } from '../topology.ts';
+
+const MTU_BYTES = 1500;
+/** line rate assumed for sizing the delay line when the profile sets no rate, bit/s */
+export const ASSUMED_LINE_BPS = 1e9;
+/** rate added only to keep jittered packets in order (see the header comment), bit/s */
+export const ORDERING_RATE_BPS = 100e9;
+/** cap on the delay-line allowance, packets (a 1 Gbit/s line × 2.4 s of delay) */
+export const MAX_DELAY_LINE_PACKETS = 200_000;
+
+export interface NetemArgOptions {
+  /** PRNG seed for this qdisc; omitted from the arguments when undefined */
+  seed?: number;
+}
+
+function fmtMs(ms: number): string {
+  return Number.isInteger(ms) ? `${ms}ms` : `${Math.round(ms * 1000)}us`;
+}
+
+/** Percent with up to 6 decimals and no float noise: 0.1 -> "10%", 0.123456789 -> "12.345679%". */
+export function fmtPct(fraction: number): string {
+  return `${+(fraction * 100).toFixed(6)}%`;
+}
+
+/** Packets a full delay line holds: rate × the longest delay netem can draw, in MTU-size packets. */
+export function delayLinePackets(link: LinkImpairment): number {
+  const spread = link.jitterDist === 'normal' ? 4 : 1; // netem's normal table spans about ±4σ
+  const maxDelayMs = link.delayMs + spread * link.jitterMs;
+  const bps = link.rateBps ?? ASSUMED_LINE_BPS;
+  return Math.min(MAX_DELAY_LINE_PACKETS, Math.ceil((bps * maxDelayMs) / 1000 / 8 / MTU_BYTES));
+}
+
+/** netem's `limit`: the queue in front of the rate plus room for the delay line. */
+export function netemLimit(link: LinkImpairment): number {
+  return link.queuePackets + delayLinePackets(link);
+}
+
+/** The options after `netem` for one direction. Pure. */
+export function netemArgs(link: LinkImpairment, opts: NetemArgOptions = {}): string[] {
+  const a: string[] = ['limit', String(netemLimit(link)), 'delay', fmtMs(link.delayMs)];
+  if (link.jitterMs > 0) {
+    a.push(fmtMs(link.jitterMs));
+    // uniform is netem's behaviour without a table; there is no uniform.dist to name
+    if (link.jitterDist === 'normal') a.push('distribution', 'normal');
+  }
+  if (link.loss.kind === 'random') a.push('loss', 'random', fmtPct(link.loss.pct / 100));
+  if (link.loss.kind === 'ge') {
+    const g = link.loss;
+    a.push('loss', 'gemodel', fmtPct(g.p), fmtPct(g.r), fmtPct(g.oneMinusH), fmtPct(g.oneMinusK));
+  }
+  if (link.rateBps !== null) a.push('rate', `${Math.round(link.rateBps)}bit`);
+  else if (link.jitterMs > 0 && !link.reorder) a.push('rate', `${ORDERING_RATE_BPS}bit`);
+  if (opts.seed !== undefined) a.push('seed', String(opts.seed));
+  return a;
+}
+
+/** Full `tc` argv (without the `tc` itself) for `qdisc add|change dev X root netem ...`. */
+export function netemQdiscArgv(verb: 'add' | 'change', dev: string, link: LinkImpairment, opts: NetemArgOptions = {}): string[] {
+  const args = netemArgs(link, opts);
+  // `change` leaves attributes the message does not carry untouched, and tc only sends a
+  // rate when one is named: to remove a rate on change, say `rate 0bit` explicitly.
+  if (verb === 'change' && !args.includes('rate')) args.push('rate', '0bit');
+  return ['qdisc', verb, 'dev', dev, 'root', 'netem', ...args];
+}
+
+/** Per-direction PRNG seeds derived from the profile seed (distinct, deterministic). */
+export function directionSeed(seed: number, dir: Direction): number {
+  return dir === 'uplink' ? 2 * seed : 2 * seed + 1;
+}
+
+/** A copy of `link` that drops every packet (timed outages). Delay etc. stay as they were. */
+export function blackholed(link: LinkImpairment): LinkImpairment {
+  return { ...link, loss: { kind: 'random', pct: 100 } };
+}
+
+/** `change` cannot express this transition: the kernel keeps the old distribution table
+ *  when none is sent, and no uniform table exists to send. Needs delete + add. */
+export function needsReAdd(prev: LinkImpairment, next: LinkImpairment): boolean {
+  return prev.jitterDist === 'normal' && prev.jitterMs > 0 && next.jitterMs > 0 && next.jitterDist === 'uniform';
+}
+
+export interface NetemQdiscCounters {
+  /** packets netem has released (dequeued) */
+  sent: number;
+  /** netem's one drop counter: random/GE loss AND limit overflow, not separable */
+  drops: number;
+  /** packets held right now (queue + delay line) */
+  qlen: number;
+}
+
+/** Parse `tc -s -j qdisc show dev X` output; returns the root netem qdisc's counters or null. */
+export function parseQdiscStats(json: string): NetemQdiscCounters | null {
+  let list: unknown;
+  try {
+    list = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(list)) return null;
+  const q = list.find((x: any) => x && x.kind === 'netem' && x.root === true) ?? list.find((x: any) => x && x.kind === 'netem');
+  if (!q) return null;
+  const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  return { sent: n(q.packets), drops: n(q.drops), qlen: n(q.qlen) };
+}
+
+let seedSupport: Promise<boolean> | undefined;
+
+/** Does the installed tc know netem's `seed`? (Its help text lists it from iproute2 6.5 on.) */
+export function tcSupportsSeed(): Promise<boolean> {
+  seedSupport ??= run('tc', ['qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'help'], { allowFail: true, timeoutMs: 5000 })
+    .then((r) => /\bseed\b/i.test(r.stdout + r.stderr))
+    .catch(() => false);
+  return seedSupport;
+}
+
+/** Is tc-netem usable here? Tries it in a throwaway namespace, which is always deleted.
+ *  The name fits cleanup.ts's pattern (holbench-<id>-r), so a SIGKILLed probe's namespace
+ *  is reaped by the next `holbench cleanup`. */
+export async function netemAvailable(): Promise<{ ok: boolean; reason: string }> {
+  const tcv = await run('tc', ['-V'], { allowFail: true, timeoutMs: 5000 }).catch(() => null);
+  if (!tcv || tcv.exitCode !== 0) return { ok: false, reason: 'tc (iproute2) is not installed' };
+  const ns = `holbench-np${process.pid}-r`;
+  try {
+    const add = await run('ip', ['netns', 'add', ns], { allowFail: true, timeoutMs: 10_000 });
+    if (add.exitCode !== 0) return { ok: false, reason: `cannot create a network namespace: ${add.stderr.trim()}` };
+    const veth = await run('ip', ['-n', ns, 'link', 'add', 'name', 'np0', 'type', 'veth', 'peer', 'name', 'np1'], { allowFail: true, timeoutMs: 10_000 });
+    if (veth.exitCode !== 0) return { ok: false, reason: `cannot create a veth pair: ${veth.stderr.trim()}` };
+    const r = await run('tc', ['-n', ns, 'qdisc', 'add', 'dev', 'np0', 'root', 'netem', 'delay', '1ms'], { allowFail: true, timeoutMs: 10_000 });
+    if (r.exitCode !== 0) {
+      const msg = (r.stderr || r.stdout).trim().split('\n').filter(Boolean).join('; ');
+      return { ok: false, reason: `tc-netem does not work in this kernel: ${msg || `tc exited ${r.exitCode}`}` };
+    }
+    return { ok: true, reason: 'tc qdisc add ... netem succeeded in a probe namespace' };
+  } finally {
+    await run('ip', ['netns', 'del', ns], { allowFail: true, timeoutMs: 10_000 }).catch(() => undefined);
+  }
+}
+
+const DIRS: Direction[] = ['uplink', 'downlink'];
+
+interface DirState {
+  dev: string;
+  /** what is installed now, before blackholing */
+  link: LinkImpairment | null;
+  blackhole: boolean;
+  /** counters of qdiscs that were replaced (delete + add), so stats stay cumulative */
+  carried: NetemQdiscCounters;
+  /** netem's drop counter when the current blackhole started */
+  blackholeStartDrops: number;
+  /** drops attributed to finished blackholes */
+  outageDrops: number;
+}
+
+class NetemBackend implements ImpairmentBackend {
+  readonly name = 'netem' as const;
+  private readonly ns: string;
+  private readonly dirs: Record<Direction, DirState>;
+  private seed: number | null = null;
+  private withSeed = false;
+  private unregister: (() => void) | null = null;
+  private torn = false;
+
+  constructor(private readonly topo: Topology) {
+    this.ns = topo.ns.router;
+    const st = (dev: string): DirState => ({ dev, link: null, blackhole: false, carried: { sent: 0, drops: 0, qlen: 0 }, blackholeStartDrops: 0, outageDrops: 0 });
+    this.dirs = { uplink: st(topo.egress.uplink), downlink: st(topo.egress.downlink) };
+  }
+
+  private tc(args: string[], allowFail = false) {
+    return run('tc', ['-n', this.ns, ...args], { allowFail, timeoutMs: 15_000 });
+  }
+
+  private argOpts(dir: Direction): NetemArgOptions {
+    return this.withSeed && this.seed !== null ? { seed: directionSeed(this.seed, dir) } : {};
+  }
+
+  private effective(d: DirState): LinkImpairment {
+    return d.blackhole ? blackholed(d.link!) : d.link!;
+  }
+
+  async apply(profile: NetworkProfile): Promise<void> {
+    if (this.torn) throw new Error('netem backend: apply() after teardown()');
+    this.withSeed = await tcSupportsSeed();
+    this.seed = profile.seed;
+    this.unregister ??= onCleanup(() => this.teardown());
+    try {
+      for (const dir of DIRS) {
+        const d = this.dirs[dir];
+        await this.tc(netemQdiscArgv('add', d.dev, profile[dir], this.argOpts(dir)));
+        d.link = profile[dir];
+      }
+    } catch (err) {
+      await this.teardown();
+      throw err;
+    }
+  }
+
+  async update(profile: NetworkProfile): Promise<void> {
+    this.seed = profile.seed;
+    for (const dir of DIRS) {
+      const d = this.dirs[dir];
+      if (!d.link) throw new Error('netem backend: update() before apply()');
+      const prev = this.effective(d);
+      d.link = profile[dir];
+      await this.install(dir, prev);
+    }
+  }
+
+  /** Bring direction `dir` to its effective state, by `change` where netem allows it. */
+  private async install(dir: Direction, prev: LinkImpairment): Promise<void> {
+    const d = this.dirs[dir];
+    const next = this.effective(d);
+    if (needsReAdd(prev, next)) {
+      // queued packets are lost here; keep the counters cumulative across the new qdisc
+      const c = await this.counters(d);
+      if (c) {
+        d.carried = { sent: d.carried.sent + c.sent, drops: d.carried.drops + c.drops, qlen: 0 };
+      }
+      await this.tc(['qdisc', 'del', 'dev', d.dev, 'root'], true);
+      await this.tc(netemQdiscArgv('add', d.dev, next, this.argOpts(dir)));
+    } else {
+      await this.tc(netemQdiscArgv('change', d.dev, next, this.argOpts(dir)));
+    }
+  }
+
+  async setBlackhole(direction: Direction | 'both', on: boolean): Promise<void> {
+    for (const dir of direction === 'both' ? DIRS : [direction]) {
+      const d = this.dirs[dir];
+      if (!d.link) throw new Error('netem backend: setBlackhole() before apply()');
+      if (d.blackhole === on) continue;
+      const prev = this.effective(d);
+      const before = (await this.counters(d))?.drops ?? 0;
+      d.blackhole = on;
+      if (on) d.blackholeStartDrops = before + d.carried.drops;
+      await this.install(dir, prev);
+      if (!on) {
+        const after = (await this.counters(d))?.drops ?? before;
+        d.outageDrops += Math.max(0, after + d.carried.drops - d.blackholeStartDrops);
+      }
+    }
+  }
+
+  private async counters(d: DirState): Promise<NetemQdiscCounters | null> {
+    const r = await this.tc(['-s', '-j', 'qdisc', 'show', 'dev', d.dev], true);
+    return r.exitCode === 0 ? parseQdiscStats(r.stdout) : null;
+  }
+
+  private async dirStats(d: DirState): Promise<DirectionStats> {
+    const c = (await this.counters(d)) ?? { sent: 0, drops: 0, qlen: 0 };
+    const sent = d.carried.sent + c.sent;
+    const drops = d.carried.drops + c.drops;
+    // While a blackhole is on, every drop since it started is the outage's.
+    const outage = d.outageDrops + (d.blackhole ? Math.max(0, drops - d.blackholeStartDrops) : 0);
+    return {
+      packets: sent + drops + c.qlen,
+      delivered: sent,
+      // netem keeps ONE drop counter for random/GE loss and for `limit` overflow; it cannot
+      // tell them apart, so both land in `loss` (`limit` is sized so the delay line does not
+      // overflow; queue drops only happen when the rate-limited queue is full). Outage drops
+      // are split off by diffing the counter around blackholes.
+      drops: { loss: Math.max(0, drops - outage), queue: 0, outage, other: 0 },
+    };
+  }
+
+  async stats(): Promise<BackendStats> {
+    return { backend: 'netem', uplink: await this.dirStats(this.dirs.uplink), downlink: await this.dirStats(this.dirs.downlink) };
+  }
+
+  /** netem has no per-packet drop log. */
+  async drops(_sinceMs: number): Promise<DropEvent[]> {
+    return [];
+  }
+
+  async teardown(): Promise<void> {
+    if (this.torn) return;
+    this.torn = true;
+    for (const dir of DIRS) {
+      // fails harmlessly when the qdisc or the whole namespace is already gone
+      await this.tc(['qdisc', 'del', 'dev', this.dirs[dir].dev, 'root'], true).catch(() => undefined);
+      this.dirs[dir].link = null;
+    }
+    this.unregister?.();
+    this.unregister = null;
+  }
+}
+
+export function createNetemBackend(topo: Topology): ImpairmentBackend {
+  return new NetemBackend(topo);
+}
