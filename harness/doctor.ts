@@ -1,0 +1,54 @@
+// `holbench doctor`: can this machine run holbench, and what should be installed if not.
+import { release } from 'node:os';
+import { haveCommand, run } from '../netem/exec.ts';
+import { backendAvailability } from '../netem/backends/index.ts';
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+export async function doctor(json: boolean): Promise<number> {
+  const checks: Check[] = [];
+  const add = (name: string, ok: boolean, detail: string, fix?: string) => checks.push({ name, ok, detail, fix: ok ? undefined : fix });
+  add('root', process.getuid?.() === 0, process.getuid?.() === 0 ? 'running as root' : `uid ${process.getuid?.()}`, 'run as root (namespaces, iptables and tc need CAP_NET_ADMIN)');
+  add('node', Number(process.versions.node.split('.')[0]) >= 20, process.version, 'install Node.js 20 or newer');
+  for (const [cmd, pkg] of [['ip', 'iproute2'], ['tc', 'iproute2'], ['iptables', 'iptables'], ['ethtool', 'ethtool'], ['openssl', 'openssl']] as const) {
+    const ok = await haveCommand(cmd);
+    add(cmd, ok, ok ? 'found' : 'missing', `apt-get install ${pkg}`);
+  }
+  const cc = (await haveCommand('cc')) || (await haveCommand('gcc'));
+  add('C compiler', cc, cc ? 'found (builds the NFQUEUE helper)' : 'missing', 'apt-get install gcc libc6-dev linux-libc-dev');
+  const ccAvail = (await run('sysctl', ['-n', 'net.ipv4.tcp_available_congestion_control'], { allowFail: true })).stdout.trim();
+  add('TCP congestion control', /cubic/.test(ccAvail), `available: ${ccAvail || 'unknown'}`, 'a kernel with tcp_cubic (default in Linux)');
+  for (const b of ['netem', 'helper'] as const) {
+    let a;
+    try {
+      a = await backendAvailability(b);
+    } catch (e) {
+      a = { ok: false, reason: (e as Error).message };
+    }
+    add(`backend ${b}`, a.ok, a.ok ? 'usable' : a.reason, b === 'netem' ? 'a kernel with sch_netem (stock distribution kernels have it); otherwise the helper backend is used' : 'see the reason above');
+  }
+  try {
+    const { h3Support } = await import('../h3/index.ts');
+    const s = h3Support();
+    add('h3 (quiche binding)', s.ok, s.ok ? 'loads' : s.reason, 'HTTP/3 needs @matrixai/quic-linux-x64 (linux x64 only); h3 cells are reported UNSUPPORTED');
+  } catch (e) {
+    add('h3 (quiche binding)', false, (e as Error).message.split('\n')[0]!, 'HTTP/3 cells will be reported UNSUPPORTED');
+  }
+  const chromium = await haveCommand('chromium');
+  add('chromium (report test only)', chromium, chromium ? 'found' : 'missing', 'apt-get install chromium (only the report test needs it)');
+  const essential = checks.filter((c) => !c.name.startsWith('chromium') && !c.name.startsWith('h3') && !c.name.startsWith('backend'));
+  const anyBackend = checks.some((c) => c.name.startsWith('backend') && c.ok);
+  const ok = essential.every((c) => c.ok) && anyBackend;
+  if (json) process.stdout.write(JSON.stringify({ ok, kernel: release(), checks }, null, 2) + '\n');
+  else {
+    process.stdout.write(`kernel ${release()}\n`);
+    for (const c of checks) process.stdout.write(`${c.ok ? ' ok ' : 'FAIL'}  ${c.name.padEnd(28)} ${c.detail}${c.fix ? `\n      -> ${c.fix}` : ''}\n`);
+    process.stdout.write(ok ? '\nready to run.\n' : '\nnot ready: fix the FAIL lines above.\n');
+  }
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,105 @@
+// HTTP/1.0 and HTTP/1.1 over undici. A browser's HTTP/1.1 pattern is N connections, each
+// carrying one request at a time; we model it exactly with N single-connection undici
+// Clients and a FIFO of waiting requests, which also gives every request a connection id.
+// http1.0 opens a fresh connection per request (Connection: close), up to N at once.
+import { Client } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { RequestHandle } from '../records.ts';
+import type { Driver, DriverOptions } from './types.ts';
+
+interface Slot {
+  client: Client;
+  idx: number;
+  /** connect events on this client; with the slot index it names the connection */
+  connects: number;
+}
+
+export function createH1Driver(version: '1.0' | '1.1') {
+  return async (opts: DriverOptions): Promise<Driver> => {
+    const origin = `http://${opts.target.host}:${opts.target.port}`;
+    const perRequest = version === '1.0';
+    let opened = 0;
+    let closed = false;
+    const newSlot = (idx: number): Slot => {
+      const client = new Client(origin, {
+        pipelining: 1,
+        connect: { noDelay: true } as any,
+        headersTimeout: opts.requestTimeoutMs,
+        bodyTimeout: opts.requestTimeoutMs,
+        keepAliveTimeout: 120_000,
+        keepAliveMaxTimeout: 120_000,
+      });
+      const slot: Slot = { client, idx, connects: 0 };
+      client.on('connect', () => {
+        slot.connects++;
+        opened++;
+      });
+      return slot;
+    };
+    const free: Slot[] = [];
+    const all: Slot[] = [];
+    let nextIdx = 0;
+    if (!perRequest) for (let i = 0; i < opts.connections; i++) all.push(newSlot(nextIdx++)), free.push(all[all.length - 1]!);
+    let perRequestBusy = 0;
+    const waiting: (() => void)[] = [];
+
+    const acquire = async (): Promise<Slot> => {
+      if (perRequest) {
+        while (perRequestBusy >= opts.connections) await new Promise<void>((r) => waiting.push(r));
+        perRequestBusy++;
+        return newSlot(nextIdx++);
+      }
+      while (!free.length) await new Promise<void>((r) => waiting.push(r));
+      return free.shift()!;
+    };
+    const release = (slot: Slot) => {
+      if (perRequest) {
+        perRequestBusy--;
+        void slot.client.close().catch(() => {});
+      } else free.push(slot);
+      waiting.shift()?.();
+    };
+
+    return {
+      protocol: `http${version}`,
+      async get(path: string, h: RequestHandle) {
+        if (closed) return h.fail(new Error('driver closed'));
+        const slot = await acquire();
+        await new Promise<void>((resolve) => {
+          const handler: Dispatcher.DispatchHandler = {
+            onResponseStart(_c, status) {
+              h.headers(status, { connId: `c${slot.idx}.${slot.connects}`, streamId: 0 });
+            },
+            onResponseData(_c, chunk) {
+              h.data(chunk.length);
+            },
+            onResponseEnd() {
+              h.end();
+              resolve();
+            },
+            onResponseError(_c, err) {
+              h.fail(err);
+              resolve();
+            },
+          };
+          slot.client.dispatch(
+            {
+              origin,
+              path,
+              method: 'GET',
+              headers: perRequest ? { connection: 'close' } : {},
+              reset: perRequest,
+            },
+            handler,
+          );
+        });
+        release(slot);
+      },
+      connectionsOpened: () => opened,
+      async close() {
+        closed = true;
+        await Promise.all(all.map((s) => s.client.destroy().catch(() => {})));
+      },
+    };
+  };
+}

@@ -1,0 +1,157 @@
+// Loading a scenario: YAML -> zod (strict) -> a plan of cells. Every problem is reported at
+// once, each with its YAML path and line:column, before anything touches the system.
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import YAML from 'yaml';
+import { issuesOf, normalizeProfile, ProfileError, type NetworkProfile } from '../../netem/profile.ts';
+import { ScenarioSchema, type Scenario, PROTOCOLS, type ProtocolName } from './schema.ts';
+
+export class ScenarioError extends Error {
+  readonly code = 'HOLBENCH_BAD_SCENARIO';
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+export interface ProtocolSpec {
+  protocol: ProtocolName;
+  /** transport connections the client may open */
+  connections: number;
+  /** label used in outputs: http1.0, http1.1, http1.1x6, h2, h3 */
+  label: string;
+}
+
+export interface Cell {
+  /** stable id, e.g. "loss_pct=2,delay_ms=25" ("base" without a sweep) */
+  id: string;
+  params: Record<string, number>;
+  profile: NetworkProfile;
+}
+
+export interface LoadedScenario {
+  file: string;
+  name: string;
+  scenario: Scenario;
+  protocols: ProtocolSpec[];
+  cells: Cell[];
+}
+
+function protocolSpec(p: Scenario['protocols'][number]): ProtocolSpec {
+  if (typeof p === 'string') {
+    const m = /^(http1\.[01])x(\d+)$/.exec(p);
+    if (m) return spec(m[1] as ProtocolName, Number(m[2]));
+    return spec(p as ProtocolName, undefined);
+  }
+  return spec(p.protocol, p.connections);
+}
+
+function spec(protocol: ProtocolName, connections: number | undefined): ProtocolSpec {
+  const multiplexed = protocol === 'h2' || protocol === 'h3';
+  // http1.0 opens a connection per request; `connections` caps how many are open at once.
+  const c = multiplexed ? 1 : (connections ?? (protocol === 'http1.0' ? 6 : 1));
+  const label = protocol === 'http1.1' && c > 1 ? `http1.1x${c}` : protocol === 'http1.0' && connections ? `http1.0x${c}` : protocol;
+  return { protocol, connections: c, label };
+}
+
+/** Cartesian product of the sweep, in file order; each combination is one cell. */
+export function expandCells(s: Scenario): Cell[] {
+  const sweep = s.sweep ?? {};
+  const axes = Object.entries(sweep).filter(([, v]) => Array.isArray(v)) as [string, (number | string)[]][];
+  let combos: Record<string, number>[] = [{}];
+  for (const [key, values] of axes) {
+    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: Number(v) })));
+  }
+  return combos.map((params) => {
+    const net: Record<string, unknown> = { ...s.network, seed: s.network.seed ?? s.seed };
+    for (const [k, v] of Object.entries(params)) {
+      if (k === 'rtt_ms') net.delay_ms = v / 2;
+      else net[k] = v;
+      // a swept key applies to both directions: drop per-direction overrides of it
+      for (const dir of ['uplink', 'downlink'] as const) {
+        const o = net[dir] as Record<string, unknown> | undefined;
+        const key = k === 'rtt_ms' ? 'delay_ms' : k;
+        if (o && key in o) net[dir] = { ...o, [key]: undefined };
+        if (k === 'loss_pct' && o?.loss_ge) net[dir] = { ...(net[dir] as object), loss_ge: undefined };
+      }
+      if (k === 'loss_pct') delete net.loss_ge;
+    }
+    const id = Object.keys(params).length ? Object.entries(params).map(([k, v]) => `${k}=${v}`).join(',') : 'base';
+    return { id, params, profile: normalizeProfile(net as any) };
+  });
+}
+
+/** Position "line:col" of a YAML path (or of its closest existing ancestor). */
+function positionOf(doc: YAML.Document, lc: YAML.LineCounter, path: (string | number)[], isKey: boolean): string {
+  for (let n = path.length; n >= 0; n--) {
+    const p = path.slice(0, n);
+    if (isKey && n === path.length && p.length) {
+      const parent = doc.getIn(p.slice(0, -1), true) as any;
+      const pair = parent?.items?.find((it: any) => it?.key?.value === p[p.length - 1]);
+      if (pair?.key?.range) {
+        const pos = lc.linePos(pair.key.range[0]);
+        return `${pos.line}:${pos.col}`;
+      }
+      continue;
+    }
+    const node = (p.length ? doc.getIn(p, true) : doc.contents) as any;
+    if (node?.range) {
+      const pos = lc.linePos(node.range[0]);
+      return `${pos.line}:${pos.col}`;
+    }
+  }
+  return '1:1';
+}
+
+export function parseScenarioText(text: string, file: string): LoadedScenario {
+  const lc = new YAML.LineCounter();
+  const doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new ScenarioError(
+      file,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return `${pos ? `${pos.line}:${pos.col}` : '?'} YAML syntax: ${e.message.split('\n')[0]}`;
+      }),
+    );
+  }
+  const raw = doc.toJS() ?? {};
+  const r = ScenarioSchema.safeParse(raw);
+  if (!r.success) {
+    const problems = issuesOf(r.error, []).map((i) => {
+      const isKey = i.message === 'unknown key';
+      return `${positionOf(doc, lc, i.path, isKey)} ${i.path.join('.') || '(top level)'}: ${i.message}`;
+    });
+    throw new ScenarioError(file, problems);
+  }
+  const scenario = r.data;
+  let cells: Cell[];
+  try {
+    cells = expandCells(scenario);
+  } catch (e) {
+    if (e instanceof ProfileError) {
+      throw new ScenarioError(file, e.issues.map((i) => `${positionOf(doc, lc, i.path.split('.'), false)} ${i.path}: ${i.message}`));
+    }
+    throw e;
+  }
+  const protocols = scenario.protocols.map(protocolSpec);
+  const labels = protocols.map((p) => p.label);
+  const dup = labels.find((l, i) => labels.indexOf(l) !== i);
+  if (dup) throw new ScenarioError(file, [`${positionOf(doc, lc, ['protocols'], false)} protocols: ${dup} is listed twice`]);
+  const name = scenario.name ?? basename(file, extname(file));
+  return { file, name, scenario, protocols, cells };
+}
+
+export async function loadScenario(file: string): Promise<LoadedScenario> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ScenarioError(file, [`cannot read: ${(e as Error).message}`]);
+  }
+  return parseScenarioText(text, file);
+}
+
+export { PROTOCOLS };

@@ -1,0 +1,94 @@
+// The scenario file schema (strict: unknown keys are errors). scenarios/schema.json is
+// generated from this by `holbench schema` so editors can autocomplete.
+import { z } from 'zod';
+import { LinkSchema, NetworkSchema } from '../../netem/profile.ts';
+
+/** Protocols a scenario can name. `http1.1` takes connections 1 (serial keep-alive) or 6. */
+export const PROTOCOLS = ['http1.0', 'http1.1', 'h2', 'h3'] as const;
+export type ProtocolName = (typeof PROTOCOLS)[number];
+
+const ProtocolObject = z
+  .object({
+    protocol: z.enum(PROTOCOLS),
+    connections: z.number().int().min(1).max(64).optional().describe('http1.x only: parallel connections (browsers use 6)'),
+  })
+  .strict();
+
+/** "http1.1x6" is shorthand for {protocol: http1.1, connections: 6}. */
+export const ProtocolEntry = z.union([
+  z.enum(PROTOCOLS),
+  z.string().regex(/^http1\.[01]x\d{1,2}$/, 'expected http1.0, http1.1, http1.1x6, h2 or h3'),
+  ProtocolObject,
+]);
+
+const PageWorkload = z
+  .object({
+    kind: z.literal('page'),
+    objects: z.number().int().min(1).max(10_000).describe('objects on the page, all requested at once'),
+    object_bytes: z
+      .union([z.number().int().min(1).max(2 ** 30), z.array(z.number().int().min(1).max(2 ** 30)).min(1)])
+      .describe('size of every object, or a list of sizes cycled over the objects'),
+    html_bytes: z.number().int().min(1).max(2 ** 30).optional().describe('fetched first, before the objects (like a page\'s HTML)'),
+  })
+  .strict();
+
+const LoadWorkload = z
+  .object({
+    kind: z.literal('load'),
+    mode: z.enum(['closed', 'fixed-rate']).default('closed'),
+    concurrency: z.number().int().min(1).max(1000).default(10).describe('closed loop: requests in flight at once'),
+    rate_rps: z.number().positive().max(1_000_000).optional().describe('fixed-rate: requests per second (required for fixed-rate)'),
+    duration_s: z.number().positive().max(3600).default(10),
+    warmup_s: z.number().min(0).max(600).default(1),
+    body_bytes: z.number().int().min(0).max(2 ** 30).default(1024),
+  })
+  .strict()
+  .refine((w) => w.mode !== 'fixed-rate' || w.rate_rps !== undefined, { message: 'rate_rps is required when mode is fixed-rate', path: ['rate_rps'] });
+
+export const WorkloadSchema = z.discriminatedUnion('kind', [PageWorkload, LoadWorkload]);
+
+/** Sweep: each key lists values; the run covers the cartesian product (x protocols x repetitions). */
+export const SweepSchema = z
+  .object({
+    loss_pct: z.array(z.number().min(0).max(100)).min(1).optional(),
+    delay_ms: z.array(z.number().min(0).max(60_000)).min(1).optional().describe('one-way delay each way'),
+    rtt_ms: z.array(z.number().min(0).max(120_000)).min(1).optional().describe('round-trip time, split evenly between directions'),
+    jitter_ms: z.array(z.number().min(0).max(60_000)).min(1).optional(),
+    rate_bps: z.array(LinkSchema.shape.rate_bps.unwrap()).min(1).optional(),
+    queue_packets: z.array(z.number().int().min(1).max(1_000_000)).min(1).optional(),
+  })
+  .strict()
+  .refine((s) => !(s.delay_ms && s.rtt_ms), { message: 'sweep either delay_ms or rtt_ms, not both', path: ['rtt_ms'] });
+
+export const ScenarioSchema = z
+  .object({
+    name: z.string().regex(/^[a-zA-Z0-9._-]{1,64}$/, 'letters, digits, . _ - only (used in folder names)').optional(),
+    description: z.string().max(2000).optional(),
+    protocols: z.array(ProtocolEntry).min(1),
+    workload: WorkloadSchema,
+    network: NetworkSchema.default({}),
+    sweep: SweepSchema.optional(),
+    repetitions: z.number().int().min(1).max(100).default(3),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+    tcp_cc: z.enum(['cubic', 'reno', 'bbr']).default('cubic').describe('TCP congestion control in client and server namespaces'),
+    quic_cc: z.enum(['cubic', 'reno', 'bbr']).default('cubic').describe('QUIC congestion control (h3)'),
+    backend: z.enum(['auto', 'netem', 'helper']).default('auto'),
+    timeouts: z
+      .object({
+        request_ms: z.number().int().min(100).max(600_000).default(30_000),
+        cell_s: z.number().min(1).max(3600).default(120).describe('a repetition of one protocol in one cell fails after this long'),
+      })
+      .strict()
+      .default({ request_ms: 30_000, cell_s: 120 }),
+  })
+  .strict();
+
+export type ScenarioInput = z.input<typeof ScenarioSchema>;
+export type Scenario = z.output<typeof ScenarioSchema>;
+export type Workload = Scenario['workload'];
+export type PageWorkloadT = z.output<typeof PageWorkload>;
+export type LoadWorkloadT = z.output<typeof LoadWorkload>;
+
+export function jsonSchema(): unknown {
+  return z.toJSONSchema(ScenarioSchema, { io: 'input', unrepresentable: 'any' });
+}

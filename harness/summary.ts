@@ -1,0 +1,119 @@
+// One summary row per protocol x cell x repetition, computed from a job's records and the
+// counters read around it. Column meanings are documented in the README ("Outputs").
+import type { JobResult } from './agent.ts';
+import type { BackendStats, DirectionStats } from '../netem/backend.ts';
+import { baseRttMs, expectedLossFraction, type NetworkProfile } from '../netem/profile.ts';
+import { percentile } from '../netem/probe.ts';
+
+export interface SummaryRow {
+  scenario: string;
+  cell: string;
+  protocol: string;
+  rep: number;
+  status: 'SUCCEEDED' | 'FAILED' | 'UNSUPPORTED';
+  reason: string;
+  workload: string;
+  loss_pct: number;
+  rtt_ms: number;
+  rate_mbps: number | null;
+  tcp_cc: string;
+  quic_cc: string;
+  page_ms: number | null;
+  requests: number;
+  errors: number;
+  ttfb_p50_ms: number | null;
+  ttlb_p50_ms: number | null;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  goodput_mbps: number | null;
+  completion_spread_ms: number | null;
+  connections_used: number;
+  server_connections: number | null;
+  retransmissions: number | null;
+  co_stall_index: number | null;
+  stall_ms_mean: number | null;
+  loss_measured_pct: number | null;
+  drops_loss: number | null;
+  drops_queue: number | null;
+}
+
+export const SUMMARY_COLUMNS: (keyof SummaryRow)[] = [
+  'scenario', 'cell', 'protocol', 'rep', 'status', 'reason', 'workload', 'loss_pct', 'rtt_ms', 'rate_mbps', 'tcp_cc', 'quic_cc',
+  'page_ms', 'requests', 'errors', 'ttfb_p50_ms', 'ttlb_p50_ms', 'p50_ms', 'p95_ms', 'p99_ms', 'goodput_mbps', 'completion_spread_ms',
+  'connections_used', 'server_connections', 'retransmissions', 'co_stall_index', 'stall_ms_mean', 'loss_measured_pct', 'drops_loss', 'drops_queue',
+];
+
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+function diffDir(a: DirectionStats, b: DirectionStats) {
+  return { packets: b.packets - a.packets, loss: b.drops.loss - a.drops.loss, queue: b.drops.queue - a.drops.queue };
+}
+
+export interface SummaryContext {
+  scenario: string;
+  cell: string;
+  rep: number;
+  protocol: string;
+  profile: NetworkProfile;
+  tcpCc: string;
+  quicCc: string;
+  statsBefore?: BackendStats;
+  statsAfter?: BackendStats;
+  serverConnections: number | null;
+  retransmissions: number | null;
+  stall?: { coStallIndex: number | null; stallMsMean: number | null };
+}
+
+export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
+  const ok = job.requests.filter((r) => !r.error && r.ttlb_ms !== null);
+  const ttlb = ok.map((r) => r.ttlb_ms!).sort((a, b) => a - b);
+  const ttfb = ok.map((r) => r.ttfb_ms!).sort((a, b) => a - b);
+  const q = (xs: number[], p: number) => (xs.length ? r3(percentile(xs, p)) : null);
+  let lossMeasured: number | null = null;
+  let dropsLoss: number | null = null;
+  let dropsQueue: number | null = null;
+  if (c.statsBefore && c.statsAfter) {
+    const up = diffDir(c.statsBefore.uplink, c.statsAfter.uplink);
+    const down = diffDir(c.statsBefore.downlink, c.statsAfter.downlink);
+    const pk = up.packets + down.packets;
+    dropsLoss = up.loss + down.loss;
+    dropsQueue = up.queue + down.queue;
+    lossMeasured = pk ? r3((100 * dropsLoss) / pk) : null;
+  }
+  const load = job.load;
+  const page = job.page;
+  const elapsedS = page?.pageMs ? page.pageMs / 1000 : load ? load.durationS : null;
+  return {
+    scenario: c.scenario,
+    cell: c.cell,
+    protocol: c.protocol,
+    rep: c.rep,
+    status: job.status,
+    reason: job.reason,
+    workload: load ? 'load' : 'page',
+    loss_pct: r3(100 * expectedLossFraction(c.profile.uplink.loss)),
+    rtt_ms: baseRttMs(c.profile),
+    rate_mbps: c.profile.uplink.rateBps ? r3(c.profile.uplink.rateBps / 1e6) : null,
+    tcp_cc: c.tcpCc,
+    quic_cc: c.quicCc,
+    page_ms: page?.pageMs ?? null,
+    requests: load ? load.requests : job.requests.length,
+    errors: load ? load.errors : job.requests.filter((r) => r.error).length,
+    ttfb_p50_ms: q(ttfb, 0.5),
+    ttlb_p50_ms: q(ttlb, 0.5),
+    p50_ms: load ? r3(load.latencyMs.p50) : q(ttlb, 0.5),
+    p95_ms: load ? r3(load.latencyMs.p95) : q(ttlb, 0.95),
+    p99_ms: load ? r3(load.latencyMs.p99) : q(ttlb, 0.99),
+    goodput_mbps: elapsedS && job.status === 'SUCCEEDED' ? r3((job.bytes * 8) / elapsedS / 1e6) : null,
+    completion_spread_ms: ttlb.length >= 2 ? r3(percentile(ttlb, 0.9) - percentile(ttlb, 0.1)) : null,
+    connections_used: job.connectionsOpened,
+    server_connections: c.serverConnections,
+    retransmissions: c.retransmissions,
+    co_stall_index: c.stall?.coStallIndex ?? null,
+    stall_ms_mean: c.stall?.stallMsMean ?? null,
+    loss_measured_pct: lossMeasured,
+    drops_loss: dropsLoss,
+    drops_queue: dropsQueue,
+  };
+}

@@ -1,0 +1,22 @@
+// One line per server plugin. h3 loads lazily: its native binding may be missing on some platforms.
+import type { ServerPlugin } from './types.ts';
+
+export type PluginName = 'h1' | 'h2' | 'h3';
+
+export async function loadPlugin(name: PluginName): Promise<ServerPlugin> {
+  switch (name) {
+    case 'h1':
+      return (await import('./h1.ts')).h1Plugin();
+    case 'h2':
+      return (await import('./h2.ts')).h2Plugin();
+    case 'h3':
+      return (await import('./h3.ts')).h3Plugin();
+  }
+}
+
+/** Which server plugin serves a scenario protocol. */
+export function pluginFor(protocol: string): PluginName {
+  if (protocol === 'http1.0' || protocol === 'http1.1') return 'h1';
+  if (protocol === 'h2' || protocol === 'h3') return protocol;
+  throw new Error(`no server plugin for protocol ${protocol}`);
+}
