@@ -66,22 +66,26 @@ export function createH1Driver(version: '1.0' | '1.1') {
         if (closed) return h.fail(new Error('driver closed'));
         const slot = await acquire();
         await new Promise<void>((resolve) => {
-          const handler: Dispatcher.DispatchHandler = {
-            onResponseStart(_c, status) {
+          // undici's Client.dispatch validates the classic handler shape (onConnect/onHeaders/...)
+          const handler = {
+            onConnect() {},
+            onHeaders(status: number) {
               h.headers(status, { connId: `c${slot.idx}.${slot.connects}`, streamId: 0 });
+              return true;
             },
-            onResponseData(_c, chunk) {
+            onData(chunk: Buffer) {
               h.data(chunk.length);
+              return true;
             },
-            onResponseEnd() {
+            onComplete() {
               h.end();
               resolve();
             },
-            onResponseError(_c, err) {
+            onError(err: Error) {
               h.fail(err);
               resolve();
             },
-          };
+          } as unknown as Dispatcher.DispatchHandler;
           slot.client.dispatch(
             {
               origin,

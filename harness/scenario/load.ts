@@ -70,11 +70,14 @@ export function expandCells(s: Scenario): Cell[] {
       if (k === 'rtt_ms') net.delay_ms = v / 2;
       else net[k] = v;
       // a swept key applies to both directions: drop per-direction overrides of it
+      const key = k === 'rtt_ms' ? 'delay_ms' : k;
       for (const dir of ['uplink', 'downlink'] as const) {
         const o = net[dir] as Record<string, unknown> | undefined;
-        const key = k === 'rtt_ms' ? 'delay_ms' : k;
-        if (o && key in o) net[dir] = { ...o, [key]: undefined };
-        if (k === 'loss_pct' && o?.loss_ge) net[dir] = { ...(net[dir] as object), loss_ge: undefined };
+        if (!o) continue;
+        const copy = { ...o };
+        delete copy[key];
+        if (key === 'loss_pct') delete copy.loss_ge;
+        net[dir] = copy;
       }
       if (k === 'loss_pct') delete net.loss_ge;
     }
@@ -112,8 +115,8 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
     throw new ScenarioError(
       file,
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return `${pos ? `${pos.line}:${pos.col}` : '?'} YAML syntax: ${e.message.split('\n')[0]}`;
+        const pos = lc.linePos(e.pos[0]);
+        return `${pos.line}:${pos.col} YAML syntax: ${e.message.split('\n')[0]}`;
       }),
     );
   }

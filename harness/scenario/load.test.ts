@@ -1,0 +1,113 @@
+// Scenario validation: every problem at once, with its YAML path and line:column; the CLI
+// exits 2 and changes nothing on the system.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseScenarioText, ScenarioError } from './load.ts';
+import { hostNetSnapshot } from '../../netem/hostcheck.ts';
+
+const CLI = new URL('../cli.ts', import.meta.url).pathname;
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as any).code as number) : 0, stdout, stderr });
+    });
+  });
+}
+
+test('a good scenario expands sweeps and protocol shorthands', () => {
+  const s = parseScenarioText(
+    `protocols: [http1.0, http1.1, http1.1x6, {protocol: h2}]
+workload: { kind: page, objects: 10, object_bytes: [1000, 5000] }
+network: { delay_ms: 25, rate_bps: 20mbit, uplink: { delay_ms: 5 } }
+sweep: { loss_pct: [0, 2], rtt_ms: [20, 100] }
+`,
+    'x.yaml',
+  );
+  assert.deepEqual(s.protocols.map((p) => [p.label, p.connections]), [['http1.0', 6], ['http1.1', 1], ['http1.1x6', 6], ['h2', 1]]);
+  assert.deepEqual(s.cells.map((c) => c.id), ['loss_pct=0,rtt_ms=20', 'loss_pct=0,rtt_ms=100', 'loss_pct=2,rtt_ms=20', 'loss_pct=2,rtt_ms=100']);
+  const last = s.cells[3]!.profile;
+  // a swept RTT splits evenly and overrides the per-direction delay
+  assert.equal(last.uplink.delayMs, 50);
+  assert.equal(last.downlink.delayMs, 50);
+  assert.deepEqual(last.downlink.loss, { kind: 'random', pct: 2 });
+  assert.equal(last.uplink.rateBps, 20e6);
+  // default queue holds at least the bandwidth-delay product (20 Mbit/s x 100 ms = 167 packets)
+  assert.ok(last.uplink.queuePackets >= 167, `queue ${last.uplink.queuePackets}`);
+});
+
+test('every problem is reported at once, with path and line:column', () => {
+  const text = `protocols: [http1.1x6, h4]
+workload:
+  kind: page
+  objects: -1
+  object_bytes: 10
+network:
+  delay_ms: -5
+  loss_pct: 120
+  bogus: 1
+  loss_ge: { p: 2, r: 0.5 }
+  rate_bps: 0
+colour: blue
+`;
+  assert.throws(
+    () => parseScenarioText(text, 'bad.yaml'),
+    (e: unknown) => {
+      assert.ok(e instanceof ScenarioError);
+      const p = e.problems.join('\n');
+      for (const want of [
+        /^1:\d+ protocols\.1: /m,
+        /^4:12 workload\.objects: .*>=1/m,
+        /^7:13 network\.delay_ms: .*>=0/m,
+        /^8:13 network\.loss_pct: .*<=100/m,
+        /^9:3 network\.bogus: unknown key/m,
+        /^10:\d+ network\.loss_ge\.p: .*<=1/m,
+        /^11:\d+ network\.rate_bps: /m,
+        /^12:1 colour: unknown key/m,
+      ]) {
+        assert.match(p, want);
+      }
+      return true;
+    },
+  );
+});
+
+test('GE loss and random loss together are rejected, naming the field', () => {
+  assert.throws(
+    () => parseScenarioText(`protocols: [h2]\nworkload: {kind: page, objects: 1, object_bytes: 1}\nnetwork: {loss_pct: 1, loss_ge: {p: 0.1}}\n`, 'x.yaml'),
+    /network: set either loss_pct or loss_ge, not both/,
+  );
+});
+
+test('fixed-rate load needs rate_rps; YAML syntax errors carry a position', () => {
+  assert.throws(() => parseScenarioText(`protocols: [h2]\nworkload: {kind: load, mode: fixed-rate}\n`, 'x.yaml'), /workload\.rate_rps: rate_rps is required/);
+  assert.throws(() => parseScenarioText(`protocols: [h2\nworkload: x`, 'x.yaml'), /\d+:\d+ YAML syntax/);
+});
+
+test('CLI: bad scenario exits 2, names fields, and touches nothing', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'holbench-test-'));
+  const f = join(dir, 'bad.yaml');
+  await writeFile(f, 'protocols: [h2]\nworkload: {kind: page, objects: 1, object_bytes: 1}\nnetwork: {delay_ms: -1, loss_ge: {p: 1.5}}\n');
+  const before = await hostNetSnapshot();
+  const v = await cli(['validate', f]);
+  assert.equal(v.code, 2);
+  assert.match(v.stderr, /network\.delay_ms/);
+  assert.match(v.stderr, /network\.loss_ge\.p/);
+  const r = await cli(['run', f, '--out', join(dir, 'out')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /3:\d+ network\.delay_ms/);
+  assert.match(r.stderr, /nothing was changed/);
+  assert.deepEqual(await hostNetSnapshot(), before);
+  const u = await cli(['run', 'scenarios/smoke.yaml', '--repetitions', '0']);
+  assert.equal(u.code, 2);
+  assert.match(u.stderr, /--repetitions/);
+});
+
+test('CLI: every shipped scenario validates', async () => {
+  const r = await cli(['validate', ...['baseline', 'burst-loss', 'high-rtt', 'interop-transferloss', 'load-latency', 'loss-2pct', 'loss-sweep', 'smoke'].map((n) => `scenarios/${n}.yaml`)]);
+  assert.equal(r.code, 0, r.stderr);
+});
