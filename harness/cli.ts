@@ -7,7 +7,7 @@ import { loadScenario, ScenarioError } from './scenario/load.ts';
 import { jsonSchema } from './scenario/schema.ts';
 import { Runner } from './runner.ts';
 import { progressPrinter } from './progress.ts';
-import { installSignalHandlers, runCleanups } from '../netem/lifecycle.ts';
+import { installSignalHandlers, isExiting, runCleanups } from '../netem/lifecycle.ts';
 import { reapStale } from '../netem/cleanup.ts';
 import { describeProfile } from '../netem/profile.ts';
 import { doctor } from './doctor.ts';
@@ -137,6 +137,8 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${cmd}"`);
     }
   } catch (e) {
+    // a signal is tearing things down: its handler reports and exits (130/143), not us
+    if (isExiting()) return new Promise<number>(() => {});
     if (e instanceof ScenarioError) {
       process.stderr.write(`${e.message}\nnothing was changed on this machine.\n`);
       return 2;

@@ -11,7 +11,7 @@ import { createBackend, resolveBackend } from '../netem/backends/index.ts';
 import type { BackendChoice, BackendStats, ImpairmentBackend } from '../netem/backend.ts';
 import { describeProfile } from '../netem/profile.ts';
 import { reapStale } from '../netem/cleanup.ts';
-import { onCleanup } from '../netem/lifecycle.ts';
+import { isExiting, onCleanup } from '../netem/lifecycle.ts';
 import { run, startTs } from '../netem/exec.ts';
 import { makeCert, SERVER_NAME } from '../servers/cert.ts';
 import { pluginFor, type PluginName } from '../servers/registry.ts';
@@ -162,6 +162,7 @@ export class Runner extends EventEmitter {
           // rotate the protocol order each repetition so no protocol always runs first
           const order = loaded.protocols.map((_, i) => loaded.protocols[(i + rep - 1) % loaded.protocols.length]!);
           for (const proto of order) {
+            if (isExiting()) throw new Error('interrupted');
             index++;
             emit({ type: 'job-start', index, jobs: jobsTotal, cell: cell.id, protocol: proto.label, rep });
             const plugin: PluginName = pluginFor(proto.protocol);

@@ -6,6 +6,11 @@ const cleanups = new Set<Cleanup>();
 let installed = false;
 let exiting = false;
 
+/** True once a signal started the teardown; long loops check it and stop early. */
+export function isExiting(): boolean {
+  return exiting;
+}
+
 /** Register a cleanup; returns a function that unregisters it (call after a normal teardown). */
 export function onCleanup(fn: Cleanup): () => void {
   cleanups.add(fn);

@@ -1,0 +1,106 @@
+// End to end through real namespaces with the helper backend: `holbench run` on a small
+// scenario writes every output, counts connections the way each protocol should use them,
+// and an interrupted run keeps its finished jobs and leaves nothing behind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { hostNetSnapshot } from '../netem/hostcheck.ts';
+import { run } from '../netem/exec.ts';
+
+const CLI = new URL('./cli.ts', import.meta.url).pathname;
+
+function holbench(args: string[], onStderr?: (line: string, kill: (s: NodeJS.Signals) => void) => void) {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    for (const line of String(d).split('\n')) onStderr?.(line, (s) => child.kill(s));
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('exit', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr }))),
+  );
+}
+
+async function leftoverNamespaces(runJsonPath: string): Promise<string[]> {
+  const { run_id } = JSON.parse(await readFile(runJsonPath, 'utf8'));
+  assert.match(run_id, /^[0-9a-f]+$/);
+  const list = (await run('ip', ['netns', 'list'])).stdout;
+  return list.split('\n').filter((l) => l.startsWith(`holbench-${run_id}-`));
+}
+
+const csv = async (f: string) => parse(await readFile(f, 'utf8'), { columns: true }) as Record<string, string>[];
+
+test('run: smoke scenario end to end with the helper backend', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'holbench-e2e-'));
+  const before = await hostNetSnapshot();
+  const r = await holbench(['run', 'scenarios/smoke.yaml', '--backend', 'helper', '--out', join(out, 'results'), '--json', '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+  const res = JSON.parse(r.stdout);
+  const dir = res.outDir as string;
+  assert.deepEqual((await readdir(dir)).sort(), ['chunks.csv', 'drops.csv', 'requests.csv', 'run.json', 'summary.csv']);
+  const summary = await csv(join(dir, 'summary.csv'));
+  const by = Object.fromEntries(summary.map((s) => [s.protocol, s]));
+  for (const p of ['http1.0', 'http1.1x6', 'h2']) {
+    assert.equal(by[p]!.status, 'SUCCEEDED', `${p}: ${by[p]!.reason}`);
+    assert.ok(Number(by[p]!.page_ms) > 10, `${p} page time includes at least one 10 ms RTT`);
+    assert.equal(by[p]!.errors, '0');
+  }
+  // connection patterns, counted by the client and by the server
+  assert.equal(by['http1.0']!.connections_used, '10');
+  assert.equal(by['http1.0']!.server_connections, '10');
+  assert.ok(Number(by['http1.1x6']!.connections_used) <= 6 && Number(by['http1.1x6']!.connections_used) >= 2);
+  assert.equal(by['http1.1x6']!.server_connections, by['http1.1x6']!.connections_used);
+  assert.equal(by.h2!.connections_used, '1');
+  assert.equal(by.h2!.server_connections, '1');
+  assert.ok(['SUCCEEDED', 'UNSUPPORTED'].includes(by.h3!.status));
+  // one request row per object, each with its bytes; chunks add up to the bytes
+  const reqs = await csv(join(dir, 'requests.csv'));
+  const h2reqs = reqs.filter((q) => q.protocol === 'h2');
+  assert.equal(h2reqs.length, 10);
+  assert.ok(h2reqs.every((q) => q.bytes === '5000' && q.status === '200'));
+  assert.equal(new Set(h2reqs.map((q) => q.stream_id)).size, 10, 'every h2 request on its own stream');
+  const chunks = await csv(join(dir, 'chunks.csv'));
+  const h2bytes = chunks.filter((c) => c.protocol === 'h2').reduce((s, c) => s + Number(c.bytes), 0);
+  assert.equal(h2bytes, 50_000);
+  // provenance
+  const runJson = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8'));
+  assert.equal(runJson.backend, 'helper');
+  assert.equal(runJson.tcp_cc, 'cubic');
+  assert.deepEqual(runJson.tcp_cc_measured, { client: 'cubic', server: 'cubic' });
+  assert.equal(runJson.quic_cc, 'cubic');
+  assert.match(runJson.kernel, /^\d+\.\d+/);
+  assert.equal(runJson.seed, 7);
+  assert.ok(runJson.versions.undici && runJson.versions.node);
+  assert.equal(runJson.scenario.name, 'smoke');
+  assert.deepEqual(await leftoverNamespaces(join(dir, 'run.json')), []);
+  assert.deepEqual(await hostNetSnapshot(), before, 'the host network config is unchanged');
+});
+
+test('run: Ctrl-C keeps finished jobs, exits 130 and cleans up', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'holbench-int-'));
+  const f = join(out, 'long.yaml');
+  await writeFile(f, 'protocols: [http1.1, h2]\nworkload: {kind: page, objects: 20, object_bytes: 20000}\nnetwork: {delay_ms: 10}\nrepetitions: 20\n');
+  const before = await hostNetSnapshot();
+  let sent = false;
+  const r = await holbench(['run', f, '--backend', 'helper', '--out', join(out, 'results'), '--no-report'], (line, kill) => {
+    if (!sent && /^ ?2\/40 /.test(line)) {
+      sent = true;
+      kill('SIGINT');
+    }
+  });
+  assert.ok(sent, r.stderr);
+  assert.equal(r.code, 130, r.stderr);
+  const [name] = await readdir(join(out, 'results'));
+  const summary = await csv(join(out, 'results', name!, 'summary.csv'));
+  assert.ok(summary.length >= 2 && summary.length < 40, `kept ${summary.length} finished jobs`);
+  assert.ok(summary.every((s) => s.status === 'SUCCEEDED'));
+  assert.deepEqual(await leftoverNamespaces(join(out, 'results', name!, 'run.json')), []);
+  assert.deepEqual(await hostNetSnapshot(), before);
+});
