@@ -1,0 +1,525 @@
+// A thin QUIC layer over the raw quiche binding. One UDP socket per endpoint; every datagram
+// goes straight into recv(); the connection's work (reading streams, writing queued data,
+// draining send()) happens once per event-loop turn in flush(), scheduled with setImmediate,
+// so a burst of datagrams costs one pass, not one per datagram. One timer per connection,
+// armed from quiche's timeout().
+import dgram from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { QuicError } from './errors.ts';
+import { quiche, type HostPort, type QuicheConfig, type QuicheConnection } from './binding.ts';
+
+export type CcAlgorithm = 'cubic' | 'reno' | 'bbr';
+export const CC_ALGORITHMS: readonly CcAlgorithm[] = ['cubic', 'reno', 'bbr'];
+
+export interface TransportOptions {
+  /** congestion control (default cubic) */
+  cc?: CcAlgorithm | string;
+  /** max UDP payload we send; 1350 fits any 1500-byte-MTU path */
+  maxUdpPayload?: number;
+  idleTimeoutMs?: number;
+  /** bidirectional streams the peer may open concurrently (server: requests in flight) */
+  maxStreamsBidi?: number;
+}
+
+const SCID_LEN = 16;
+/** Datagrams sent per flush before yielding to the event loop (lets ACKs in). */
+const MAX_BURST = 256;
+const SLAB = 256 * 1024;
+
+export function buildConfig(role: 'client' | 'server', tls: { key?: string; cert?: string; caPem?: string; insecure?: boolean }, o: TransportOptions): QuicheConfig {
+  const q = quiche();
+  const enc = (s: string) => new Uint8Array(Buffer.from(s));
+  const cfg =
+    role === 'server'
+      ? q.Config.withBoringSslCtx(false, false, null, [enc(tls.key!)], [enc(tls.cert!)], null)
+      : q.Config.withBoringSslCtx(!tls.insecure, false, tls.caPem ? enc(tls.caPem) : null, null, null, null);
+  const cc = o.cc ?? 'cubic';
+  if (!CC_ALGORITHMS.includes(cc as CcAlgorithm)) throw new Error(`quic cc must be one of ${CC_ALGORITHMS.join(', ')}; got ${cc}`);
+  cfg.setCcAlgorithmName(cc);
+  cfg.setApplicationProtos(['h3']);
+  cfg.grease(true);
+  cfg.setMaxIdleTimeout(o.idleTimeoutMs ?? 30_000);
+  cfg.setMaxRecvUdpPayloadSize(65527);
+  cfg.setMaxSendUdpPayloadSize(o.maxUdpPayload ?? 1350);
+  // Windows sized for 50 MB bodies: quiche auto-tunes from the initial values up to the max.
+  cfg.setInitialMaxData(16 * 1024 * 1024);
+  cfg.setInitialMaxStreamDataBidiLocal(8 * 1024 * 1024);
+  cfg.setInitialMaxStreamDataBidiRemote(1024 * 1024);
+  cfg.setInitialMaxStreamDataUni(1024 * 1024);
+  cfg.setMaxConnectionWindow(48 * 1024 * 1024);
+  cfg.setMaxStreamWindow(32 * 1024 * 1024);
+  cfg.setInitialMaxStreamsBidi(role === 'server' ? (o.maxStreamsBidi ?? 128) : 0);
+  cfg.setInitialMaxStreamsUni(16);
+  cfg.setDisableActiveMigration(true);
+  return cfg;
+}
+
+export interface StreamChunk {
+  data: Buffer;
+  fin: boolean;
+}
+
+/** What the layer above (HTTP/3) implements. Called from flush(), never re-entrantly. */
+export interface ConnHandler {
+  /** once, when the handshake completes */
+  established(): void;
+  /** stream `id` has data or a FIN or a reset: call conn.read(id) until it returns null */
+  readable(id: number): void;
+  /** once per flush, before packets are sent (open queued streams, etc.) */
+  tick(): void;
+  /** once, when the connection is gone; err is null for a clean local close */
+  closed(err: QuicError | null): void;
+}
+
+interface OutStream {
+  id: number;
+  queue: Buffer[];
+  /** called when queue is empty; returns more buffers, or null when the stream is done */
+  pull: (() => Buffer[] | null) | null;
+  fin: boolean;
+}
+
+type SendFn = (buf: Buffer, len: number, to: HostPort) => void;
+
+function errorName(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Parses quiche's "StreamReset(123)" / "StreamStopped(123)" error names. */
+function codeIn(name: string, kind: string): number | null {
+  const m = new RegExp(`^${kind}\\((\\d+)\\)$`).exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+export class QuicStreamReset extends QuicError {
+  constructor(
+    readonly streamId: number,
+    code: number,
+  ) {
+    super('HOLBENCH_QUIC_RESET', `stream ${streamId} reset by peer with code 0x${code.toString(16)}`, code);
+  }
+}
+
+export class QuicConn {
+  readonly id: string;
+  handler: ConnHandler | null = null;
+  private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
+  private out = new Map<number, OutStream>();
+  private wasEstablished = false;
+  private done = false;
+  private slab = Buffer.allocUnsafe(SLAB);
+  private slabOff = 0;
+  private sendBuf = Buffer.allocUnsafe(65536);
+  private closeErr: QuicError | null = null;
+  private readonly flushBound = () => this.flush();
+
+  constructor(
+    readonly raw: QuicheConnection,
+    scid: Uint8Array,
+    private readonly sendDatagram: SendFn,
+    private readonly local: HostPort,
+    private readonly onGone: (c: QuicConn) => void,
+  ) {
+    this.id = Buffer.from(scid).toString('hex').slice(0, 16);
+  }
+
+  get closed(): boolean {
+    return this.done;
+  }
+
+  recv(msg: Buffer, from: HostPort): void {
+    if (this.done) return;
+    try {
+      this.raw.recv(msg, { from, to: this.local });
+    } catch {
+      // A recv error closes the connection inside quiche (localError set) or drops the
+      // packet; either way flush() sends what is needed and notices closure.
+    }
+    this.schedule();
+  }
+
+  schedule(): void {
+    if (this.scheduled || this.done) return;
+    this.scheduled = true;
+    setImmediate(this.flushBound);
+  }
+
+  /** Read what stream `id` has now: a chunk (a view into a slab; keep it if you like), or null. */
+  read(id: number): StreamChunk | null {
+    if (this.slab.length - this.slabOff < 16 * 1024) {
+      this.slab = Buffer.allocUnsafe(SLAB);
+      this.slabOff = 0;
+    }
+    let r: [number, boolean] | null;
+    try {
+      r = this.raw.streamRecv(id, this.slab.subarray(this.slabOff));
+    } catch (e) {
+      const name = errorName(e);
+      const code = codeIn(name, 'StreamReset');
+      if (code !== null) throw new QuicStreamReset(id, code);
+      if (name === 'Done' || name.startsWith('InvalidStreamState')) return null;
+      throw new QuicError('HOLBENCH_QUIC_RESET', `stream ${id} read failed: ${name}`);
+    }
+    if (!r) return null;
+    const data = this.slab.subarray(this.slabOff, this.slabOff + r[0]);
+    this.slabOff += r[0];
+    return { data, fin: r[1] };
+  }
+
+  /** Queue bytes on a stream; `pull` supplies more when the queue runs dry (null = no more). */
+  write(id: number, bufs: Buffer[], fin: boolean, pull: (() => Buffer[] | null) | null = null): void {
+    let s = this.out.get(id);
+    if (!s) {
+      s = { id, queue: [], pull: null, fin: false };
+      this.out.set(id, s);
+    }
+    for (const b of bufs) s.queue.push(b);
+    if (pull) s.pull = pull;
+    if (fin) s.fin = true;
+    this.schedule();
+  }
+
+  /** Open stream `id` by writing its first bytes now. False when the peer's MAX_STREAMS
+   *  does not allow it yet (nothing happened; try again later). */
+  tryOpen(id: number, data: Buffer, fin: boolean): boolean {
+    let n: number | null;
+    try {
+      n = this.raw.streamSend(id, data, fin);
+    } catch (e) {
+      const name = errorName(e);
+      if (name === 'StreamLimit') return false;
+      if (name !== 'Done') throw new QuicError('HOLBENCH_QUIC_RESET', `cannot open stream ${id}: ${name}`);
+      n = null;
+    }
+    // quiche creates the stream before checking capacity, so Done still means "opened".
+    const written = n ?? 0;
+    if (written < data.length) this.write(id, [data.subarray(written)], fin);
+    else this.schedule();
+    return true;
+  }
+
+  /** Abort both directions of a stream with an application error code. */
+  resetStream(id: number, code: number): void {
+    this.out.delete(id);
+    const q = quiche();
+    try {
+      this.raw.streamShutdown(id, q.Shutdown.Read, code);
+    } catch {
+      /* direction may not exist (uni stream) or already closed */
+    }
+    try {
+      this.raw.streamShutdown(id, q.Shutdown.Write, code);
+    } catch {
+      /* same */
+    }
+    this.schedule();
+  }
+
+  /** Stop reading a stream (STOP_SENDING) without touching its write side. */
+  stopReading(id: number, code: number): void {
+    try {
+      this.raw.streamShutdown(id, quiche().Shutdown.Read, code);
+    } catch {
+      /* already finished */
+    }
+    this.schedule();
+  }
+
+  peerStreamsLeftBidi(): number {
+    try {
+      return this.raw.peerStreamsLeftBidi();
+    } catch {
+      return 0;
+    }
+  }
+
+  established(): boolean {
+    return this.wasEstablished;
+  }
+
+  /** Close with an application (HTTP/3) error code; closed() fires once quiche is done. */
+  close(code: number, reason = ''): void {
+    if (this.done) return;
+    try {
+      this.raw.close(true, code, Buffer.from(reason));
+    } catch {
+      /* already closing */
+    }
+    this.schedule();
+  }
+
+  /** Drop the connection now without telling the peer (endpoint shutdown). */
+  destroy(err: QuicError | null): void {
+    if (this.done) return;
+    this.closeErr = err;
+    this.finish();
+  }
+
+  private writeStream(s: OutStream): void {
+    for (let guard = 0; guard < 100_000; guard++) {
+      if (s.queue.length === 0 && s.pull) {
+        const more = s.pull();
+        if (more === null) {
+          s.pull = null;
+          s.fin = true;
+        } else {
+          for (const b of more) s.queue.push(b);
+          if (more.length === 0) return; // source has nothing right now
+        }
+      }
+      const head = s.queue[0];
+      const last = s.queue.length <= 1 && !s.pull;
+      const fin = last && s.fin;
+      if (!head && !fin) return;
+      let n: number | null;
+      try {
+        n = this.raw.streamSend(s.id, head ?? Buffer.alloc(0), fin);
+      } catch (e) {
+        const name = errorName(e);
+        if (name === 'Done') return;
+        // StreamStopped(code), FinalSize, InvalidStreamState: the stream is gone for us.
+        this.out.delete(s.id);
+        return;
+      }
+      if (n === null) return; // no capacity now
+      if (!head) {
+        this.out.delete(s.id); // empty FIN written
+        return;
+      }
+      if (n < head.length) {
+        s.queue[0] = head.subarray(n);
+        return; // flow control or send buffer full
+      }
+      s.queue.shift();
+      if (fin) {
+        this.out.delete(s.id);
+        return;
+      }
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.done) return;
+    const h = this.handler;
+    if (!this.wasEstablished && this.raw.isEstablished()) {
+      this.wasEstablished = true;
+      h?.established();
+    }
+    if (h && this.wasEstablished) {
+      for (const id of this.raw.readable()) h.readable(id);
+      h.tick();
+    }
+    for (const s of this.out.values()) this.writeStream(s);
+    let sent = 0;
+    for (; sent < MAX_BURST; sent++) {
+      let r: [number, { to: HostPort }] | null;
+      try {
+        r = this.raw.send(this.sendBuf);
+      } catch {
+        break;
+      }
+      if (!r) break;
+      const pkt = Buffer.allocUnsafe(r[0]);
+      this.sendBuf.copy(pkt, 0, 0, r[0]);
+      this.sendDatagram(pkt, r[0], r[1].to);
+    }
+    if (sent >= MAX_BURST) this.schedule();
+    if (this.raw.isClosed()) {
+      this.finish();
+      return;
+    }
+    this.armTimer();
+  }
+
+  private armTimer(): void {
+    const t = this.raw.timeout();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (t === null) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.done) return;
+      this.raw.onTimeout();
+      this.flush();
+    }, Math.max(0, Math.ceil(t)));
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.out.clear();
+    const err = this.closeErr ?? this.describeClose();
+    this.onGone(this);
+    this.handler?.closed(err);
+  }
+
+  private describeClose(): QuicError | null {
+    const local = this.raw.localError();
+    const peer = this.raw.peerError();
+    if (this.raw.isTimedOut() && !local && !peer) return new QuicError('HOLBENCH_QUIC_TIMEOUT', 'QUIC idle timeout');
+    const e = peer ?? local;
+    if (!e) return null;
+    const who = peer ? 'peer' : 'local';
+    const reason = Buffer.from(e.reason).toString('utf8');
+    if (!e.isApp && e.errorCode >= 0x100 && e.errorCode <= 0x1ff)
+      return new QuicError('HOLBENCH_QUIC_HANDSHAKE', `TLS failure (${who}): alert ${e.errorCode - 0x100}${reason ? ` ${reason}` : ''}`, e.errorCode);
+    if (e.isApp && e.errorCode === 0x100 && !local) return new QuicError('HOLBENCH_QUIC_CLOSED', `connection closed by peer (H3_NO_ERROR)`, e.errorCode);
+    if (!e.isApp && e.errorCode === 0 && !local) return new QuicError('HOLBENCH_QUIC_CLOSED', 'connection closed by peer', 0);
+    if (local && local.isApp && local.errorCode === 0x100) return null;
+    return new QuicError('HOLBENCH_QUIC_CLOSED', `connection closed (${who}, ${e.isApp ? 'app' : 'transport'} error 0x${e.errorCode.toString(16)}${reason ? `: ${reason}` : ''})`, e.errorCode);
+  }
+}
+
+function udpType(host: string): 'udp4' | 'udp6' {
+  return net.isIPv6(host) ? 'udp6' : 'udp4';
+}
+
+function tuneSocket(s: dgram.Socket): void {
+  for (const f of [() => s.setRecvBufferSize(4 << 20), () => s.setSendBufferSize(4 << 20)]) {
+    try {
+      f();
+    } catch {
+      /* capped by the system; not fatal */
+    }
+  }
+}
+
+function bindSocket(s: dgram.Socket, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onErr = (e: Error) => reject(new QuicError('HOLBENCH_QUIC_SOCKET', `bind ${host}:${port}: ${e.message}`));
+    s.once('error', onErr);
+    s.bind(port, host, () => {
+      s.off('error', onErr);
+      resolve();
+    });
+  });
+}
+
+/** Client side: one socket, one connection. */
+export async function quicConnect(host: string, port: number, cfg: QuicheConfig, serverName: string | null): Promise<{ conn: QuicConn; socket: dgram.Socket }> {
+  const q = quiche();
+  const socket = dgram.createSocket(udpType(host));
+  await bindSocket(socket, 0, net.isIPv6(host) ? '::' : '0.0.0.0');
+  tuneSocket(socket);
+  const la = socket.address();
+  const local: HostPort = { host: net.isIPv6(host) ? '::' : '0.0.0.0', port: la.port };
+  const remote: HostPort = { host, port };
+  const scid = randomBytes(SCID_LEN);
+  const raw = q.Connection.connect(serverName, scid, local, remote, cfg);
+  const send: SendFn = (buf, len, to) => socket.send(buf, 0, len, to.port, to.host);
+  const conn = new QuicConn(raw, scid, send, local, () => {
+    socket.close();
+  });
+  socket.on('message', (msg, rinfo) => conn.recv(msg, { host: rinfo.address, port: rinfo.port }));
+  socket.on('error', (e) => conn.destroy(new QuicError('HOLBENCH_QUIC_SOCKET', `socket error: ${e.message}`)));
+  conn.schedule();
+  return { conn, socket };
+}
+
+/** Server side: one socket, connections routed by destination connection id. */
+export class QuicListener {
+  private conns = new Map<string, QuicConn>();
+  private closing = false;
+  readonly local: HostPort;
+  private count = 0;
+
+  private constructor(
+    private readonly socket: dgram.Socket,
+    private readonly cfg: QuicheConfig,
+    private readonly onConn: (c: QuicConn) => void,
+    private readonly maxConns: number,
+  ) {
+    const a = socket.address();
+    this.local = { host: a.address, port: a.port };
+    socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
+    socket.on('error', () => {
+      /* per-datagram errors (ICMP unreachable etc.) are not fatal for a server */
+    });
+  }
+
+  static async listen(host: string, port: number, cfg: QuicheConfig, onConn: (c: QuicConn) => void, maxConns = 10_000): Promise<QuicListener> {
+    const socket = dgram.createSocket(udpType(host));
+    await bindSocket(socket, port, host);
+    tuneSocket(socket);
+    return new QuicListener(socket, cfg, onConn, maxConns);
+  }
+
+  get port(): number {
+    return this.local.port;
+  }
+
+  /** connections accepted since start */
+  get accepted(): number {
+    return this.count;
+  }
+
+  openConnections(): QuicConn[] {
+    return [...new Set(this.conns.values())];
+  }
+
+  private send: SendFn = (buf, len, to) => {
+    if (!this.closing) this.socket.send(buf, 0, len, to.port, to.host);
+  };
+
+  private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.closing || msg.length < 1) return;
+    let key: string;
+    let hdr: { ty: number; version: number; dcid: Uint8Array; scid: Uint8Array } | null = null;
+    if ((msg[0]! & 0x80) === 0) {
+      if (msg.length < 1 + SCID_LEN) return;
+      key = msg.toString('latin1', 1, 1 + SCID_LEN);
+    } else {
+      try {
+        hdr = quiche().Header.fromSlice(msg, SCID_LEN);
+      } catch {
+        return; // not QUIC
+      }
+      key = Buffer.from(hdr.dcid).toString('latin1');
+    }
+    const from = { host: rinfo.address, port: rinfo.port };
+    let conn = this.conns.get(key);
+    if (!conn) {
+      const q = quiche();
+      if (!hdr) return; // short header for an unknown connection
+      if (!q.versionIsSupported(hdr.version)) {
+        const out = Buffer.allocUnsafe(1350);
+        try {
+          const n = q.negotiateVersion(hdr.scid, hdr.dcid, out);
+          this.socket.send(out, 0, n, rinfo.port, rinfo.address);
+        } catch {
+          /* ignore */
+        }
+        return;
+      }
+      if (hdr.ty !== q.Type.Initial || msg.length < q.MIN_CLIENT_INITIAL_LEN) return;
+      if (this.conns.size >= 2 * this.maxConns) return;
+      const scid = randomBytes(SCID_LEN);
+      // No Retry round trip: accept directly with no original DCID.
+      const raw = q.Connection.accept(scid, null, this.local, from, this.cfg);
+      const odcidKey = key;
+      const scidKey = scid.toString('latin1');
+      const c = new QuicConn(raw, scid, this.send, this.local, () => {
+        this.conns.delete(odcidKey);
+        this.conns.delete(scidKey);
+      });
+      conn = c;
+      this.conns.set(odcidKey, c);
+      this.conns.set(scidKey, c);
+      this.count++;
+      this.onConn(c);
+    }
+    conn.recv(msg, from);
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    for (const c of this.openConnections()) c.destroy(null);
+    this.closing = true;
+    await new Promise<void>((r) => this.socket.close(() => r()));
+  }
+}
