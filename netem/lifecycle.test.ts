@@ -31,12 +31,24 @@ for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     assert.equal((await nsPresent(runId)).length, 3);
     const rules = (await run('iptables-save', [], { ns: nsNames(runId).router })).stdout;
     assert.match(rules, /NFQUEUE/, 'helper rules installed in the router namespace');
+    const pids: number[] = [];
+    for (const n of [nsNames(runId).router, nsNames(runId).server]) {
+      pids.push(...(await run('ip', ['netns', 'pids', n])).stdout.split(/\s+/).filter(Boolean).map(Number));
+    }
+    assert.ok(pids.length >= 2, 'the helper (router) and a server process (server) are running');
     const exited = exitOf(child);
     child.kill(sig);
     assert.deepEqual(await exited, { code, signal: null });
     assert.deepEqual(await nsPresent(runId), []);
-    const procs = (await run('pgrep', ['-f', 'impair|probe.ts echo'], { allowFail: true })).stdout.trim();
-    assert.equal(procs, '', 'no helper or server process survives');
+    const alive = pids.filter((p) => {
+      try {
+        process.kill(p, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    assert.deepEqual(alive, [], 'no helper or server process survives');
     assert.deepEqual(await hostNetSnapshot(), before);
   });
 }
