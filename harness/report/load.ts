@@ -1,0 +1,164 @@
+// Reads one results directory (requests.csv, chunks.csv, summary.csv, run.json, drops.csv)
+// into typed rows. Tolerant: a missing optional file gives an empty list, a missing or
+// empty numeric field gives null, unknown columns and run.json keys are kept or ignored.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChunkRow, RequestRow } from '../records.ts';
+import { parseCsv } from './csv.ts';
+
+export type Status = 'SUCCEEDED' | 'FAILED' | 'UNSUPPORTED';
+
+/** One row of summary.csv: one protocol x cell x repetition. Times ms, rates Mbit/s. */
+export interface SummaryRow {
+  scenario: string;
+  cell: string;
+  protocol: string;
+  rep: number;
+  status: Status | string;
+  reason: string;
+  workload: string;
+  loss_pct: number | null;
+  rtt_ms: number | null;
+  rate_mbps: number | null;
+  tcp_cc: string;
+  quic_cc: string;
+  page_ms: number | null;
+  requests: number | null;
+  errors: number | null;
+  ttfb_p50_ms: number | null;
+  ttlb_p50_ms: number | null;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  goodput_mbps: number | null;
+  completion_spread_ms: number | null;
+  connections_used: number | null;
+  server_connections: number | null;
+  retransmissions: number | null;
+  co_stall_index: number | null;
+  stall_ms_mean: number | null;
+  loss_measured_pct: number | null;
+  drops_loss: number | null;
+  drops_queue: number | null;
+}
+
+/** One row of drops.csv (helper backend): a packet the emulator dropped. */
+export interface DropRow {
+  /** ms relative to the cell's t0 (same clock as requests.csv) */
+  t_ms: number;
+  cell: string;
+  rep: number;
+  protocol: string;
+  direction: string;
+  cause: string;
+  proto: string;
+  src_port: number | null;
+  dst_port: number | null;
+}
+
+/** run.json; every key optional because older/other backends may omit some. */
+export interface RunInfo {
+  scenario?: { name?: string; file?: string; [k: string]: unknown };
+  backend?: string;
+  kernel?: string;
+  tcp_cc?: string;
+  quic_cc?: string;
+  versions?: Record<string, unknown>;
+  seed?: number | string;
+  started_at?: string;
+  finished_at?: string;
+  cells?: unknown[];
+  [k: string]: unknown;
+}
+
+export interface Results {
+  dir: string;
+  /** directory base name, e.g. "h2-vs-h3-20260101T120000Z" */
+  name: string;
+  run: RunInfo;
+  summary: SummaryRow[];
+  requests: RequestRow[];
+  chunks: ChunkRow[];
+  drops: DropRow[];
+  /** files that were expected but missing or unreadable, for the report's notes */
+  missing: string[];
+}
+
+export const SUMMARY_NUMERIC = [
+  'loss_pct', 'rtt_ms', 'rate_mbps', 'page_ms', 'requests', 'errors', 'ttfb_p50_ms', 'ttlb_p50_ms', 'p50_ms', 'p95_ms',
+  'p99_ms', 'goodput_mbps', 'completion_spread_ms', 'connections_used', 'server_connections', 'retransmissions',
+  'co_stall_index', 'stall_ms_mean', 'loss_measured_pct', 'drops_loss', 'drops_queue',
+] as const;
+
+/** '' / 'NaN' / non-numeric -> null. */
+export function num(s: string | undefined): number | null {
+  if (s === undefined) return null;
+  const t = s.trim();
+  if (t === '') return null;
+  const v = Number(t);
+  return Number.isFinite(v) ? v : null;
+}
+
+function readCsv(dir: string, file: string, missing: string[], optional = false): Record<string, string>[] {
+  const p = join(dir, file);
+  if (!existsSync(p)) {
+    if (!optional) missing.push(file);
+    return [];
+  }
+  return parseCsv(readFileSync(p, 'utf8'));
+}
+
+export function toSummaryRow(r: Record<string, string>): SummaryRow {
+  const out: Record<string, unknown> = {
+    scenario: r.scenario ?? '', cell: r.cell ?? '', protocol: r.protocol ?? '', rep: num(r.rep) ?? 0,
+    status: r.status ?? '', reason: r.reason ?? '', workload: r.workload ?? '', tcp_cc: r.tcp_cc ?? '', quic_cc: r.quic_cc ?? '',
+  };
+  for (const k of SUMMARY_NUMERIC) out[k] = num(r[k]);
+  return out as unknown as SummaryRow;
+}
+
+export function toRequestRow(r: Record<string, string>): RequestRow {
+  return {
+    cell: r.cell ?? '', protocol: r.protocol ?? '', rep: num(r.rep) ?? 0, req_id: num(r.req_id) ?? 0, object: num(r.object) ?? 0,
+    path: r.path ?? '', conn_id: r.conn_id ?? '', stream_id: r.stream_id ?? '', start_ms: num(r.start_ms) ?? 0,
+    ttfb_ms: num(r.ttfb_ms), ttlb_ms: num(r.ttlb_ms), bytes: num(r.bytes) ?? 0, status: num(r.status), error: r.error ?? '',
+  };
+}
+
+export function toChunkRow(r: Record<string, string>): ChunkRow {
+  return {
+    cell: r.cell ?? '', protocol: r.protocol ?? '', rep: num(r.rep) ?? 0, req_id: num(r.req_id) ?? 0, conn_id: r.conn_id ?? '',
+    stream_id: r.stream_id ?? '', t_ms: num(r.t_ms) ?? NaN, bytes: num(r.bytes) ?? 0, cum_bytes: num(r.cum_bytes) ?? 0,
+  };
+}
+
+export function toDropRow(r: Record<string, string>): DropRow {
+  return {
+    t_ms: num(r.t_ms) ?? NaN, cell: r.cell ?? '', rep: num(r.rep) ?? 0, protocol: r.protocol ?? '', direction: r.direction ?? '',
+    cause: r.cause ?? '', proto: r.proto ?? '', src_port: num(r.src_port), dst_port: num(r.dst_port),
+  };
+}
+
+/** Load a results directory. Throws only if the directory has neither summary.csv nor
+ *  requests.csv (nothing to report on). */
+export function loadResults(dir: string, name: string): Results {
+  const missing: string[] = [];
+  let run: RunInfo = {};
+  const runPath = join(dir, 'run.json');
+  if (existsSync(runPath)) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(runPath, 'utf8'));
+      if (parsed && typeof parsed === 'object') run = parsed as RunInfo;
+    } catch {
+      missing.push('run.json (unreadable)');
+    }
+  } else missing.push('run.json');
+  const summary = readCsv(dir, 'summary.csv', missing).map(toSummaryRow);
+  const requests = readCsv(dir, 'requests.csv', missing).map(toRequestRow);
+  if (summary.length === 0 && requests.length === 0) {
+    throw new Error(`no summary.csv or requests.csv rows in ${dir}`);
+  }
+  const chunks = readCsv(dir, 'chunks.csv', missing).map(toChunkRow).filter((c) => Number.isFinite(c.t_ms));
+  const drops = readCsv(dir, 'drops.csv', missing, true).map(toDropRow).filter((d) => Number.isFinite(d.t_ms));
+  return { dir, name, run, summary, requests, chunks, drops, missing };
+}

@@ -1,0 +1,220 @@
+// Synthetic results directory for tests and demos: a crude but plausible model of
+// http1.1x6, h2 and h3 page loads over a lossy path, written in the exact file formats a
+// real run writes (requests.csv, chunks.csv, summary.csv, drops.csv, run.json).
+// Model: TCP/TLS handshake 2 RTT (QUIC 1 RTT), slow start doubling from 10 packets per
+// RTT, 16 KB chunks shared round-robin among 3 streams at a time (h2, h3) or one object per connection (h1.1x6).
+// A loss holds back the whole TCP connection for ~1 RTT (15%: an RTO of 200 ms + RTT);
+// in QUIC only the stream whose data was lost waits.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import type { ChunkRow, RequestRow } from '../records.ts';
+import { completionSpreadMs, mulberry32, percentile, stallAnalysis } from '../metrics.ts';
+
+export interface SyntheticOptions {
+  protocols?: string[];
+  lossPcts?: number[];
+  rttMs?: number[];
+  rateMbps?: number | null;
+  reps?: number;
+  objects?: number;
+  seed?: number;
+  /** also add load-workload summary rows (latency percentiles) in their own cells */
+  load?: boolean;
+  /** write drops.csv */
+  drops?: boolean;
+}
+
+interface Sim {
+  requests: RequestRow[];
+  chunks: ChunkRow[];
+  drops: { t_ms: number; direction: string; cause: string; proto: string }[];
+  connections: number;
+}
+
+const CHUNK = 16384;
+const MSS = 1460;
+
+function simulate(protocol: string, sizes: number[], rttMs: number, rateBps: number, lossPct: number, rnd: () => number, ids: { cell: string; rep: number }): Sim {
+  const rateBpms = rateBps / 8 / 1000; // bytes per ms
+  const pChunk = 1 - (1 - lossPct / 100) ** Math.ceil(CHUNK / MSS);
+  const tcp = protocol !== 'h3';
+  const multiplexed = protocol === 'h2' || protocol === 'h3';
+  const nConns = multiplexed ? 1 : protocol === 'http1.1x6' ? 6 : 1;
+  const start = 1 + rnd();
+  const hs = (tcp ? 2 : 1) * rttMs;
+  const requests: RequestRow[] = sizes.map((bytes, i) => ({
+    ...ids, protocol, req_id: i + 1, object: i, path: `/obj/${i}`, conn_id: '', stream_id: '', start_ms: start + i * 0.05,
+    ttfb_ms: null, ttlb_ms: null, bytes, status: null, error: '',
+  }));
+  const chunks: ChunkRow[] = [];
+  const drops: Sim['drops'] = [];
+  const stall = () => (rnd() < 0.15 ? 200 + rttMs : rttMs * (1 + 0.3 * rnd()));
+  const slowStartRate = (tau: number, share: number) => Math.min(rateBpms * share, (10 * MSS * 2 ** (tau / Math.max(rttMs, 1))) / Math.max(rttMs, 1));
+
+  // each connection serves a queue of objects; multiplexed = one connection, all objects at once
+  const queues: number[][] = Array.from({ length: nConns }, () => []);
+  if (multiplexed) queues[0] = sizes.map((_, i) => i);
+  let next = 0;
+  const connFree = Array.from({ length: nConns }, () => start + hs);
+  const connReady = [...connFree];
+  if (!multiplexed) {
+    // HTTP/1.1: a free connection takes the next object (approximate by predicted finish)
+    const est = sizes.map((s) => rttMs + s / (rateBpms / nConns));
+    const free = [...connFree];
+    for (; next < sizes.length; next++) {
+      const c = free.indexOf(Math.min(...free));
+      queues[c]!.push(next);
+      free[c]! += est[next]!;
+    }
+  }
+  for (let c = 0; c < nConns; c++) {
+    const share = 1 / nConns;
+    let ts = connFree[c]!; // sender clock
+    let release = 0; // TCP: nothing is delivered before this
+    const streamRelease = new Map<number, number>();
+    const left = new Map<number, number>();
+    const cum = new Map<number, number>();
+    const pending = [...queues[c]!];
+    let active: number[] = [];
+    const startNext = () => {
+      const i = pending.shift();
+      if (i === undefined) return;
+      const r = requests[i]!;
+      r.conn_id = String(c + 1);
+      r.stream_id = multiplexed ? String(tcp ? 1 + 2 * i : 4 * i) : '';
+      ts = Math.max(ts, multiplexed ? ts : ts) + (multiplexed ? 0 : rttMs); // h1: one RTT per request
+      left.set(i, sizes[i]!);
+      cum.set(i, 0);
+      active.push(i);
+    };
+    if (multiplexed) {
+      while (pending.length) startNext();
+      ts += rttMs;
+    } else startNext();
+    let rr = 0;
+    while (active.length) {
+      // servers send a few streams at a time in priority order, not all 24 round-robin
+      const pool = active.slice(0, 3);
+      const i = pool[rr % pool.length]!;
+      const n = Math.min(CHUNK, left.get(i)!);
+      ts += n / slowStartRate(ts - connReady[c]!, share);
+      let arrive = ts + rttMs / 2 + rnd() * 0.3;
+      if (rnd() < pChunk) {
+        const s = stall();
+        drops.push({ t_ms: ts - rnd() * 2, direction: 'downlink', cause: 'loss', proto: tcp ? 'tcp' : 'udp' });
+        if (tcp) release = Math.max(release, arrive + s);
+        else streamRelease.set(i, Math.max(streamRelease.get(i) ?? 0, arrive + s));
+        ts += 0.3 * rttMs; // congestion window cut
+      }
+      arrive = Math.max(arrive, release, streamRelease.get(i) ?? 0);
+      const r = requests[i]!;
+      if (r.ttfb_ms === null) r.ttfb_ms = arrive;
+      left.set(i, left.get(i)! - n);
+      cum.set(i, cum.get(i)! + n);
+      chunks.push({ ...ids, protocol, req_id: r.req_id, conn_id: r.conn_id, stream_id: r.stream_id, t_ms: +arrive.toFixed(3), bytes: n, cum_bytes: cum.get(i)! });
+      if (left.get(i)! <= 0) {
+        r.ttlb_ms = arrive;
+        r.status = 200;
+        active = active.filter((x) => x !== i);
+        if (!multiplexed) {
+          ts = Math.max(ts, arrive - rttMs / 2);
+          startNext();
+        }
+      } else rr++;
+    }
+  }
+  // chunks arrive in time order in the real file; TCP release can reorder our model's
+  chunks.sort((a, b) => a.t_ms - b.t_ms);
+  for (const r of requests) {
+    // ttfb/ttlb from the (possibly released-late) chunk times
+    const cs = chunks.filter((x) => x.req_id === r.req_id);
+    r.ttfb_ms = +Math.min(...cs.map((x) => x.t_ms)).toFixed(3);
+    r.ttlb_ms = +Math.max(...cs.map((x) => x.t_ms)).toFixed(3);
+    r.start_ms = +r.start_ms.toFixed(3);
+  }
+  for (let k = 0; k < Math.floor(lossPct * rnd()); k++) drops.push({ t_ms: start + rnd() * 300, direction: 'uplink', cause: 'loss', proto: tcp ? 'tcp' : 'udp' });
+  return { requests, chunks, drops, connections: nConns };
+}
+
+/** Write a synthetic results directory into `dir` (created) and return its summary rows. */
+export function writeSyntheticResults(dir: string, o: SyntheticOptions = {}): { summary: Record<string, unknown>[] } {
+  const protocols = o.protocols ?? ['http1.1x6', 'h2', 'h3'];
+  const losses = o.lossPcts ?? [0, 2];
+  const rtts = o.rttMs ?? [50];
+  const rateMbps = o.rateMbps === undefined ? 20 : o.rateMbps;
+  const reps = o.reps ?? 3;
+  const rnd = mulberry32(o.seed ?? 42);
+  const sizes = Array.from({ length: o.objects ?? 24 }, (_, i) => (i === 0 ? 18_000 : Math.round(12_000 + rnd() * 90_000)));
+  const scenario = 'synthetic-hol';
+  const requests: RequestRow[] = [];
+  const chunks: ChunkRow[] = [];
+  const drops: Record<string, unknown>[] = [];
+  const summary: Record<string, unknown>[] = [];
+  const cells: string[] = [];
+  for (const rtt of rtts) {
+    for (const loss of losses) {
+      const cell = `loss_pct=${loss},delay_ms=${rtt / 2}`;
+      cells.push(cell);
+      for (const protocol of protocols) {
+        for (let rep = 1; rep <= reps; rep++) {
+          const sim = simulate(protocol, sizes, rtt, (rateMbps ?? 1000) * 1e6, loss, rnd, { cell, rep });
+          requests.push(...sim.requests);
+          chunks.push(...sim.chunks);
+          for (const d of sim.drops) drops.push({ t_ms: +d.t_ms.toFixed(3), cell, rep, protocol, direction: d.direction, cause: d.cause, proto: d.proto, src_port: 443, dst_port: 40000 + rep });
+          const queueDrops = Math.floor(rnd() * 3);
+          for (let k = 0; k < queueDrops; k++) drops.push({ t_ms: +(rtt * 4 + rnd() * 50).toFixed(3), cell, rep, protocol, direction: 'downlink', cause: 'queue', proto: protocol === 'h3' ? 'udp' : 'tcp', src_port: 443, dst_port: 40000 + rep });
+          const st = stallAnalysis(sim.requests, sim.chunks, rtt);
+          const ttlb = sim.requests.map((r) => r.ttlb_ms!);
+          const t0 = Math.min(...sim.requests.map((r) => r.start_ms));
+          const pageMs = Math.max(...ttlb) - t0;
+          const bytes = sim.requests.reduce((s, r) => s + r.bytes, 0);
+          const packets = bytes / MSS;
+          const lossDrops = sim.drops.filter((d) => d.cause === 'loss' && d.direction === 'downlink').length;
+          summary.push({
+            scenario, cell, protocol, rep, status: 'SUCCEEDED', reason: '', workload: 'page', loss_pct: loss, rtt_ms: rtt, rate_mbps: rateMbps ?? '',
+            tcp_cc: 'cubic', quic_cc: 'cubic', page_ms: pageMs.toFixed(1), requests: sim.requests.length, errors: 0,
+            ttfb_p50_ms: percentile(sim.requests.map((r) => r.ttfb_ms! - r.start_ms), 50).toFixed(1),
+            ttlb_p50_ms: percentile(sim.requests.map((r) => r.ttlb_ms! - r.start_ms), 50).toFixed(1),
+            p50_ms: '', p95_ms: '', p99_ms: '', goodput_mbps: ((bytes * 8) / pageMs / 1000).toFixed(2),
+            completion_spread_ms: completionSpreadMs(sim.requests)?.toFixed(1) ?? '', connections_used: sim.connections, server_connections: sim.connections,
+            retransmissions: protocol === 'h3' ? '' : lossDrops, co_stall_index: st.coStallIndex === null ? '' : st.coStallIndex.toFixed(3),
+            stall_ms_mean: st.stallMsMean.toFixed(1), loss_measured_pct: ((100 * lossDrops) / packets).toFixed(2), drops_loss: lossDrops, drops_queue: queueDrops,
+          });
+        }
+      }
+      if (o.load) {
+        const lcell = `${cell},workload=load`;
+        for (const protocol of protocols) {
+          for (let rep = 1; rep <= reps; rep++) {
+            const base = rtt * (protocol === 'http1.1x6' ? 1.3 : 1.05) + 2 * rnd();
+            const tail = 1 + loss * (protocol === 'h2' ? 0.9 : protocol === 'h3' ? 0.4 : 0.6);
+            summary.push({
+              scenario, cell: lcell, protocol, rep, status: protocol === 'h3' && rep === 3 && loss > 0 ? 'FAILED' : 'SUCCEEDED',
+              reason: protocol === 'h3' && rep === 3 && loss > 0 ? 'timeout: 12 of 2000 requests' : '', workload: 'load', loss_pct: loss, rtt_ms: rtt,
+              rate_mbps: rateMbps ?? '', tcp_cc: 'cubic', quic_cc: 'cubic', page_ms: '', requests: 2000, errors: 0, ttfb_p50_ms: '', ttlb_p50_ms: '',
+              p50_ms: base.toFixed(1), p95_ms: (base * 1.4 * tail).toFixed(1), p99_ms: (base * 2.2 * tail + (loss ? 200 : 0)).toFixed(1),
+              goodput_mbps: (8 + rnd()).toFixed(2), completion_spread_ms: '', connections_used: protocol === 'http1.1x6' ? 6 : 1,
+              server_connections: protocol === 'http1.1x6' ? 6 : 1, retransmissions: '', co_stall_index: '', stall_ms_mean: '',
+              loss_measured_pct: (loss * (0.9 + 0.2 * rnd())).toFixed(2), drops_loss: Math.round(loss * 40), drops_queue: 0,
+            });
+          }
+        }
+      }
+    }
+  }
+  mkdirSync(dir, { recursive: true });
+  const csv = (name: string, rows: Record<string, unknown>[], columns: string[]) => writeFileSync(join(dir, name), stringify(rows, { header: true, columns }));
+  csv('requests.csv', requests as unknown as Record<string, unknown>[], ['cell', 'protocol', 'rep', 'req_id', 'object', 'path', 'conn_id', 'stream_id', 'start_ms', 'ttfb_ms', 'ttlb_ms', 'bytes', 'status', 'error']);
+  csv('chunks.csv', chunks as unknown as Record<string, unknown>[], ['cell', 'protocol', 'rep', 'req_id', 'conn_id', 'stream_id', 't_ms', 'bytes', 'cum_bytes']);
+  csv('summary.csv', summary, Object.keys(summary[0]!));
+  if (o.drops ?? true) csv('drops.csv', drops, ['t_ms', 'cell', 'rep', 'protocol', 'direction', 'cause', 'proto', 'src_port', 'dst_port']);
+  const run = {
+    scenario: { name: scenario, file: 'scenarios/synthetic-hol.yaml', workload: 'page', objects: sizes.length },
+    backend: 'helper', kernel: '6.1.0-synthetic', tcp_cc: 'cubic', quic_cc: 'cubic',
+    versions: { node: process.version, holbench: '0.1.0', undici: '7.30.2', '@matrixai/quic': '2.0.9' },
+    seed: o.seed ?? 42, started_at: '2026-01-01T12:00:00.000Z', finished_at: '2026-01-01T12:03:20.000Z', cells,
+  };
+  writeFileSync(join(dir, 'run.json'), JSON.stringify(run, null, 2));
+  return { summary };
+}
