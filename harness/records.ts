@@ -38,7 +38,8 @@ export interface ChunkRow {
 export interface RequestHandle {
   readonly reqId: number;
   headers(status: number, ids: { connId: string; streamId: string | number }): void;
-  data(bytes: number): void;
+  /** `chunk` is passed by drivers that have the bytes at hand (fetch hashes them); the recorder only counts. */
+  data(bytes: number, chunk?: Uint8Array): void;
   end(): void;
   fail(err: unknown): void;
 }

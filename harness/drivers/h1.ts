@@ -74,7 +74,7 @@ export function createH1Driver(version: '1.0' | '1.1') {
               return true;
             },
             onData(chunk: Buffer) {
-              h.data(chunk.length);
+              h.data(chunk.length, chunk);
               return true;
             },
             onComplete() {

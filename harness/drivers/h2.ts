@@ -14,6 +14,7 @@ export async function createH2Driver(opts: DriverOptions): Promise<Driver> {
       const s = http2.connect(`https://${host}:${port}`, {
         ca: caPem,
         servername,
+        rejectUnauthorized: !opts.target.insecure,
         settings: { initialWindowSize: 8 * 1024 * 1024, enablePush: false },
         peerMaxConcurrentStreams: 1000,
       });
@@ -55,7 +56,7 @@ export async function createH2Driver(opts: DriverOptions): Promise<Driver> {
           resolve();
         };
         st.on('response', (headers) => h.headers(Number(headers[':status']), { connId, streamId: st.id ?? -1 }));
-        st.on('data', (chunk: Buffer) => h.data(chunk.length));
+        st.on('data', (chunk: Buffer) => h.data(chunk.length, chunk));
         st.on('end', () => finish());
         st.on('error', (e) => finish(e));
         st.on('close', () => finish(st.rstCode ? new Error(`stream reset (code ${st.rstCode})`) : undefined));

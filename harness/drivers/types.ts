@@ -10,6 +10,8 @@ export interface DriverTarget {
   caPem?: string;
   /** TLS server name; the per-run certificate covers "holbench.test" and the server IP */
   servername?: string;
+  /** skip certificate verification (fetch --insecure only; runs always verify) */
+  insecure?: boolean;
 }
 
 export interface DriverOptions {
