@@ -296,7 +296,7 @@ export class H3Client extends H3Session {
 export async function connect(host: string, port: number, opts: ConnectOptions = {}): Promise<H3Client> {
   const cfg = buildConfig('client', { caPem: opts.caPem, insecure: opts.insecure }, opts);
   const servername = opts.servername ?? host;
-  const { conn } = await quicConnect(host, port, cfg, servername);
+  const { conn } = await quicConnect(host, port, cfg, servername, opts.maxUdpPayload);
   const authority = `${servername.includes(':') ? `[${servername}]` : servername}:${port}`;
   const client = new H3Client(conn, authority);
   await client.ready(opts.handshakeTimeoutMs ?? 10_000);

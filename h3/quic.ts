@@ -111,7 +111,9 @@ export class QuicConn {
   private done = false;
   private slab = Buffer.allocUnsafe(SLAB);
   private slabOff = 0;
-  private sendBuf = Buffer.allocUnsafe(65536);
+  private timerAt = 0;
+  /** largest datagram we may produce; quiche never exceeds its max_send_udp_payload_size */
+  private readonly maxPacket: number;
   private closeErr: QuicError | null = null;
   private readonly flushBound = () => this.flush();
 
@@ -121,7 +123,9 @@ export class QuicConn {
     private readonly sendDatagram: SendFn,
     private readonly local: HostPort,
     private readonly onGone: (c: QuicConn) => void,
+    maxUdpPayload = 1350,
   ) {
+    this.maxPacket = Math.max(1200, maxUdpPayload);
     this.id = Buffer.from(scid).toString('hex').slice(0, 16);
   }
 
@@ -315,15 +319,15 @@ export class QuicConn {
     for (const s of this.out.values()) this.writeStream(s);
     let sent = 0;
     for (; sent < MAX_BURST; sent++) {
+      // quiche writes straight into a small pooled buffer that dgram then owns: no copy.
+      const pkt = Buffer.allocUnsafe(this.maxPacket);
       let r: [number, { to: HostPort }] | null;
       try {
-        r = this.raw.send(this.sendBuf);
+        r = this.raw.send(pkt);
       } catch {
         break;
       }
       if (!r) break;
-      const pkt = Buffer.allocUnsafe(r[0]);
-      this.sendBuf.copy(pkt, 0, 0, r[0]);
       this.sendDatagram(pkt, r[0], r[1].to);
     }
     if (sent >= MAX_BURST) this.schedule();
@@ -334,18 +338,25 @@ export class QuicConn {
     this.armTimer();
   }
 
+  /** Keep one timer at (or before) quiche's deadline. A timer that fires early is harmless:
+   *  onTimeout() only acts on timers that are due, and flush() re-arms. Re-arming only when the
+   *  deadline moves earlier saves a clearTimeout/setTimeout pair on almost every flush. */
   private armTimer(): void {
     const t = this.raw.timeout();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
     if (t === null) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      if (this.done) return;
-      this.raw.onTimeout();
-      this.flush();
-    }, Math.max(0, Math.ceil(t)));
+    const deadline = performance.now() + t;
+    if (this.timer && this.timerAt <= deadline + 1) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = deadline;
+    this.timer = setTimeout(this.onTimer, Math.max(0, Math.ceil(t)));
   }
+
+  private readonly onTimer = () => {
+    this.timer = null;
+    if (this.done) return;
+    this.raw.onTimeout();
+    this.flush();
+  };
 
   private finish(): void {
     if (this.done) return;
@@ -401,7 +412,7 @@ function bindSocket(s: dgram.Socket, port: number, host: string): Promise<void> 
 }
 
 /** Client side: one socket, one connection. */
-export async function quicConnect(host: string, port: number, cfg: QuicheConfig, serverName: string | null): Promise<{ conn: QuicConn; socket: dgram.Socket }> {
+export async function quicConnect(host: string, port: number, cfg: QuicheConfig, serverName: string | null, maxUdpPayload = 1350): Promise<{ conn: QuicConn; socket: dgram.Socket }> {
   const q = quiche();
   const socket = dgram.createSocket(udpType(host));
   await bindSocket(socket, 0, net.isIPv6(host) ? '::' : '0.0.0.0');
@@ -412,9 +423,14 @@ export async function quicConnect(host: string, port: number, cfg: QuicheConfig,
   const scid = randomBytes(SCID_LEN);
   const raw = q.Connection.connect(serverName, scid, local, remote, cfg);
   const send: SendFn = (buf, len, to) => socket.send(buf, 0, len, to.port, to.host);
-  const conn = new QuicConn(raw, scid, send, local, () => {
-    socket.close();
-  });
+  const conn = new QuicConn(
+    raw,
+    scid,
+    send,
+    local,
+    () => socket.close(),
+    maxUdpPayload,
+  );
   socket.on('message', (msg, rinfo) => conn.recv(msg, { host: rinfo.address, port: rinfo.port }));
   socket.on('error', (e) => conn.destroy(new QuicError('HOLBENCH_QUIC_SOCKET', `socket error: ${e.message}`)));
   conn.schedule();
@@ -433,6 +449,7 @@ export class QuicListener {
     private readonly cfg: QuicheConfig,
     private readonly onConn: (c: QuicConn) => void,
     private readonly maxConns: number,
+    private readonly maxUdpPayload: number,
   ) {
     const a = socket.address();
     this.local = { host: a.address, port: a.port };
@@ -442,11 +459,11 @@ export class QuicListener {
     });
   }
 
-  static async listen(host: string, port: number, cfg: QuicheConfig, onConn: (c: QuicConn) => void, maxConns = 10_000): Promise<QuicListener> {
+  static async listen(host: string, port: number, cfg: QuicheConfig, onConn: (c: QuicConn) => void, maxUdpPayload = 1350, maxConns = 10_000): Promise<QuicListener> {
     const socket = dgram.createSocket(udpType(host));
     await bindSocket(socket, port, host);
     tuneSocket(socket);
-    return new QuicListener(socket, cfg, onConn, maxConns);
+    return new QuicListener(socket, cfg, onConn, maxConns, maxUdpPayload);
   }
 
   get port(): number {
@@ -506,7 +523,7 @@ export class QuicListener {
       const c = new QuicConn(raw, scid, this.send, this.local, () => {
         this.conns.delete(odcidKey);
         this.conns.delete(scidKey);
-      });
+      }, this.maxUdpPayload);
       conn = c;
       this.conns.set(odcidKey, c);
       this.conns.set(scidKey, c);

@@ -197,7 +197,7 @@ export class H3Server {
   static async listen(host: string, port: number, opts: ListenOptions, handler: H3Handler): Promise<H3Server> {
     const cfg = buildConfig('server', { key: opts.key, cert: opts.cert }, opts);
     const server = new H3Server(handler);
-    server.listener = await QuicListener.listen(host, port, cfg, (conn) => server.sessions.add(new ServerSession(conn, server)));
+    server.listener = await QuicListener.listen(host, port, cfg, (conn) => server.sessions.add(new ServerSession(conn, server)), opts.maxUdpPayload);
     return server;
   }
 
