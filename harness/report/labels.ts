@@ -66,8 +66,10 @@ export function cellLabels(rows: SummaryRow[]): Map<string, string> {
     if (vb) parts.push(rateText(r.rate_mbps));
     labels.set(cell, parts.length ? parts.join(' · ') : conditionLabel(r));
   }
-  const distinct = new Set(labels.values()).size === labels.size;
-  if (!distinct) for (const cell of byCell.keys()) labels.set(cell, cell);
+  const distinct = () => new Set(labels.values()).size === labels.size;
+  // same conditions, different workload (a page and a load cell): say which
+  if (!distinct() && varies((r) => r.workload)) for (const [cell, r] of byCell) labels.set(cell, `${labels.get(cell)} · ${r.workload}`);
+  if (!distinct()) for (const cell of byCell.keys()) labels.set(cell, cell);
   return labels;
 }
 

@@ -26,6 +26,7 @@ export interface ChartContext {
   results: Results;
   /** summary rows with status SUCCEEDED */
   ok: SummaryRow[];
+  /** cell id -> label over all summary rows (charts label their own subset: cellLabels) */
   cellLabel: Map<string, string>;
   /** cell ids ordered by loss, RTT, rate */
   cellOrder: string[];
@@ -75,15 +76,29 @@ export function protocolColor(ctx: ChartContext, legend: unknown = { title: 'pro
   return { field: 'protocol', type: 'nominal', scale: { domain, range }, legend };
 }
 
-/** Facet header for the condition column: labels on top, no repeated "cell" title. */
-export function cellFacet(ctx: ChartContext, field = 'condition'): VlSpec {
-  const present = new Set(ctx.ok.map((r) => r.cell));
+/** Facet on the condition field (values = labels.get(cell)) and the wrap width. When loss
+ *  and the path (RTT / rate) both vary, panels form a grid: one row per path, one column
+ *  per loss value. Otherwise cells run by loss, RTT, rate, wrapped after 3 (or 4). */
+export function cellFacetLayout(ctx: ChartContext, rows: SummaryRow[], labels: Map<string, string>, field = 'condition'): { facet: VlSpec; columns: number } {
+  const present = new Set(rows.map((r) => r.cell));
+  const first = new Map<string, SummaryRow>();
+  for (const r of rows) if (!first.has(r.cell)) first.set(r.cell, r);
+  const losses = new Set(rows.map((r) => r.loss_pct));
+  const paths = new Set(rows.map((r) => `${r.rtt_ms}/${r.rate_mbps}`));
+  let order = ctx.cellOrder.filter((c) => present.has(c));
+  let columns = order.length <= 4 ? order.length : 3;
+  if (losses.size > 1 && paths.size > 1 && losses.size <= 5 && order.length === losses.size * paths.size) {
+    const k = (x: number | null) => x ?? -1;
+    order = [...order].sort((a, b) => {
+      const ra = first.get(a)!;
+      const rb = first.get(b)!;
+      return k(ra.rtt_ms) - k(rb.rtt_ms) || k(ra.rate_mbps) - k(rb.rate_mbps) || k(ra.loss_pct) - k(rb.loss_pct);
+    });
+    columns = losses.size;
+  }
   return {
-    field,
-    type: 'nominal',
-    title: null,
-    sort: ctx.cellOrder.filter((c) => present.has(c)).map((c) => ctx.cellLabel.get(c) ?? c),
-    header: { labelFontSize: 12, labelFontWeight: 'bold' },
+    facet: { field, type: 'nominal', title: null, sort: order.map((c) => labels.get(c) ?? c), header: { labelFontSize: 12, labelFontWeight: 'bold' } },
+    columns: Math.max(1, columns),
   };
 }
 

@@ -1,6 +1,6 @@
 // Load-workload chart (c): request latency percentiles per protocol.
-import { setupLine, uniq } from '../labels.ts';
-import { base, cellFacet, type ChartContext, type ChartResult } from './common.ts';
+import { cellLabels, setupLine, uniq } from '../labels.ts';
+import { base, cellFacetLayout, type ChartContext, type ChartResult } from './common.ts';
 
 const PCTS = [
   ['p50', 'p50_ms'],
@@ -14,21 +14,20 @@ export function latencyPercentilesChart(ctx: ChartContext): ChartResult {
   const title = 'Request latency percentiles (load workload)';
   const rows = ctx.ok.filter((r) => r.workload === 'load' && PCTS.some(([, k]) => r[k] !== null));
   if (rows.length === 0) return { id, title, skipped: 'no successful load-workload runs' };
+  const labels = cellLabels(rows);
   const values = rows.flatMap((r) =>
     PCTS.filter(([, k]) => r[k] !== null).map(([pct, k]) => ({
-      condition: ctx.cellLabel.get(r.cell) ?? r.cell, protocol: r.protocol, rep: r.rep, pct, ms: r[k],
+      condition: labels.get(r.cell) ?? r.cell, protocol: r.protocol, rep: r.rep, pct, ms: r[k],
     })),
   );
   const protocols = ctx.protocols.filter((p) => rows.some((r) => r.protocol === p));
-  const cells = uniq(rows.map((r) => r.cell));
   const x = { field: 'protocol', type: 'nominal', sort: protocols, title: null, axis: { labelAngle: 0 } };
   const color = { field: 'pct', type: 'nominal', title: 'percentile', scale: { domain: ['p50', 'p95', 'p99'], range: ['#9ecae1', '#4292c6', '#08306b'] } };
   const xOffset = { field: 'pct', type: 'nominal', sort: ['p50', 'p95', 'p99'] };
   const spec = {
     ...base(`${title} — ${setupLine(rows, ['cc', 'reps'])}`, [`${setupLine(rows, ['loss', 'rtt', 'rate'])}; bar = mean over repetitions, dots = repetitions`]),
     data: { values },
-    facet: cellFacet(ctx),
-    columns: cells.length <= 4 ? cells.length : 3,
+    ...cellFacetLayout(ctx, rows, labels),
     spec: {
       width: Math.max(160, 70 * protocols.length),
       height: 220,

@@ -1,16 +1,28 @@
 // Page-workload charts: page time per protocol (a), object completion CDF (b),
 // page time vs loss with CI bands (e), h3-vs-h2 heatmap over loss x RTT (f).
 import { groupByRun, meanCi95 } from '../../metrics.ts';
-import { fmt, pathLabel, setupLine, uniq } from '../labels.ts';
+import { cellLabels, fmt, pathLabel, setupLine, uniq } from '../labels.ts';
 import type { SummaryRow } from '../load.ts';
-import { base, cellFacet, nn, protocolColor, type ChartContext, type ChartResult } from './common.ts';
+import { base, cellFacetLayout, nn, protocolColor, type ChartContext, type ChartResult } from './common.ts';
 
 function pageRows(ctx: ChartContext): SummaryRow[] {
   return ctx.ok.filter((r) => r.workload !== 'load' && r.page_ms !== null);
 }
 
-function facetColumns(n: number): number {
-  return n <= 4 ? n : 3;
+/** Fewer repetitions than this: no CI is drawn (with n = 2, t = 12.7 and the whisker
+ *  would dwarf the data; the dots still show the spread). */
+export const MIN_REPS_FOR_CI = 3;
+
+/** Mean and 95% t-CI for display: lo clipped at 0 (times cannot be negative), lo/hi null
+ *  below MIN_REPS_FOR_CI. */
+function displayCi(xs: number[]): { mean: number; lo: number | null; hi: number | null; n: number } {
+  const ci = meanCi95(xs);
+  if (ci.n < MIN_REPS_FOR_CI) return { mean: ci.mean, lo: null, hi: null, n: ci.n };
+  return { mean: ci.mean, lo: nn(Math.max(0, ci.lo)), hi: nn(ci.hi), n: ci.n };
+}
+
+function ciNote(ns: number[]): string {
+  return ns.some((n) => n < MIN_REPS_FOR_CI) ? ` (CI only where n ≥ ${MIN_REPS_FOR_CI})` : '';
 }
 
 /** (a) Page load time per protocol: one dot per repetition, mean (tick) and 95% t-CI
@@ -20,7 +32,8 @@ export function pageTimeChart(ctx: ChartContext): ChartResult {
   const title = 'Page load time by protocol';
   const rows = pageRows(ctx);
   if (rows.length === 0) return { id, title, skipped: 'no successful page-workload runs' };
-  const label = (r: SummaryRow) => ctx.cellLabel.get(r.cell) ?? r.cell;
+  const labels = cellLabels(rows);
+  const label = (r: SummaryRow) => labels.get(r.cell) ?? r.cell;
   const values: Record<string, unknown>[] = rows.map((r) => ({ kind: 'rep', condition: label(r), protocol: r.protocol, rep: r.rep, page_ms: r.page_ms }));
   const groups = new Map<string, SummaryRow[]>();
   for (const r of rows) {
@@ -28,20 +41,18 @@ export function pageTimeChart(ctx: ChartContext): ChartResult {
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   for (const g of groups.values()) {
-    const ci = meanCi95(g.map((r) => r.page_ms!));
-    values.push({ kind: 'agg', condition: label(g[0]!), protocol: g[0]!.protocol, mean: ci.mean, lo: nn(ci.lo), hi: nn(ci.hi), n: ci.n });
+    const ci = displayCi(g.map((r) => r.page_ms!));
+    values.push({ kind: 'agg', condition: label(g[0]!), protocol: g[0]!.protocol, ...ci });
   }
   const protocols = ctx.protocols.filter((p) => rows.some((r) => r.protocol === p));
-  const cells = uniq(rows.map((r) => r.cell));
   const x = { field: 'protocol', type: 'nominal', sort: protocols, title: null, axis: { labelAngle: 0, labelFontSize: 11 } };
   const y = { title: 'page load time (ms)', scale: { zero: true } };
   const spec = {
     ...base(`${title} — ${setupLine(rows, ['cc', 'reps'])}`, [
-      `${setupLine(rows, ['loss', 'rtt', 'rate'])}; dots = repetitions, bar = mean, whisker = 95% CI (t) of the mean`,
+      `${setupLine(rows, ['loss', 'rtt', 'rate'])}; dots = repetitions, bar = mean, whisker = 95% CI (t) of the mean${ciNote([...groups.values()].map((g) => g.length))}`,
     ]),
     data: { values },
-    facet: cellFacet(ctx),
-    columns: facetColumns(cells.length),
+    ...cellFacetLayout(ctx, rows, labels),
     spec: {
       width: Math.max(150, 55 * protocols.length),
       height: 240,
@@ -77,7 +88,7 @@ export function pageTimeChart(ctx: ChartContext): ChartResult {
       ],
     },
   };
-  return { id, title, caption: 'Each dot is one repetition. Bars show the mean, whiskers the 95% confidence interval of the mean (Student t, n = repetitions).', spec };
+  return { id, title, caption: `Each dot is one repetition. Bars show the mean, whiskers the 95% confidence interval of the mean (Student t, n = repetitions; drawn only with n ≥ ${MIN_REPS_FOR_CI}, clipped at 0).`, spec };
 }
 
 /** (b) Object completion CDF: fraction of the page's objects whose last byte arrived, vs
@@ -85,6 +96,7 @@ export function pageTimeChart(ctx: ChartContext): ChartResult {
 export function objectCompletionChart(ctx: ChartContext): ChartResult {
   const id = 'object-completion';
   const title = 'Object completion over time';
+  const labels = cellLabels(pageRows(ctx));
   const pageRuns = new Set(pageRows(ctx).map((r) => `${r.cell}\u0000${r.protocol}\u0000${r.rep}`));
   const runs = groupByRun(ctx.results.requests);
   const values: Record<string, unknown>[] = [];
@@ -94,20 +106,18 @@ export function objectCompletionChart(ctx: ChartContext): ChartResult {
     const r0 = reqs[0]!;
     const t0 = Math.min(...reqs.map((r) => r.start_ms));
     const done = reqs.map((r) => r.ttlb_ms).filter((t): t is number => t !== null).sort((a, b) => a - b);
-    const condition = ctx.cellLabel.get(r0.cell) ?? r0.cell;
+    const condition = labels.get(r0.cell) ?? r0.cell;
     values.push({ condition, protocol: r0.protocol, rep: r0.rep, t_ms: 0, frac: 0 });
     done.forEach((t, i) => values.push({ condition, protocol: r0.protocol, rep: r0.rep, t_ms: t - t0, frac: (i + 1) / reqs.length }));
     used.push(...ctx.ok.filter((s) => s.cell === r0.cell && s.protocol === r0.protocol && s.rep === r0.rep));
   }
   if (values.length === 0) return { id, title, skipped: 'no requests.csv rows for successful page runs' };
-  const cells = uniq(used.map((r) => r.cell));
   const spec = {
     ...base(`${title} — ${setupLine(used, ['cc', 'reps'])}`, [
       `${setupLine(used, ['loss', 'rtt', 'rate'])}; one line per repetition; y = share of objects fully received`,
     ]),
     data: { values },
-    facet: cellFacet(ctx),
-    columns: facetColumns(cells.length),
+    ...cellFacetLayout(ctx, used, labels),
     spec: {
       width: 260,
       height: 200,
@@ -141,8 +151,8 @@ function aggregateBy(rows: SummaryRow[], value: (r: SummaryRow) => number | null
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   return [...groups.values()].map((g) => {
-    const ci = meanCi95(g.map(value).filter((v): v is number => v !== null));
-    return { path: pathLabel(g[0]!), protocol: g[0]!.protocol, loss: g[0]!.loss_pct ?? 0, mean: ci.mean, lo: nn(ci.lo), hi: nn(ci.hi), n: ci.n };
+    const ci = displayCi(g.map(value).filter((v): v is number => v !== null));
+    return { path: pathLabel(g[0]!), protocol: g[0]!.protocol, loss: g[0]!.loss_pct ?? 0, ...ci };
   });
 }
 
@@ -155,12 +165,13 @@ export function pageVsLossChart(ctx: ChartContext): ChartResult {
   if (losses.length < 2) return { id, title, skipped: `needs at least two loss values (have ${losses.length})` };
   const values = aggregateBy(rows, (r) => r.page_ms);
   const paths = uniq(values.map((v) => v.path));
-  const enc = { x: { field: 'loss', type: 'quantitative', title: 'configured loss (%)', axis: { values: losses.sort((a, b) => a - b) } }, color: protocolColor(ctx) };
+  const legend = { title: 'protocol', symbolType: 'stroke', symbolOpacity: 1, symbolStrokeWidth: 3 };
+  const enc = { x: { field: 'loss', type: 'quantitative', title: 'configured loss (%)', axis: { values: losses.sort((a, b) => a - b) } }, color: protocolColor(ctx, legend) };
   const layer = [
     {
       transform: [{ filter: 'isValid(datum.lo)' }],
       mark: { type: 'area', opacity: 0.15 },
-      encoding: { ...enc, color: protocolColor(ctx, null), y: { field: 'lo', type: 'quantitative', title: 'page load time (ms)' }, y2: { field: 'hi' } },
+      encoding: { ...enc, y: { field: 'lo', type: 'quantitative', title: 'page load time (ms)' }, y2: { field: 'hi' } },
     },
     { mark: { type: 'line', strokeWidth: 2 }, encoding: { ...enc, y: { field: 'mean', type: 'quantitative' } } },
     {
@@ -172,13 +183,13 @@ export function pageVsLossChart(ctx: ChartContext): ChartResult {
     },
   ];
   const head = base(`${title} — ${setupLine(rows, ['loss', 'cc', 'reps'])}`, [
-    `${setupLine(rows, ['loss', 'rtt', 'rate'])}; line = mean over repetitions, band = 95% CI (t)`,
+    `${setupLine(rows, ['loss', 'rtt', 'rate'])}; line = mean over repetitions, band = 95% CI (t)${ciNote(values.map((v) => v.n))}`,
   ]);
   const spec =
     paths.length === 1
       ? { ...head, data: { values }, width: 420, height: 260, layer }
-      : { ...head, data: { values }, facet: { field: 'path', type: 'nominal', title: null }, columns: facetColumns(paths.length), spec: { width: 300, height: 220, layer } };
-  return { id, title, caption: 'Mean page load time per loss rate; the shaded band is the 95% confidence interval of the mean (absent when a point has a single repetition).', spec };
+      : { ...head, data: { values }, facet: { field: 'path', type: 'nominal', title: null }, columns: Math.min(paths.length, 3), spec: { width: 300, height: 220, layer } };
+  return { id, title, caption: 'Mean page load time per loss rate; the shaded band is the 95% confidence interval of the mean (Student t, clipped at 0; drawn only with at least 3 repetitions). With 3 repetitions t = 4.3, so bands are wide: add repetitions before reading small differences.', spec };
 }
 
 /** (f) Heatmap of (h3 - h2) / h2 mean page time over loss x RTT, one panel per rate. */
@@ -220,7 +231,7 @@ export function h3VsH2HeatmapChart(ctx: ChartContext, pair: [string, string] = [
         color: {
           field: 'rel', type: 'quantitative', title: [`(${pb} − ${pa}) / ${pa}`],
           scale: { scheme: 'redblue', reverse: true, domain: [-maxAbs, maxAbs], domainMid: 0 },
-          legend: { format: '+.0%', gradientLength: 160 },
+          legend: { format: '+.0%', gradientLength: Math.max(80, Math.min(160, 56 * rtts.length)) },
         },
         tooltip: [{ field: 'loss' }, { field: 'rtt' }, { field: 'rel', format: '+.1%' }, { field: 'mean_a', format: '.0f', title: `${pa} mean (ms)` }, { field: 'mean_b', format: '.0f', title: `${pb} mean (ms)` }],
       },
