@@ -248,6 +248,7 @@ export class H3Client extends H3Session {
         fin: () => {
           this.open.delete(req);
           req.fin();
+          this.closeIfGoneAway();
         },
         reset: (c) => {
           this.open.delete(req);
@@ -275,6 +276,11 @@ export class H3Client extends H3Session {
     throw connErr(H3Code.STREAM_CREATION_ERROR, 'server-initiated bidirectional stream');
   }
 
+  /** After the server's GOAWAY, close once nothing is outstanding (RFC 9114 5.2). */
+  private closeIfGoneAway(): void {
+    if (this.goawayId !== Infinity && this.open.size === 0 && this.queue.length === 0) this.conn.close(H3Code.NO_ERROR, '');
+  }
+
   protected onGoaway(id: number): void {
     if (id % 4 !== 0) throw connErr(H3Code.ID_ERROR, `GOAWAY id ${id} is not a client bidirectional stream`);
     if (id > this.goawayId) throw connErr(H3Code.ID_ERROR, 'GOAWAY id increased');
@@ -289,6 +295,7 @@ export class H3Client extends H3Session {
         r.abort(e);
       }
     }
+    this.closeIfGoneAway();
   }
 }
 

@@ -73,8 +73,13 @@ class ServerSession extends H3Session {
     this.maybeFinish();
   }
 
-  maybeFinish(): void {
-    if (this.goingAway && this.active === 0) this.conn.close(H3Code.NO_ERROR, 'shutdown');
+  /** After GOAWAY the client closes the connection once its requests are done (closing it
+   *  here could discard response data quiche has not yet delivered); H3Server.close() closes
+   *  whatever is left when its grace period ends. */
+  maybeFinish(): void {}
+
+  closeNow(): void {
+    this.conn.close(H3Code.NO_ERROR, 'shutdown');
   }
 
   protected acceptBidi(id: number): BidiHandler {
@@ -221,6 +226,10 @@ export class H3Server {
     for (const s of this.sessions) s.goaway();
     const deadline = Date.now() + graceMs;
     while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (this.sessions.size > 0) {
+      for (const s of this.sessions) s.closeNow();
+      await new Promise((r) => setTimeout(r, 50)); // let CONNECTION_CLOSE go out
+    }
     const l = this.listener;
     this.acceptedBeforeClose = l.accepted;
     this.listener = null;

@@ -1,0 +1,190 @@
+// Our client against our server on 127.0.0.1: bodies compared by sha256 with payload(),
+// the stream-credit queue, congestion controllers, TLS verification, malformed input from a
+// peer, graceful shutdown, and the harness plugin + driver pair.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { connect, listen, type H3Server } from './index.ts';
+import { makeTls, type TestTls } from './peers.ts';
+import { payloadHandler } from './payload.ts';
+import { payload } from '../servers/types.ts';
+import { encodeFrame, Frame } from './frames.ts';
+import { encodeFieldSection } from './qpack.ts';
+import { H3Code } from './errors.ts';
+import { h3Plugin } from '../servers/h3.ts';
+import { createH3Driver } from '../harness/drivers/h3.ts';
+import type { RequestHandle } from '../harness/records.ts';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+let tls: TestTls;
+let server: H3Server;
+
+before(async () => {
+  tls = await makeTls();
+  server = await listen('127.0.0.1', 0, { key: tls.key, cert: tls.cert }, payloadHandler);
+});
+after(async () => {
+  await server?.close(500);
+  if (tls) await rm(tls.dir, { recursive: true, force: true });
+});
+
+const opts = () => ({ servername: tls.servername, caPem: tls.caPem });
+
+test('1 B, 50 MB and 100 x 100 KB concurrent, sha256 equal to payload()', { timeout: 90_000 }, async () => {
+  const c = await connect('127.0.0.1', server.port, opts());
+  try {
+    const one = await c.get('/bytes/1');
+    assert.equal(one.status, 200);
+    assert.equal(sha(one.body), sha(payload(1)));
+    assert.equal(one.headers['content-length'], '1');
+    assert.equal(typeof one.connId, 'string');
+
+    const n = 50 * 1024 * 1024;
+    let chunks = 0;
+    const h = createHash('sha256');
+    let got = 0;
+    await new Promise<void>((resolve, reject) =>
+      c.request('GET', `/bytes/${n}`, {}, {
+        data: (d) => {
+          chunks++;
+          got += d.length;
+          h.update(d);
+        },
+        end: resolve,
+        error: reject,
+      }),
+    );
+    assert.equal(got, n);
+    assert.equal(h.digest('hex'), sha(payload(n)));
+    assert.ok(chunks > 1, 'body arrives in many chunks');
+
+    const want = sha(payload(102400));
+    const all = await Promise.all(Array.from({ length: 100 }, () => c.get('/bytes/102400')));
+    assert.ok(all.every((r) => r.status === 200 && sha(r.body) === want));
+    assert.equal(new Set(all.map((r) => r.streamId)).size, 100);
+    assert.equal((await c.get('/health')).body.toString(), 'ok');
+    assert.equal((await c.get('/nope')).status, 404);
+  } finally {
+    await c.close();
+  }
+});
+
+test('requests beyond the server MAX_STREAMS wait for credit instead of failing', { timeout: 30_000 }, async () => {
+  const s = await listen('127.0.0.1', 0, { key: tls.key, cert: tls.cert, maxStreamsBidi: 5 }, payloadHandler);
+  const c = await connect('127.0.0.1', s.port, opts());
+  try {
+    const p = Promise.all(Array.from({ length: 60 }, () => c.get('/bytes/20000')));
+    assert.ok(c.queued() > 0, 'some requests are queued');
+    const all = await p;
+    assert.equal(all.length, 60);
+    assert.ok(all.every((r) => r.body.equals(payload(20000))));
+    assert.equal(s.stats().requests, 60);
+  } finally {
+    await c.close();
+    await s.close(200);
+  }
+});
+
+test('congestion controllers reno and bbr work; unknown cc is refused', { timeout: 30_000 }, async () => {
+  for (const cc of ['reno', 'bbr'] as const) {
+    const s = await listen('127.0.0.1', 0, { key: tls.key, cert: tls.cert, cc }, payloadHandler);
+    const c = await connect('127.0.0.1', s.port, { ...opts(), cc });
+    try {
+      const r = await c.get('/bytes/3000000');
+      assert.equal(sha(r.body), sha(payload(3000000)), cc);
+    } finally {
+      await c.close();
+      await s.close(200);
+    }
+  }
+  await assert.rejects(connect('127.0.0.1', server.port, { ...opts(), cc: 'bbr2' }), /cc must be one of/);
+});
+
+test('TLS: a wrong CA or wrong name fails the handshake; insecure mode connects', { timeout: 30_000 }, async () => {
+  const other = await makeTls();
+  try {
+    await assert.rejects(connect('127.0.0.1', server.port, { servername: tls.servername, caPem: other.caPem, handshakeTimeoutMs: 5000 }), (e: any) => e.code === 'HOLBENCH_QUIC_HANDSHAKE');
+    await assert.rejects(connect('127.0.0.1', server.port, { servername: 'wrong.example', caPem: tls.caPem, handshakeTimeoutMs: 5000 }), (e: any) => e.code === 'HOLBENCH_QUIC_HANDSHAKE');
+    const c = await connect('127.0.0.1', server.port, { insecure: true });
+    assert.equal((await c.get('/bytes/10')).body.length, 10);
+    await c.close();
+  } finally {
+    await rm(other.dir, { recursive: true, force: true });
+  }
+});
+
+test('malformed requests: stream error for a bad header, connection error for DATA first', { timeout: 30_000 }, async () => {
+  const c = await connect('127.0.0.1', server.port, opts());
+  try {
+    // Uppercase field name -> H3_MESSAGE_ERROR on that stream only.
+    const bad = encodeFrame(Frame.HEADERS, encodeFieldSection([[':method', 'GET'], [':scheme', 'https'], [':path', '/bytes/1'], ['X-Upper', '1']], false));
+    const conn = c.conn;
+    const reset = new Promise<number>((resolve) => {
+      (c as any).bidi.set(0, { chunk() {}, fin: () => resolve(-1), reset: (code: number) => resolve(code), abort: () => resolve(-2) });
+    });
+    assert.ok(conn.tryOpen(0, bad, true));
+    (c as any).nextBidi = 4;
+    assert.equal(await reset, H3Code.MESSAGE_ERROR);
+    // The connection survives.
+    assert.equal((await c.get('/bytes/5')).body.length, 5);
+    // DATA before HEADERS -> H3_FRAME_UNEXPECTED closes the connection.
+    const closed = new Promise<Error>((resolve) => c.request('GET', '/bytes/5000000', {}, { error: resolve }));
+    const id = (c as any).nextBidi + 4;
+    (c as any).nextBidi = id + 4;
+    conn.tryOpen(id, encodeFrame(Frame.DATA, Buffer.from('x')), true);
+    const e = await closed;
+    assert.match(e.message, /0x105|closed/);
+  } finally {
+    await c.close();
+  }
+});
+
+test('graceful server close: GOAWAY, in-flight request completes', { timeout: 30_000 }, async () => {
+  const s = await listen('127.0.0.1', 0, { key: tls.key, cert: tls.cert }, payloadHandler);
+  const c = await connect('127.0.0.1', s.port, opts());
+  try {
+    const inflight = c.get('/bytes/5000000');
+    await new Promise((r) => setTimeout(r, 20));
+    const closing = s.close(10_000);
+    const r = await inflight;
+    assert.equal(sha(r.body), sha(payload(5000000)));
+    await closing;
+    await assert.rejects(c.get('/bytes/1'));
+  } finally {
+    await c.close();
+  }
+});
+
+test('harness pair: h3Plugin serves, createH3Driver reports headers/data/end with ids', { timeout: 30_000 }, async () => {
+  const plugin = h3Plugin();
+  const { port, transport } = await plugin.start({ host: '127.0.0.1', tls: { key: tls.key, cert: tls.cert }, quicCc: 'cubic' });
+  assert.equal(transport, 'udp');
+  const driver = await createH3Driver({ target: { host: '127.0.0.1', port, caPem: tls.caPem, servername: tls.servername }, connections: 1, requestTimeoutMs: 10_000, quicCc: 'cubic' });
+  try {
+    const events: string[] = [];
+    let bytes = 0;
+    const handle = (reqId: number): RequestHandle => ({
+      reqId,
+      headers: (status, ids) => events.push(`h${status}:${typeof ids.connId}:${ids.streamId}`),
+      data: (n) => (bytes += n),
+      end: () => events.push('end'),
+      fail: (e) => events.push(`fail:${(e as Error).message}`),
+    });
+    await Promise.all([driver.get('/bytes/100000', handle(1)), driver.get('/bytes/100000', handle(2))]);
+    assert.equal(bytes, 200000);
+    assert.deepEqual(events.filter((e) => e === 'end').length, 2);
+    assert.ok(events.some((e) => /^h200:string:\d+$/.test(e)));
+    assert.equal(driver.connectionsOpened(), 1);
+    const failed: string[] = [];
+    await driver.get('/bytes/1', { reqId: 3, headers() {}, data() {}, end: () => failed.push('end'), fail: (e) => failed.push(String(e)) });
+    assert.deepEqual(failed, ['end']);
+    const st = plugin.stats();
+    assert.equal(st.connections, 1);
+    assert.equal(st.requests, 3);
+  } finally {
+    await driver.close();
+    await plugin.stop();
+  }
+  assert.equal(plugin.stats().requests, 3);
+});
