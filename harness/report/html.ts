@@ -104,12 +104,20 @@ tr.st-failed td{background:#fde8e8} tr.st-unsupported td{background:#f2f2f2;colo
 details pre{font-size:11px;background:#f7f7f7;padding:8px;overflow-x:auto}
 `;
 
+/** Display an SVG `factor` x its natural size (Vega's 11-12 px text is small on screen);
+ *  max-width: 100% in the CSS still shrinks it to the window. */
+function scaleSvg(svg: string, factor: number): string {
+  const m = /^<svg[^>]*\swidth="([\d.]+)"/.exec(svg);
+  if (!m) return svg;
+  return svg.replace(/^<svg/, `<svg style="width:${Math.round(Number(m[1]) * factor)}px"`);
+}
+
 export function renderHtml(m: HtmlModel): string {
   const res = m.results;
   const title = `holbench report: ${res.run.scenario?.name ?? res.summary[0]?.scenario ?? res.name}`;
   const figs = m.charts.map(
     (c) =>
-      `<figure id="${esc(c.id)}"><div class="chart">${c.svg}</div><figcaption>${esc(c.caption)}<br>${c.links
+      `<figure id="${esc(c.id)}"><div class="chart">${scaleSvg(c.svg, 1.25)}</div><figcaption>${esc(c.caption)}<br>${c.links
         .map((l) => `<a href="${esc(l.href)}">${esc(l.label)}</a>`)
         .join('')}</figcaption></figure>`,
   );

@@ -54,8 +54,8 @@ export function pageTimeChart(ctx: ChartContext): ChartResult {
     data: { values },
     ...cellFacetLayout(ctx, rows, labels),
     spec: {
-      width: Math.max(150, 55 * protocols.length),
-      height: 240,
+      width: Math.max(200, 70 * protocols.length),
+      height: 260,
       layer: [
         {
           transform: [{ filter: "datum.kind === 'agg'" }],
@@ -119,8 +119,8 @@ export function objectCompletionChart(ctx: ChartContext): ChartResult {
     data: { values },
     ...cellFacetLayout(ctx, used, labels),
     spec: {
-      width: 260,
-      height: 200,
+      width: 300,
+      height: 220,
       mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.6, opacity: 0.85 },
       encoding: {
         x: { field: 't_ms', type: 'quantitative', title: 'time since page start (ms)' },
