@@ -69,7 +69,6 @@ export async function startCaddy(tls: TestTls, sizes: number[]): Promise<CaddyPe
     '\tadmin off',
     '\tauto_https disable_redirects',
     '\tskip_install_trust',
-    '\tpersist_config off',
     '\tservers {',
     '\t\tprotocols h1 h2 h3',
     '\t}',
