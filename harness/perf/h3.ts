@@ -1,0 +1,165 @@
+// HTTP/3 performance rows for `npm run perf`, measured in one run on 127.0.0.1. Servers run
+// in their own processes (as in a real cell: one server process, one agent process); both
+// share this machine's cores, so absolute MB/s depend on load; ratios are what matter.
+//   ours vs Node http2/TLS on a 50 MB body (target ratio >= 0.5)
+//   our server vs Caddy (quic-go), both fetched by our client (target >= 1.0)
+//   100 x 100 KB concurrent: time, ours vs http2 (ratio = http2 time / ours; higher is better)
+import http2 from 'node:http2';
+import { loadavg } from 'node:os';
+import { rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { startTs, waitForLine, haveCommand } from '../../netem/exec.ts';
+import { h3Support } from '../../h3/binding.ts';
+
+export interface PerfRow {
+  name: string;
+  ours: number | null;
+  peer: number | null;
+  ratio: number | null;
+  unit: string;
+  note: string;
+}
+
+const MB50 = 50 * 1024 * 1024;
+const REPS = 3;
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+async function stopChild(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  p.kill('SIGTERM');
+  await new Promise<void>((r) => {
+    const t = setTimeout(() => (p.kill('SIGKILL'), r()), 2000);
+    p.once('exit', () => (clearTimeout(t), r()));
+  });
+}
+
+async function h3Fetcher(port: number, tls: { caPem: string; servername: string }, cc: string) {
+  const { connect } = await import('../../h3/client.ts');
+  const c = await connect('127.0.0.1', port, { servername: tls.servername, caPem: tls.caPem, cc });
+  return {
+    /** seconds to fetch n bytes */
+    one: (n: number) =>
+      new Promise<number>((resolve, reject) => {
+        const t0 = performance.now();
+        let got = 0;
+        c.request('GET', `/bytes/${n}`, {}, {
+          data: (d) => (got += d.length),
+          end: () => (got === n ? resolve((performance.now() - t0) / 1000) : reject(new Error(`short body ${got}`))),
+          error: reject,
+        });
+      }),
+    many: async (count: number, n: number) => {
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: count }, () => c.get(`/bytes/${n}`)));
+      return (performance.now() - t0) / 1000;
+    },
+    close: () => c.close(),
+  };
+}
+
+async function h2Fetcher(port: number, tls: { caPem: string; servername: string }) {
+  const s = http2.connect(`https://127.0.0.1:${port}`, { ca: tls.caPem, servername: tls.servername, settings: { initialWindowSize: 8 * 1024 * 1024 } });
+  await new Promise<void>((resolve, reject) => (s.once('connect', () => resolve()), s.once('error', reject)));
+  s.setLocalWindowSize(16 * 1024 * 1024);
+  const get = (n: number) =>
+    new Promise<void>((resolve, reject) => {
+      const st = s.request({ ':path': `/bytes/${n}` });
+      let got = 0;
+      st.on('data', (d: Buffer) => (got += d.length));
+      st.on('end', () => (got === n ? resolve() : reject(new Error(`short body ${got}`))));
+      st.on('error', reject);
+    });
+  return {
+    one: async (n: number) => {
+      const t0 = performance.now();
+      await get(n);
+      return (performance.now() - t0) / 1000;
+    },
+    many: async (count: number, n: number) => {
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: count }, () => get(n)));
+      return (performance.now() - t0) / 1000;
+    },
+    close: () => new Promise<void>((r) => s.close(() => r())),
+  };
+}
+
+type Fetcher = Awaited<ReturnType<typeof h2Fetcher>>;
+
+async function measure(f: Fetcher): Promise<{ mbps: number; manyS: number }> {
+  await f.one(1_000_000); // warm-up: handshake done, windows and cwnd opened a little
+  const rates: number[] = [];
+  for (let i = 0; i < REPS; i++) rates.push(MB50 / 1e6 / (await f.one(MB50)));
+  const many: number[] = [];
+  for (let i = 0; i < REPS; i++) many.push(await f.many(100, 102400));
+  return { mbps: median(rates), manyS: median(many) };
+}
+
+export async function h3PerfRows(opts: { cc?: string } = {}): Promise<PerfRow[]> {
+  const cc = opts.cc ?? 'cubic';
+  const support = h3Support();
+  if (!support.ok) {
+    const note = `UNSUPPORTED: ${support.reason}`;
+    return ['h3 50 MB throughput vs http2', 'h3 our server vs Caddy', 'h3 100 x 100 KB vs http2'].map((name) => ({ name, ours: null, peer: null, ratio: null, unit: '', note }));
+  }
+  const { makeTls, startCaddy } = await import('../../h3/peers.ts');
+  const tls = await makeTls();
+  const procs: ChildProcess[] = [];
+  const load = () => loadavg()[0]!.toFixed(1);
+  try {
+    const ours = startTs(here('../../h3/serve.ts'), ['--key', tls.keyFile, '--cert', tls.certFile, '--cc', cc], { stdio: ['ignore', 'pipe', 'pipe'] });
+    procs.push(ours);
+    const h3Port = Number((await waitForLine(ours, /H3 READY (\d+)/))[1]);
+    const h2 = startTs(here('../../h3/h2-baseline-server.ts'), ['--key', tls.keyFile, '--cert', tls.certFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    procs.push(h2);
+    const h2Port = Number((await waitForLine(h2, /H2 READY (\d+)/))[1]);
+
+    const f3 = await h3Fetcher(h3Port, tls, cc);
+    const oursM = await measure(f3);
+    await f3.close();
+    await stopChild(ours);
+    const f2 = await h2Fetcher(h2Port, tls);
+    const h2M = await measure(f2);
+    await f2.close();
+    await stopChild(h2);
+
+    let caddyMbps: number | null = null;
+    let caddyNote = '';
+    if (await haveCommand('caddy')) {
+      const caddy = await startCaddy(tls, [1_000_000, MB50, 102400]);
+      try {
+        const fc = await h3Fetcher(caddy.port, tls, cc);
+        caddyMbps = (await measure(fc)).mbps;
+        await fc.close();
+      } finally {
+        await caddy.stop();
+      }
+    } else caddyNote = 'caddy not installed';
+
+    const common = `loopback, 2 processes, median of ${REPS}, cc ${cc}, 1350-byte UDP payloads, load ${load()}`;
+    return [
+      { name: 'h3 50 MB throughput vs Node http2/TLS', ours: round(oursM.mbps, 1), peer: round(h2M.mbps, 1), ratio: round(oursM.mbps / h2M.mbps), unit: 'MB/s', note: `target ratio >= 0.5; ${common}` },
+      {
+        name: 'h3 our server vs Caddy (our client)',
+        ours: round(oursM.mbps, 1),
+        peer: caddyMbps === null ? null : round(caddyMbps, 1),
+        ratio: caddyMbps === null ? null : round(oursM.mbps / caddyMbps),
+        unit: 'MB/s',
+        note: caddyNote || `target ratio >= 1.0; 50 MB body; ${common}`,
+      },
+      { name: 'h3 100 x 100 KB concurrent vs Node http2/TLS', ours: round(oursM.manyS, 3), peer: round(h2M.manyS, 3), ratio: round(h2M.manyS / oursM.manyS), unit: 's', note: `ratio = http2 time / h3 time (higher is better); ${common}` },
+    ];
+  } finally {
+    for (const p of procs) await stopChild(p);
+    await rm(tls.dir, { recursive: true, force: true });
+  }
+}
+
+// `tsx harness/perf/h3.ts` prints the rows on their own.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  h3PerfRows().then((rows) => console.table(rows));
+}
