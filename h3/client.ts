@@ -253,6 +253,7 @@ export class H3Client extends H3Session {
         reset: (c) => {
           this.open.delete(req);
           req.reset(c);
+          this.closeIfGoneAway();
         },
         abort: (e) => {
           this.open.delete(req);
