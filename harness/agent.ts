@@ -58,7 +58,8 @@ export async function runJob(job: Job): Promise<JobResult> {
     timer = setTimeout(() => reject(new Error(`timed out after ${job.jobTimeoutMs / 1000} s`)), job.jobTimeoutMs);
   });
   try {
-    const work = job.workload.kind === 'page' ? runPage(driver, job.workload, rec).then((page) => ({ page })) : runLoad(driver, job.workload, rec).then((load) => ({ load }));
+    const work: Promise<{ page?: PageResult; load?: LoadResult }> =
+      job.workload.kind === 'page' ? runPage(driver, job.workload, rec).then((page) => ({ page })) : runLoad(driver, job.workload, rec).then((load) => ({ load }));
     const out = await Promise.race([work, timeout]);
     const failed = out.page ? out.page.failed : 0;
     const ok = out.page ? failed === 0 : out.load!.requests > 0 && out.load!.errors < out.load!.requests;

@@ -35,7 +35,7 @@ export async function doctor(json: boolean): Promise<number> {
   try {
     const { h3Support } = await import('../h3/index.ts');
     const s = h3Support();
-    add('h3 (quiche binding)', s.ok, s.ok ? 'loads' : s.reason, 'HTTP/3 needs @matrixai/quic-linux-x64 (linux x64 only); h3 cells are reported UNSUPPORTED');
+    add('h3 (quiche binding)', s.ok, s.ok ? 'loads' : (s.reason ?? 'unknown'), 'HTTP/3 needs @matrixai/quic-linux-x64 (linux x64 only); h3 cells are reported UNSUPPORTED');
   } catch (e) {
     add('h3 (quiche binding)', false, (e as Error).message.split('\n')[0]!, 'HTTP/3 cells will be reported UNSUPPORTED');
   }

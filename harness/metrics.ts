@@ -212,14 +212,24 @@ export interface StallAnalysis {
   stallMsTotal: number;
 }
 
+/** When a request's first / last body byte arrived, ms on the job's clock (the clock of
+ *  start_ms and chunk t_ms). ttfb_ms and ttlb_ms in requests.csv are durations from
+ *  start_ms; null when never reached. */
+export function firstByteAt(r: Pick<RequestRow, 'start_ms' | 'ttfb_ms'>): number | null {
+  return r.ttfb_ms === null ? null : r.start_ms + r.ttfb_ms;
+}
+export function lastByteAt(r: Pick<RequestRow, 'start_ms' | 'ttlb_ms'>): number | null {
+  return r.ttlb_ms === null ? null : r.start_ms + r.ttlb_ms;
+}
+
 /** The receiving window of a request, [first byte, last byte], or null if it never
  *  received anything. First byte = ttfb_ms, or the first chunk if ttfb is missing. Last
  *  byte = ttlb_ms; for a request that failed or never finished (ttlb_ms null) the last
  *  chunk seen, because the recorder has no time for the failure itself. */
 function receivingWindow(r: RequestRow, chunkTimes: readonly number[]): [number, number] | null {
-  const first = r.ttfb_ms ?? chunkTimes[0] ?? null;
+  const first = firstByteAt(r) ?? chunkTimes[0] ?? null;
   if (first === null || !Number.isFinite(first)) return null;
-  const last = r.ttlb_ms ?? chunkTimes[chunkTimes.length - 1] ?? first;
+  const last = lastByteAt(r) ?? chunkTimes[chunkTimes.length - 1] ?? first;
   return [first, Math.max(first, last)];
 }
 

@@ -158,11 +158,10 @@ export function normalizeProfile(input: z.output<typeof NetworkSchema>, pathPref
 
 /** zod issues as {path, message}, with unknown keys reported at their own path. */
 export function issuesOf(err: z.ZodError, prefix: (string | number)[]): { path: (string | number)[]; message: string }[] {
-  return err.issues.flatMap((i) =>
-    i.code === 'unrecognized_keys'
-      ? i.keys.map((k) => ({ path: [...prefix, ...i.path, k], message: 'unknown key' }))
-      : [{ path: [...prefix, ...i.path], message: i.message }],
-  );
+  return err.issues.flatMap((i) => {
+    const path = [...prefix, ...i.path.map((k) => (typeof k === 'symbol' ? String(k) : k))];
+    return i.code === 'unrecognized_keys' ? i.keys.map((k) => ({ path: [...path, k], message: 'unknown key' })) : [{ path, message: i.message }];
+  });
 }
 
 /** Validate + normalize in one step; throws ProfileError naming every bad field. */

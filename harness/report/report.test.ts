@@ -38,7 +38,7 @@ async function smallReport() {
 }
 
 test('csv parser: quotes, commas, newlines, CRLF, empty fields', () => {
-  const rows = parseCsv('a,b,c\r\n1,"x,y","he said ""hi"""\r\n2,,"multi\nline"\n3\n');
+  const rows = parseCsv('a,b,c\r\n1,"x,y","he said ""hi"""\r\n2,,"multi\nline"\r\n3\r\n');
   assert.deepEqual(rows, [
     { a: '1', b: 'x,y', c: 'he said "hi"' },
     { a: '2', b: '', c: 'multi\nline' },

@@ -129,8 +129,9 @@ function simulate(protocol: string, sizes: number[], rttMs: number, rateBps: num
   for (const r of requests) {
     // ttfb/ttlb from the (possibly released-late) chunk times
     const cs = chunks.filter((x) => x.req_id === r.req_id);
-    r.ttfb_ms = +Math.min(...cs.map((x) => x.t_ms)).toFixed(3);
-    r.ttlb_ms = +Math.max(...cs.map((x) => x.t_ms)).toFixed(3);
+    // requests.csv keeps TTFB/TTLB as durations from the request's start
+    r.ttfb_ms = +(Math.min(...cs.map((x) => x.t_ms)) - r.start_ms).toFixed(3);
+    r.ttlb_ms = +(Math.max(...cs.map((x) => x.t_ms)) - r.start_ms).toFixed(3);
     r.start_ms = +r.start_ms.toFixed(3);
   }
   for (let k = 0; k < Math.floor(lossPct * rnd()); k++) drops.push({ t_ms: start + rnd() * 300, direction: 'uplink', cause: 'loss', proto: tcp ? 'tcp' : 'udp' });
@@ -165,17 +166,16 @@ export function writeSyntheticResults(dir: string, o: SyntheticOptions = {}): { 
           const queueDrops = Math.floor(rnd() * 3);
           for (let k = 0; k < queueDrops; k++) drops.push({ t_ms: +(rtt * 4 + rnd() * 50).toFixed(3), cell, rep, protocol, direction: 'downlink', cause: 'queue', proto: protocol === 'h3' ? 'udp' : 'tcp', src_port: 443, dst_port: 40000 + rep });
           const st = stallAnalysis(sim.requests, sim.chunks, rtt);
-          const ttlb = sim.requests.map((r) => r.ttlb_ms!);
           const t0 = Math.min(...sim.requests.map((r) => r.start_ms));
-          const pageMs = Math.max(...ttlb) - t0;
+          const pageMs = Math.max(...sim.requests.map((r) => r.start_ms + r.ttlb_ms!)) - t0;
           const bytes = sim.requests.reduce((s, r) => s + r.bytes, 0);
           const packets = bytes / MSS;
           const lossDrops = sim.drops.filter((d) => d.cause === 'loss' && d.direction === 'downlink').length;
           summary.push({
             scenario, cell, protocol, rep, status: 'SUCCEEDED', reason: '', workload: 'page', loss_pct: loss, rtt_ms: rtt, rate_mbps: rateMbps ?? '',
             tcp_cc: 'cubic', quic_cc: 'cubic', page_ms: pageMs.toFixed(1), requests: sim.requests.length, errors: 0,
-            ttfb_p50_ms: percentile(sim.requests.map((r) => r.ttfb_ms! - r.start_ms), 50).toFixed(1),
-            ttlb_p50_ms: percentile(sim.requests.map((r) => r.ttlb_ms! - r.start_ms), 50).toFixed(1),
+            ttfb_p50_ms: percentile(sim.requests.map((r) => r.ttfb_ms!), 50).toFixed(1),
+            ttlb_p50_ms: percentile(sim.requests.map((r) => r.ttlb_ms!), 50).toFixed(1),
             p50_ms: '', p95_ms: '', p99_ms: '', goodput_mbps: ((bytes * 8) / pageMs / 1000).toFixed(2),
             completion_spread_ms: completionSpreadMs(sim.requests)?.toFixed(1) ?? '', connections_used: sim.connections, server_connections: sim.connections,
             retransmissions: protocol === 'h3' ? '' : lossDrops, co_stall_index: st.coStallIndex === null ? '' : st.coStallIndex.toFixed(3),

@@ -1,6 +1,6 @@
 // Page-workload charts: page time per protocol (a), object completion CDF (b),
 // page time vs loss with CI bands (e), h3-vs-h2 heatmap over loss x RTT (f).
-import { groupByRun, meanCi95 } from '../../metrics.ts';
+import { groupByRun, meanCi95, lastByteAt } from '../../metrics.ts';
 import { cellLabels, fmt, pathLabel, setupLine, uniq } from '../labels.ts';
 import type { SummaryRow } from '../load.ts';
 import { base, cellFacetLayout, nn, protocolColor, type ChartContext, type ChartResult } from './common.ts';
@@ -105,7 +105,7 @@ export function objectCompletionChart(ctx: ChartContext): ChartResult {
     if (!pageRuns.has(key)) continue;
     const r0 = reqs[0]!;
     const t0 = Math.min(...reqs.map((r) => r.start_ms));
-    const done = reqs.map((r) => r.ttlb_ms).filter((t): t is number => t !== null).sort((a, b) => a - b);
+    const done = reqs.map(lastByteAt).filter((t): t is number => t !== null).sort((a, b) => a - b);
     const condition = labels.get(r0.cell) ?? r0.cell;
     values.push({ condition, protocol: r0.protocol, rep: r0.rep, t_ms: 0, frac: 0 });
     done.forEach((t, i) => values.push({ condition, protocol: r0.protocol, rep: r0.rep, t_ms: t - t0, frac: (i + 1) / reqs.length }));

@@ -1,7 +1,7 @@
 // Stall charts: per-stream timeline with stalls and drops (d), co-stall index and mean
 // stall time by protocol and loss (g).
 import type { ChunkRow, RequestRow } from '../../records.ts';
-import { groupByRun, runKey, stallAnalysis, type StallAnalysis } from '../../metrics.ts';
+import { groupByRun, runKey, stallAnalysis, type StallAnalysis, firstByteAt, lastByteAt } from '../../metrics.ts';
 import { conditionLabel, fmt, pathLabel, setupLine, uniq } from '../labels.ts';
 import type { SummaryRow } from '../load.ts';
 import { base, protocolColor, type ChartContext, type ChartResult } from './common.ts';
@@ -79,15 +79,16 @@ export function streamTimelineChart(ctx: ChartContext, recs: RunRecords): ChartR
     truncated = Math.max(truncated, allReqs.length - reqs.length);
     const shown = new Set(reqs.map((r) => r.req_id));
     const t0 = Math.min(...allReqs.map((r) => r.start_ms));
-    const tEnd = Math.max(...allReqs.map((r) => r.ttlb_ms ?? r.start_ms), ...chunks.map((c) => c.t_ms)) - t0;
+    const tEnd = Math.max(...allReqs.map((r) => lastByteAt(r) ?? r.start_ms), ...chunks.map((c) => c.t_ms)) - t0;
     const nStalls = a.perRequest.reduce((s, p) => s + p.intervals.length, 0);
     const panel = `${protocol} — co-stall index ${a.coStallIndex === null ? '–' : fmt(a.coStallIndex)}, ${nStalls} stalls, mean stall ${fmt(a.stallMsMean, 0)} ms/stream`;
     panels.push(panel);
     const byObj = new Map(allReqs.map((r) => [r.req_id, r.object]));
     for (const r of reqs) {
-      const first = r.ttfb_ms ?? r.ttlb_ms;
+      const first = firstByteAt(r) ?? lastByteAt(r);
+      const last = lastByteAt(r);
       if (first !== null) values.push({ panel, what: 'waiting for first byte', object: r.object, t: r.start_ms - t0, t2: first - t0 });
-      if (r.ttfb_ms !== null && r.ttlb_ms !== null) values.push({ panel, what: 'receiving', object: r.object, t: r.ttfb_ms - t0, t2: r.ttlb_ms - t0 });
+      if (first !== null && last !== null) values.push({ panel, what: 'receiving', object: r.object, t: first - t0, t2: last - t0 });
     }
     for (const c of chunks) if (shown.has(c.req_id)) values.push({ panel, what: 'data chunk', object: byObj.get(c.req_id), t: c.t_ms - t0, bytes: c.bytes });
     for (const p of a.perRequest) {
