@@ -3,7 +3,9 @@
 //
 // Why not probe.ts: its pacing loop spins synchronously when the interval is <= 1 ms, so
 // replies pile up unread in the socket buffer and overflow it (measured: ~100% "loss" at
-// 1 ms). Here every send yields to the event loop (setImmediate), so replies are read as
+// 1 ms); and it reuses one Buffer for every send although dgram.send() reads it later, so
+// when it falls behind schedule a seq is sent twice and its predecessor never (measured:
+// ~4% phantom loss at 2 ms intervals on a busy machine). Here every send yields to the event loop (setImmediate), so replies are read as
 // they arrive; sends are paced against the schedule, several per turn when behind.
 //
 //   tsx netem/lossprobe.ts --host A --port P --count N --interval-ms I [--wait-ms W]
@@ -27,7 +29,6 @@ export async function lossProbe(o: { host: string; port: number; count: number; 
     }
   });
   await new Promise<void>((r) => s.bind(0, () => r()));
-  const buf = Buffer.alloc(64);
   const t0 = performance.now();
   let seq = 0;
   // bounded: each turn sends at least one datagram once it is due; the count is finite
@@ -39,6 +40,9 @@ export async function lossProbe(o: { host: string; port: number; count: number; 
       continue;
     }
     for (let k = 0; k < 8 && seq < o.count && t0 + seq * o.intervalMs <= performance.now(); k++) {
+      // a fresh buffer per datagram: dgram.send() reads it asynchronously (after its
+      // address lookup), so reusing one buffer would send later seqs twice and others never
+      const buf = Buffer.alloc(64);
       buf.writeUInt32BE(seq, 0);
       s.send(buf, o.port, o.host);
       seq++;

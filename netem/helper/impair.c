@@ -32,6 +32,7 @@
 // real-time processes can starve each other on a small machine.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netfilter.h>
@@ -69,6 +70,12 @@
 static uint64_t mono_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t real_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
@@ -472,7 +479,8 @@ static void parse_pkt(const uint8_t *p, size_t len, pktinfo_t *pi) {
   }
 }
 
-static uint64_t recv_calls, recv_msgs;
+static uint64_t recv_calls, recv_msgs, kernel_ts_used;
+static int64_t real_minus_mono_ns; /* refreshed per receive batch */
 
 static void handle_nl_msg(struct nlmsghdr *h, uint64_t now) {
   if (h->nlmsg_type == NLMSG_ERROR) {
@@ -491,12 +499,16 @@ static void handle_nl_msg(struct nlmsghdr *h, uint64_t now) {
   int have_id = 0;
   const uint8_t *payload = NULL;
   size_t plen = 0;
+  uint64_t ts_real_ns = 0;
   for (int guard = 0; attrlen >= (int)NLA_HDRLEN && a->nla_len >= NLA_HDRLEN && a->nla_len <= attrlen && guard < 64; guard++) {
     uint16_t type = a->nla_type & NLA_TYPE_MASK;
     if (type == NFQA_PACKET_HDR && a->nla_len >= NLA_HDRLEN + sizeof(struct nfqnl_msg_packet_hdr)) {
       struct nfqnl_msg_packet_hdr *ph = (void *)((char *)a + NLA_HDRLEN);
       id = ntohl(ph->packet_id);
       have_id = 1;
+    } else if (type == NFQA_TIMESTAMP && a->nla_len >= NLA_HDRLEN + sizeof(struct nfqnl_msg_packet_timestamp)) {
+      struct nfqnl_msg_packet_timestamp *t = (void *)((char *)a + NLA_HDRLEN);
+      ts_real_ns = be64toh(t->sec) * 1000000000ULL + be64toh(t->usec) * 1000ULL;
     } else if (type == NFQA_PAYLOAD) {
       payload = (const uint8_t *)a + NLA_HDRLEN;
       plen = a->nla_len - NLA_HDRLEN;
@@ -512,7 +524,17 @@ static void handle_nl_msg(struct nlmsghdr *h, uint64_t now) {
   }
   pktinfo_t pi;
   parse_pkt(payload ? payload : (const uint8_t *)"", plen, &pi);
-  arrive(d, id, &pi, now);
+  /* The path's clock starts when the packet reached the router (its receive timestamp),
+   * not when we got round to reading it: our wakeup latency must not add to the delay. */
+  uint64_t at = now;
+  if (ts_real_ns) {
+    uint64_t mono = (uint64_t)((int64_t)ts_real_ns - real_minus_mono_ns);
+    if (mono <= now && now - mono < 1000000000ULL) { /* sane (no clock step) */
+      at = mono;
+      kernel_ts_used++;
+    }
+  }
+  arrive(d, id, &pi, at);
 }
 
 /* Read whatever packets are queued (non-blocking). Returns the number read. */
@@ -538,6 +560,7 @@ static int drain_nl(int max_msgs) {
     }
     if (n == 0) break;
     uint64_t now = mono_ns();
+    real_minus_mono_ns = (int64_t)real_ns() - (int64_t)now;
     for (int i = 0; i < n; i++) {
       size_t len = msgs[i].msg_len;
       for (struct nlmsghdr *h = (struct nlmsghdr *)bufs[i]; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) handle_nl_msg(h, now);
@@ -697,9 +720,10 @@ static void handle_cmd(char *line) {
     fmt_dir(down, sizeof down, &dirs[1]);
     snprintf(reply, sizeof reply,
              "%s ok {\"uplink\":%s,\"downlink\":%s,\"enobufs\":%llu,\"netlink_errors\":%llu,\"send_errors\":%llu,"
-             "\"recv_calls\":%llu,\"recv_msgs\":%llu}\n",
+             "\"recv_calls\":%llu,\"recv_msgs\":%llu,\"kernel_ts\":%llu}\n",
              id, up, down, (unsigned long long)enobufs, (unsigned long long)verdict_errors,
-             (unsigned long long)send_errors, (unsigned long long)recv_calls, (unsigned long long)recv_msgs);
+             (unsigned long long)send_errors, (unsigned long long)recv_calls, (unsigned long long)recv_msgs,
+             (unsigned long long)kernel_ts_used);
     out_line(reply);
     return;
   } else if (!strcmp(cmd, "flush")) {
@@ -782,8 +806,20 @@ int main(int argc, char **argv) {
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* hrtimer wakeups without the default 50 us slack */
   /* A heavier fair-class weight (not SCHED_FIFO: see the header) so that on a busy machine
    * the helper is picked soon after a wakeup; the emulated path must not wait for CPU. */
-  if (nice_val && setpriority(PRIO_PROCESS, 0, (int)nice_val) < 0)
-    fprintf(stderr, "impair: warning: setpriority(%ld): %s\n", nice_val, strerror(errno));
+  if (nice_val) {
+    if (setpriority(PRIO_PROCESS, 0, (int)nice_val) < 0)
+      fprintf(stderr, "impair: warning: setpriority(%ld): %s\n", nice_val, strerror(errno));
+    /* With sched_autogroup (the default on desktop/VM kernels), nice only ranks tasks
+     * within one session's group; groups compete with each other at equal weight. So
+     * become our own session and give that group the same weight. */
+    if (setsid() >= 0) {
+      FILE *ag = fopen("/proc/self/autogroup", "w");
+      if (ag) {
+        fprintf(ag, "%ld", nice_val);
+        fclose(ag); /* ENOENT without CONFIG_SCHED_AUTOGROUP: nothing to do */
+      }
+    }
+  }
   prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
   signal(SIGPIPE, SIG_IGN);
 
@@ -806,6 +842,13 @@ int main(int argc, char **argv) {
   int sndbuf = 4 << 20;
   if (setsockopt(nl_fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
     setsockopt(nl_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+
+  /* Any socket asking for SO_TIMESTAMPNS turns on receive timestamps for every packet
+   * (net_enable_timestamp), so NFQUEUE messages carry NFQA_TIMESTAMP. Kept open for life. */
+  int ts_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  if (ts_fd < 0 || setsockopt(ts_fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) < 0)
+    fprintf(stderr, "impair: warning: cannot enable receive timestamps; delays start at read time\n");
 
   bind_queue((uint16_t)qup);
   bind_queue((uint16_t)qdown);
