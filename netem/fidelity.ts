@@ -66,11 +66,15 @@ export interface FidelityResult {
   rtt_error_ms: Pct;
   /** RTT of the same path with no impairment installed: the probe's own floor */
   rtt_unimpaired_ms: Pct;
+  /** p50 RTT minus the configured RTT minus the unimpaired p50: what the backend adds */
+  rtt_excess_over_floor_p50_ms: number;
   /** backend-reported release lateness during the RTT test (helper only) */
   lateness_us: { uplink?: BackendStats['uplink']['latenessUs']; downlink?: BackendStats['downlink']['latenessUs'] };
   loss_configured_pct: number;
   loss_measured_pct: number;
   loss_probes: number;
+  /** datagrams the client/server sockets dropped during the loss test (apparatus, not path) */
+  loss_socket_drops: number;
   /** loss the backend itself counted, as RTT loss (1 - (1-up)(1-down)) */
   loss_backend_pct: number | null;
   ge_mean_burst: { configured: number; measured: number };
@@ -102,6 +106,19 @@ async function probe(topo: Topology, count: number, intervalMs: number): Promise
   // drop the first probes entirely (ARP, cold paths) so loss and RTT see the steady state
   const rttMs = rttAfter(res);
   return { sent: res.sent - DISCARD_FIRST_PROBES, received: rttMs.length, rttMs, lostSeqs: res.lostSeqs.filter((s) => s >= DISCARD_FIRST_PROBES) };
+}
+
+/** UDP datagrams dropped by full socket buffers in the client and server namespaces:
+ *  losses of the measuring apparatus (a starved Node process), not of the emulated path. */
+async function udpSocketDrops(topo: Topology): Promise<number> {
+  let n = 0;
+  for (const ns of [topo.ns.client, topo.ns.server]) {
+    const lines = (await run('cat', ['/proc/net/snmp'], { ns })).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
+    const head = lines[0]!.split(/\s+/);
+    const vals = lines[1]!.split(/\s+/).map(Number);
+    n += vals[head.indexOf('RcvbufErrors')]! + vals[head.indexOf('SndbufErrors')]!;
+  }
+  return n;
 }
 
 /** Loss pattern only, at sub-millisecond intervals (see lossprobe.ts for why not probe.ts). */
@@ -254,8 +271,10 @@ export async function runFidelity(opts: FidelityOptions, progress: (msg: string)
     await be.update(parseProfile({ loss_pct: 2, seed: 1 }));
     const lossCount = Math.round(20_000 * q);
     const l0 = await be.stats();
+    const sock0 = await udpSocketDrops(topo);
     const lossRes = await lossProbe(topo, lossCount + DISCARD_FIRST_PROBES, 0.5);
     const l1 = await be.stats();
+    const lossSocketDrops = (await udpSocketDrops(topo)) - sock0;
     const frac = (s1: BackendStats, s0: BackendStats, d: 'uplink' | 'downlink') => {
       const pk = s1[d].packets - s0[d].packets;
       return pk > 0 ? (s1[d].drops.loss - s0[d].drops.loss) / pk : NaN;
@@ -306,10 +325,12 @@ export async function runFidelity(opts: FidelityOptions, progress: (msg: string)
       rtt_measured_ms: { p50: r3(percentile(rtt, 0.5)), p99: r3(percentile(rtt, 0.99)), max: r3(rtt.at(-1) ?? NaN) },
       rtt_error_ms: { p50: r3(rttErr.p50), p99: r3(rttErr.p99) },
       rtt_unimpaired_ms: { p50: r3(percentile(rttFloor, 0.5)), p99: r3(percentile(rttFloor, 0.99)) },
+      rtt_excess_over_floor_p50_ms: r3(rttErr.p50 - percentile(rttFloor, 0.5)),
       lateness_us: { uplink: s1.uplink.latenessUs, downlink: s1.downlink.latenessUs },
       loss_configured_pct: r3(lossCfg),
       loss_measured_pct: r3(lossMeas),
       loss_probes: lossRes.sent,
+      loss_socket_drops: lossSocketDrops,
       loss_backend_pct: lossBackendPct === null ? null : r3(lossBackendPct),
       ge_mean_burst: { configured: 1 / ge.r, measured: r3(burst) },
       ge_loss_configured_pct: r3(geCfgLoss),
@@ -336,7 +357,9 @@ function table(r: FidelityResult): string {
     ['RTT p50 error', `50 ms`, `${r.rtt_error_ms.p50} ms`, ok('rtt_error_p50')],
     ['RTT p99 error', `50 ms`, `${r.rtt_error_ms.p99} ms`, ok('rtt_error_p99')],
     ['RTT floor (unimpaired p50/p99)', '-', `${r.rtt_unimpaired_ms.p50}/${r.rtt_unimpaired_ms.p99} ms`, ''],
-    ['random loss (RTT)', `${r.loss_configured_pct}%`, `${r.loss_measured_pct}% (backend ${r.loss_backend_pct}%)`, ok('loss')],
+    ['RTT p50 excess over the floor', '0 ms', `${r.rtt_excess_over_floor_p50_ms} ms`, ''],
+    ['backend release lateness p50/p99', '-', r.lateness_us.uplink ? `up ${r.lateness_us.uplink.p50}/${r.lateness_us.uplink.p99} us, down ${r.lateness_us.downlink?.p50}/${r.lateness_us.downlink?.p99} us` : 'n/a', ''],
+    ['random loss (RTT)', `${r.loss_configured_pct}%`, `${r.loss_measured_pct}% (backend ${r.loss_backend_pct}%, socket drops ${r.loss_socket_drops})`, ok('loss')],
     ['GE mean burst', `${r.ge_mean_burst.configured}`, `${r.ge_mean_burst.measured}`, ok('ge_mean_burst')],
     ['GE loss', `${r.ge_loss_configured_pct}%`, `${r.ge_loss_measured_pct}%`, ''],
     ['rate (L2 at bottleneck)', `${r.rate_configured_mbps} Mbit/s`, `${r.rate_measured_mbps} Mbit/s`, ok('rate')],
