@@ -127,7 +127,7 @@ async function lossProbe(topo: Topology, count: number, intervalMs: number): Pro
   const r = await run(node, argv, { ns: topo.ns.client, timeoutMs: Math.ceil(count * intervalMs) + 60_000 });
   const res = JSON.parse(r.stdout) as LossProbeResult;
   const lostSeqs = res.lostSeqs.filter((s) => s >= DISCARD_FIRST_PROBES);
-  return { sent: res.sent - DISCARD_FIRST_PROBES, received: res.sent - DISCARD_FIRST_PROBES - lostSeqs.length, lostSeqs };
+  return { sent: res.sent - DISCARD_FIRST_PROBES, received: res.sent - DISCARD_FIRST_PROBES - lostSeqs.length, lostSeqs, reordered: res.reordered };
 }
 
 /** RTTs of probes with seq >= DISCARD_FIRST_PROBES (rttMs is in seq order without the lost ones). */
@@ -386,7 +386,7 @@ async function main() {
     const r = await runFidelity({ backend, quick: values.quick }, (m) => process.stderr.write(`fidelity: ${m}\n`));
     process.stdout.write(values.json ? JSON.stringify(r) + '\n' : table(r) + '\n');
   } catch (err) {
-    process.stderr.write(`fidelity: ${(err as Error).stack ?? err}\n`);
+    process.stderr.write(`fidelity: ${process.env.HOLBENCH_DEBUG ? (err as Error).stack : (err as Error).message}\n`);
     process.exitCode = 1;
   }
 }

@@ -9,7 +9,7 @@
 // they arrive; sends are paced against the schedule, several per turn when behind.
 //
 //   tsx netem/lossprobe.ts --host A --port P --count N --interval-ms I [--wait-ms W]
-// prints {sent, received, lostSeqs}.
+// prints {sent, received, lostSeqs, reordered}.
 import dgram from 'node:dgram';
 import { parseArgs } from 'node:util';
 
@@ -17,15 +17,23 @@ export interface LossProbeResult {
   sent: number;
   received: number;
   lostSeqs: number[];
+  /** replies that arrived after a reply with a higher seq (reordering on the path) */
+  reordered: number;
 }
 
 export async function lossProbe(o: { host: string; port: number; count: number; intervalMs: number; waitMs?: number }): Promise<LossProbeResult> {
   const got = new Uint8Array(o.count);
+  let maxSeq = -1;
+  let reordered = 0;
   const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
   s.on('message', (msg) => {
     if (msg.length >= 4) {
       const seq = msg.readUInt32BE(0);
-      if (seq < o.count) got[seq] = 1;
+      if (seq < o.count && !got[seq]) {
+        got[seq] = 1;
+        if (seq < maxSeq) reordered++;
+        else maxSeq = seq;
+      }
     }
   });
   await new Promise<void>((r) => s.bind(0, () => r()));
@@ -55,7 +63,7 @@ export async function lossProbe(o: { host: string; port: number; count: number; 
   got.forEach((v, i) => {
     if (!v) lostSeqs.push(i);
   });
-  return { sent: o.count, received: o.count - lostSeqs.length, lostSeqs };
+  return { sent: o.count, received: o.count - lostSeqs.length, lostSeqs, reordered };
 }
 
 async function main() {

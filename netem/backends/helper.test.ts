@@ -185,6 +185,36 @@ describe('helper backend on namespaces', { timeout: 150_000 }, async () => {
     });
   });
 
+  it('keeps arrival order under jitter unless reorder is asked for', { skip, timeout: 45_000 }, async () => {
+    await withHelper({ delay_ms: 10, jitter_ms: 5, seed: 2 }, async ({ topo, backend }) => {
+      await warm(topo);
+      const inOrder = await lossProbe(topo, 600, 1);
+      assert.equal(inOrder.reordered, 0, 'jitter alone must not reorder');
+      assert.ok(inOrder.lostSeqs.length <= 3);
+      await backend.update(parseProfile({ delay_ms: 10, jitter_ms: 5, reorder: true, seed: 2 }));
+      const shuffled = await lossProbe(topo, 600, 1);
+      assert.ok(shuffled.reordered > 60, `only ${shuffled.reordered} of 600 replies overtaken with reorder: true`);
+      assert.ok(shuffled.lostSeqs.length <= 3, `${shuffled.lostSeqs.length} lost`);
+      const s = await backend.stats();
+      assert.equal(s.uplink.delivered, s.uplink.packets, 'all released, none dropped');
+    });
+  });
+
+  it('tail-drops at the queue limit in front of the rate limiter', { skip, timeout: 45_000 }, async () => {
+    // 1 Mbit/s: a 92-byte probe datagram (+14 bytes framing) takes 0.85 ms; we offer one per 0.2 ms
+    await withHelper({ uplink: { rate_bps: 1e6, queue_packets: 10 }, seed: 1 }, async ({ topo, backend }) => {
+      await warm(topo);
+      const s0 = await backend.stats();
+      const r = await lossProbe(topo, 1000, 0.2);
+      const s1 = await backend.stats();
+      const qDrops = s1.uplink.drops.queue - s0.uplink.drops.queue;
+      assert.equal(s1.uplink.queuePeak, 10);
+      assert.ok(qDrops > 300, `${qDrops} queue drops of 1000 offered at ~4x the rate`);
+      assert.ok(Math.abs(r.lostSeqs.length - qDrops) <= 5, `probe lost ${r.lostSeqs.length}, helper queue drops ${qDrops}`);
+      assert.equal(s1.downlink.drops.queue, 0);
+    });
+  });
+
   it('black-holes both directions during an outage and recovers', { skip, timeout: 45_000 }, async () => {
     await withHelper({ delay_ms: 5, seed: 1 }, async ({ topo, backend }) => {
       await warm(topo);

@@ -601,7 +601,8 @@ static dir_t *dir_by_name(const char *s) {
 
 /* Apply "key=value" settings to a copy first, so a bad command changes nothing. */
 static int cmd_set(dir_t *d, char **kv, int n, char *err, size_t errlen) {
-  dir_t c = *d; /* shallow copy of config + state; pointers shared */
+  static dir_t c; /* a scratch copy (static: dir_t carries a 160 KB histogram) */
+  c = *d;
   int reseed = 0;
   uint64_t seed = d->seed;
   for (int i = 0; i < n; i++) {
@@ -668,7 +669,7 @@ static int cmd_set(dir_t *d, char **kv, int n, char *err, size_t errlen) {
     snprintf(err, errlen, "bad value for %s: '%s'", k, v);
     return -1;
   }
-  /* copy config only; counters and queues may have moved on? no: single-threaded, c is current */
+  /* single-threaded: nothing touched *d since the copy, so the copy is current state + new config */
   *d = c;
   if (reseed) dir_seed(d, seed, d == &dirs[0] ? 0 : 1);
   return 0;
