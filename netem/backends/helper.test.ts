@@ -4,7 +4,8 @@
 // (`npm run fidelity` measures those).
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { describe, it } from 'node:test';
 import { run, startTs, tsArgv, waitForLine } from '../exec.ts';
 import { meanBurst, type ProbeResult } from '../probe.ts';
@@ -269,7 +270,9 @@ describe('helper backend on namespaces', { timeout: 150_000 }, async () => {
       const rulesDuring = (await run('iptables', ['-w', '5', '-S', 'FORWARD'], { ns: topo.ns.router })).stdout;
       assert.equal(rulesDuring.match(/NFQUEUE/g)?.length, 2, rulesDuring);
       const pid = backend.pid!;
-      assert.ok(existsSync(backend.droplogPath));
+      const droplog = backend.droplogPath!;
+      assert.match(droplog, new RegExp(`^/proc/${pid}/fd/\\d+$`));
+      assert.ok(existsSync(droplog));
       await backend.teardown();
       await backend.teardown();
       const rules = (await run('iptables', ['-w', '5', '-S', 'FORWARD'], { ns: topo.ns.router })).stdout;
@@ -277,7 +280,8 @@ describe('helper backend on namespaces', { timeout: 150_000 }, async () => {
       const pids = (await run('ip', ['netns', 'pids', topo.ns.router])).stdout.trim();
       assert.equal(pids, '', 'no process left in the router namespace');
       assert.ok(!existsSync(`/proc/${pid}`), 'helper process gone');
-      assert.ok(!existsSync(backend.droplogPath), 'drop log removed');
+      assert.ok(!existsSync(droplog), 'drop log gone with the helper');
+      assert.ok(!readdirSync(tmpdir()).some((f) => f.startsWith(`holbench-helper-${topo.runId}`)), 'no drop log file left in tmp');
       await assert.rejects(backend.stats(), /torn down/);
       // the path works unimpaired again (no NFQUEUE black hole)
       const ping = await run('ping', ['-c', '1', '-W', '2', topo.addr.server], { ns: topo.ns.client, allowFail: true });

@@ -97,6 +97,8 @@ class HelperProcess {
   private errTail = '';
   private stopping = false;
   failure: Error | null = null;
+  /** where the (unlinked) drop log can be read while the helper lives: /proc/<pid>/fd/<n> */
+  droplogPath: string | null = null;
   readonly exited: Promise<void>;
   private readyWaiter: { resolve: () => void; reject: (e: Error) => void } | null = null;
 
@@ -148,6 +150,7 @@ class HelperProcess {
       const line = this.outBuf.slice(0, nl);
       this.outBuf = this.outBuf.slice(nl + 1);
       if (line.startsWith('READY')) {
+        this.droplogPath = /droplog=(\S+)/.exec(line)?.[1] ?? null;
         this.readyWaiter?.resolve();
         this.readyWaiter = null;
         continue;
@@ -249,10 +252,16 @@ export class HelperBackend implements ImpairmentBackend {
   private unregister: (() => void) | null = null;
   private tornDown: Promise<void> | null = null;
   private deathListeners: ((e: Error) => void)[] = [];
-  readonly droplogPath: string;
+  /** where the helper creates its drop log; it unlinks it at once (see impair.c) */
+  private readonly droplogCreatePath: string;
 
   constructor(private topo: Topology) {
-    this.droplogPath = join(tmpdir(), `holbench-helper-${topo.runId}-${process.pid}.csv`);
+    this.droplogCreatePath = join(tmpdir(), `holbench-helper-${topo.runId}-${process.pid}.csv`);
+  }
+
+  /** the live drop log (/proc/<pid>/fd/<n>), null before apply() */
+  get droplogPath(): string | null {
+    return this.proc?.droplogPath ?? null;
   }
 
   /** pid of the impair process (tests kill it to check death detection). */
@@ -276,7 +285,7 @@ export class HelperBackend implements ImpairmentBackend {
     if (this.proc) throw new Error('helper backend: apply() called twice (use update())');
     this.unregister = onCleanup(() => this.teardown());
     const bin = await ensureHelperBinary();
-    const proc = new HelperProcess(bin, this.topo.ns.router, this.droplogPath, (e) => {
+    const proc = new HelperProcess(bin, this.topo.ns.router, this.droplogCreatePath, (e) => {
       process.stderr.write(`holbench: ERROR: ${e.message}\n`);
       for (const fn of this.deathListeners) fn(e);
     });
@@ -319,8 +328,10 @@ export class HelperBackend implements ImpairmentBackend {
   }
 
   async drops(sinceMs: number): Promise<DropEvent[]> {
-    await this.live().request('flush');
-    return parseDropLog(await readFile(this.droplogPath, 'utf8'), sinceMs);
+    const proc = this.live();
+    await proc.request('flush');
+    if (!proc.droplogPath || proc.droplogPath === '-') throw new Error('impairment helper has no drop log');
+    return parseDropLog(await readFile(proc.droplogPath, 'utf8'), sinceMs);
   }
 
   teardown(): Promise<void> {
@@ -334,7 +345,7 @@ export class HelperBackend implements ImpairmentBackend {
       await run('iptables', ['-w', '5', '-D', ...spec], { ns: this.topo.ns.router, allowFail: true });
     }
     await this.proc?.stop();
-    await rm(this.droplogPath, { force: true });
+    await rm(this.droplogCreatePath, { force: true }); // normally already unlinked by the helper
     this.unregister?.();
     this.unregister = null;
   }

@@ -20,11 +20,12 @@
 //   <id> flush            -> flush the drop log file
 //   <id> quit
 // Replies: "<id> ok", "<id> ok {json}" or "<id> err <message>".
-// Unsolicited: "READY up=<q> down=<q>" once both queues are bound.
+// Unsolicited: "READY up=<q> down=<q> droplog=<path|->" once both queues are bound.
 // Exits cleanly (accepting what it holds, unbinding the queues) on stdin EOF, "quit",
 // SIGTERM or SIGINT.
 //
-// Drop log (--droplog PATH): one CSV line per dropped packet:
+// Drop log (--droplog PATH; the file is unlinked at once and readable while we live at the
+// path the READY line names, droplog=/proc/<pid>/fd/<n>): one CSV line per dropped packet:
 //   <wall-clock ms>,<up|down>,<loss|queue|outage>,<tcp|udp|other>,<sport>,<dport>
 //
 // Timing: timerfd armed SPIN_NS before the next release, then a busy-wait (that also
@@ -827,10 +828,15 @@ int main(int argc, char **argv) {
   dir_init(&dirs[0], "up", (uint16_t)qup, 0);
   dir_init(&dirs[1], "down", (uint16_t)qdown, 1);
 
+  char droplog_proc[64] = "-";
   if (droplog_path) {
-    droplog = fopen(droplog_path, "w");
+    droplog = fopen(droplog_path, "w+");
     if (!droplog) die("cannot open drop log %s: %s", droplog_path, strerror(errno));
     setvbuf(droplog, NULL, _IOFBF, 1 << 20);
+    /* Unlinked at once, read through /proc/<pid>/fd/<n>: the file can never outlive us,
+     * even after SIGKILL, and a dead helper's log is (rightly) unreadable. */
+    unlink(droplog_path);
+    snprintf(droplog_proc, sizeof droplog_proc, "/proc/%d/fd/%d", (int)getpid(), fileno(droplog));
   }
 
   nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
@@ -871,8 +877,8 @@ int main(int argc, char **argv) {
   int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
   if (sfd < 0) die("signalfd: %s", strerror(errno));
 
-  char ready[128];
-  snprintf(ready, sizeof ready, "READY up=%ld down=%ld\n", qup, qdown);
+  char ready[160];
+  snprintf(ready, sizeof ready, "READY up=%ld down=%ld droplog=%s\n", qup, qdown, droplog_proc);
   out_line(ready);
 
   uint64_t armed_for = 0;
