@@ -52,6 +52,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -312,8 +313,8 @@ static int nl_config(uint16_t qnum, uint16_t attr, const void *data, size_t len)
   for (int tries = 0; tries < 100; tries++) {
     ssize_t n = recv(nl_fd, rbuf, sizeof rbuf, 0);
     if (n < 0) {
-      if (errno == EINTR) continue;
-      return -errno;
+      if (errno == EINTR || errno == ENOBUFS) continue;
+      return -errno; /* EAGAIN after SO_RCVTIMEO: no answer */
     }
     for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
       if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_seq == seq) {
@@ -846,6 +847,9 @@ int main(int argc, char **argv) {
   int rcvbuf = 32 << 20;
   if (setsockopt(nl_fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
     setsockopt(nl_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  /* config ACKs are read with blocking recv(); never wait forever for one */
+  struct timeval rcvto = {1, 0};
+  setsockopt(nl_fd, SOL_SOCKET, SO_RCVTIMEO, &rcvto, sizeof rcvto);
   int sndbuf = 4 << 20;
   if (setsockopt(nl_fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
     setsockopt(nl_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
