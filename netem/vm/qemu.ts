@@ -11,7 +11,7 @@
 // timeout, when this process exits, and on SIGINT/SIGTERM via lifecycle cleanups.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { onCleanup } from '../lifecycle.ts';
@@ -87,6 +87,23 @@ export interface RunInVmResult {
 }
 
 const CONSOLE_KEEP = 64 * 1024;
+const XDIR_PREFIX = 'holbench-vm-x-';
+
+/** Remove exchange dirs left by runs that were SIGKILLed (their owner pid is gone). */
+async function reapExchangeDirs(): Promise<void> {
+  const names = await readdir(tmpdir()).catch(() => [] as string[]);
+  for (const n of names) {
+    const m = new RegExp(`^${XDIR_PREFIX}(\\d+)-`).exec(n);
+    if (!m || Number(m[1]) === process.pid) continue;
+    let alive = true;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (err) {
+      alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) await rm(join(tmpdir(), n), { recursive: true, force: true });
+  }
+}
 
 /** Boot the VM, run `command` in it, return its exit code and output. Throws VmError when
  *  the VM cannot run, times out, or ends without a result. */
@@ -109,7 +126,8 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
   const guestArgv = [opts.cwd ?? process.cwd(), '/usr/bin/env', '-i', ...envPairs, ...opts.command];
   if (guestArgv.some((a) => a.includes('\0'))) throw new Error('runInVm: arguments must not contain NUL');
 
-  const xdir = await mkdtemp(join(tmpdir(), 'holbench-vm-x-'));
+  await reapExchangeDirs();
+  const xdir = await mkdtemp(join(tmpdir(), `${XDIR_PREFIX}${process.pid}-`));
   let child: ChildProcess | null = null;
   const kill = () => {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -136,7 +154,12 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
     let consoleBuf = '';
     let bootMs: number | null = null;
     const tSpawn = performance.now();
-    const c = spawn(avail.qemu!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // setpriv (util-linux) sets PR_SET_PDEATHSIG and execs qemu: if this process dies
+    // without running its handlers (SIGKILL), the kernel kills qemu too.
+    const setpriv = onPath('setpriv');
+    const c = setpriv
+      ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', avail.qemu!, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(avail.qemu!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     const onData = (d: Buffer) => {
       const s = d.toString();
