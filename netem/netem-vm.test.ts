@@ -50,8 +50,9 @@ test('tc-netem backend inside a qemu VM', { timeout: VM_TIMEOUT_MS + 60_000 }, a
     const d = res.delay20;
     assert.ok(d.lossPct <= 1, `loss ${d.lossPct}%`);
     // netem never releases early; TCG adds a couple of ms of processing on the way
-    assert.ok(d.minMs >= 39.5 && d.minMs <= 48, `min RTT ${d.minMs} ms`);
-    assert.ok(d.p50Ms >= 39.5 && d.p50Ms <= 70, `median RTT ${d.p50Ms} ms`);
+    // (seen: min 41.8-45.8, p50 44-59 ms depending on how busy the host is)
+    assert.ok(d.minMs >= 39.5 && d.minMs <= 55, `min RTT ${d.minMs} ms`);
+    assert.ok(d.p50Ms >= 39.5 && d.p50Ms <= 90, `median RTT ${d.p50Ms} ms`);
   });
 
   await t.test('10% random loss each way: RTT loss between 10% and 30% (expected 19%), counted by stats()', () => {
@@ -68,7 +69,7 @@ test('tc-netem backend inside a qemu VM', { timeout: VM_TIMEOUT_MS + 60_000 }, a
   await t.test('live update to 2x50 ms moves the RTT by ~60 ms', () => {
     assert.ok(res.delay50.lossPct <= 1, `loss ${res.delay50.lossPct}%`);
     const shift = res.delay50.minMs - res.delay20.minMs;
-    assert.ok(shift >= 52 && shift <= 68, `min RTT ${res.delay20.minMs} -> ${res.delay50.minMs} ms`);
+    assert.ok(shift >= 50 && shift <= 75, `min RTT ${res.delay20.minMs} -> ${res.delay50.minMs} ms`);
   });
 
   await t.test('jitter: in order unless reorder is asked for; normal -> uniform re-adds the qdisc', () => {
