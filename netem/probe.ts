@@ -38,7 +38,6 @@ export async function probe(o: { host: string; port: number; count: number; inte
     if (seq < o.count && rtt[seq]! < 0) rtt[seq] = performance.now() - sentAt[seq]!;
   });
   await new Promise<void>((r) => s.bind(0, () => r()));
-  const buf = Buffer.alloc(size);
   const t0 = performance.now();
   for (let seq = 0; seq < o.count; seq++) {
     // pace against the schedule, not the previous send, so timer slop does not accumulate
@@ -48,6 +47,9 @@ export async function probe(o: { host: string; port: number; count: number; inte
     while (performance.now() < due) {
       /* sub-ms spin to keep the send schedule even */
     }
+    // a fresh buffer per datagram: send() is asynchronous, so a shared buffer could be
+    // rewritten with a later sequence number before the kernel copied it
+    const buf = Buffer.alloc(size);
     buf.writeUInt32BE(seq, 0);
     sentAt[seq] = performance.now();
     s.send(buf, o.port, o.host);
