@@ -2,7 +2,7 @@
 // HTTP/1.0-style clients send `Connection: close` and get one connection per request.
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { handle } from './http-common.ts';
+import { closeAll, handle, listenTcp } from './http-common.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
 
 export function h1Plugin(): ServerPlugin {
@@ -24,16 +24,9 @@ export function h1Plugin(): ServerPlugin {
         sockets.add(s);
         s.on('close', () => sockets.delete(s));
       });
-      await new Promise<void>((resolve, reject) => {
-        server!.once('error', reject);
-        server!.listen(0, ctx.host, () => resolve());
-      });
-      return { port: (server.address() as { port: number }).port, transport: 'tcp' };
+      return listenTcp(server, ctx.host);
     },
     stats: () => ({ ...stats }),
-    async stop() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-    },
+    stop: () => closeAll(server, sockets),
   };
 }

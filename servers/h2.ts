@@ -1,7 +1,7 @@
 // HTTP/2 over TLS (ALPN h2) on node:http2 with the per-run certificate.
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
-import { handle } from './http-common.ts';
+import { closeAll, handle, listenTcp } from './http-common.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
 
 export function h2Plugin(): ServerPlugin {
@@ -30,16 +30,9 @@ export function h2Plugin(): ServerPlugin {
         stats.requests++;
         handle(req, res);
       });
-      await new Promise<void>((resolve, reject) => {
-        server!.once('error', reject);
-        server!.listen(0, ctx.host, () => resolve());
-      });
-      return { port: (server.address() as { port: number }).port, transport: 'tcp' };
+      return listenTcp(server, ctx.host);
     },
     stats: () => ({ ...stats }),
-    async stop() {
-      for (const s of sessions) s.destroy();
-      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-    },
+    stop: () => closeAll(server, sessions),
   };
 }

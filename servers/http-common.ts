@@ -4,6 +4,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { bytesPath, payloadChunks } from './types.ts';
 
+/** Listen on an ephemeral TCP port of `host`; resolves with the plugin's start() result. */
+export function listenTcp(server: import('node:net').Server, host: string): Promise<{ port: number; transport: 'tcp' }> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => resolve({ port: (server.address() as { port: number }).port, transport: 'tcp' }));
+  });
+}
+
+/** Destroy every open connection (or session), then close the listener. */
+export async function closeAll(server: import('node:net').Server | undefined, open: Iterable<{ destroy(): void }>): Promise<void> {
+  for (const c of open) c.destroy();
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+}
+
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
 

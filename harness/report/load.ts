@@ -4,43 +4,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChunkRow, RequestRow } from '../records.ts';
+import type { SummaryRow as WrittenSummaryRow } from '../summary.ts';
 import { parseCsv } from './csv.ts';
 
 export type Status = 'SUCCEEDED' | 'FAILED' | 'UNSUPPORTED';
 
-/** One row of summary.csv: one protocol x cell x repetition. Times ms, rates Mbit/s. */
-export interface SummaryRow {
-  scenario: string;
-  cell: string;
-  protocol: string;
-  rep: number;
-  status: Status | string;
-  reason: string;
-  workload: string;
-  loss_pct: number | null;
-  rtt_ms: number | null;
-  rate_mbps: number | null;
-  tcp_cc: string;
-  quic_cc: string;
-  page_ms: number | null;
-  requests: number | null;
-  errors: number | null;
-  ttfb_p50_ms: number | null;
-  ttlb_p50_ms: number | null;
-  p50_ms: number | null;
-  p95_ms: number | null;
-  p99_ms: number | null;
-  goodput_mbps: number | null;
-  completion_spread_ms: number | null;
-  connections_used: number | null;
-  server_connections: number | null;
-  retransmissions: number | null;
-  co_stall_index: number | null;
-  stall_ms_mean: number | null;
-  loss_measured_pct: number | null;
-  drops_loss: number | null;
-  drops_queue: number | null;
-}
+/** One row of summary.csv as read back (columns: harness/summary.ts): numbers may be
+ *  missing (null) and status may be any string, since older runs may differ. Times ms,
+ *  rates Mbit/s. */
+export type SummaryRow = {
+  [K in keyof WrittenSummaryRow]: K extends 'rep' ? number : WrittenSummaryRow[K] extends string ? string : number | null;
+};
 
 /** One row of drops.csv (helper backend): a packet the emulator dropped. */
 export interface DropRow {
