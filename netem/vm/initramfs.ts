@@ -188,6 +188,11 @@ $B mount -t tmpfs shm /newroot/dev/shm
 $B mount -t tmpfs -o mode=1777 tmp /newroot/tmp
 $B mount -t tmpfs -o mode=1777 vartmp /newroot/var/tmp
 $B mount -t tmpfs -o mode=0700 root /newroot/root
+# The working directory comes as its own read-only export, mounted at its host path after
+# the tmpfs mounts, so a checkout under /tmp (as CI's may be) stays visible.
+W=$($B cat $X/workdir)
+$B mkdir -p "/newroot$W" 2>/dev/null
+$B mount -t 9p -o $O,ro work "/newroot$W" || die "cannot mount the working directory"
 $B hostname holbench-vm
 $B ip link set lo up
 say "${BOOTED_MARKER} uptime=$($B cut -d' ' -f1 /proc/uptime)"

@@ -123,7 +123,9 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
   });
   // `env -i K=V... cmd args`: env would take a command name containing '=' for a variable
   if (argv0.includes('=')) throw new Error('runInVm: command[0] must not contain "="');
-  const guestArgv = [opts.cwd ?? process.cwd(), '/usr/bin/env', '-i', ...envPairs, ...opts.command];
+  const workdir = opts.cwd ?? process.cwd();
+  if (!workdir.startsWith('/') || /[\n\0]/.test(workdir)) throw new Error(`runInVm: bad working directory "${workdir}"`);
+  const guestArgv = [workdir, '/usr/bin/env', '-i', ...envPairs, ...opts.command];
   if (guestArgv.some((a) => a.includes('\0'))) throw new Error('runInVm: arguments must not contain NUL');
 
   await reapExchangeDirs();
@@ -136,6 +138,7 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
   process.on('exit', kill);
   try {
     await writeFile(join(xdir, 'argv'), guestArgv.join('\0'));
+    await writeFile(join(xdir, 'workdir'), workdir);
     await writeFile(join(xdir, 'modules'), (opts.modules ?? ['sch_netem', 'veth']).join('\n') + '\n');
     const args = [
       '-accel', 'tcg',
@@ -150,6 +153,7 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
       '-append', 'console=ttyS0 rdinit=/init panic=-1 quiet loglevel=3 random.trust_cpu=on',
       '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
       '-virtfs', `local,path=${xdir},mount_tag=results,security_model=none`,
+      '-virtfs', `local,path=${workdir},mount_tag=work,security_model=none,readonly=on,multidevs=remap`,
     ];
     let consoleBuf = '';
     let bootMs: number | null = null;
