@@ -11,7 +11,7 @@ import { haveCommand, run } from '../exec.ts';
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const HELPER_SOURCE = join(HERE, 'impair.c');
 export const HELPER_BUILD_DIR = join(HERE, 'build');
-const CFLAGS = ['-O2', '-Wall', '-std=gnu11'];
+const CFLAGS = ['-O2', '-Wall', '-std=gnu11', '-pthread'];
 const INSTALL_HINT = 'apt-get install gcc libc6-dev linux-libc-dev';
 
 export class HelperBuildError extends Error {

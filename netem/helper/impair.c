@@ -28,9 +28,15 @@
 // path the READY line names, droplog=/proc/<pid>/fd/<n>): one CSV line per dropped packet:
 //   <wall-clock ms>,<up|down>,<loss|queue|outage>,<tcp|udp|other>,<sport>,<dport>
 //
+// Threads: one worker per direction, each with its own netlink socket and queue, so the
+// kernel work a verdict triggers (forwarding, the receiver's TCP, the ACKs it sends) is
+// split over two CPUs instead of all landing on one thread. The main thread owns stdin
+// and signals; per-direction state is guarded by that direction's mutex.
+//
 // Timing: timerfd armed SPIN_NS before the next release, then a busy-wait (that also
-// keeps reading arrivals, so their timestamps stay accurate). No SCHED_FIFO: spinning
-// real-time processes can starve each other on a small machine.
+// keeps reading arrivals; their delay starts at the kernel's receive timestamp anyway).
+// No SCHED_FIFO: spinning real-time threads can starve each other on a small machine;
+// instead a heavier fair-class weight (nice, own autogroup).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <endian.h>
@@ -42,12 +48,15 @@
 #include <linux/netlink.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -157,19 +166,31 @@ typedef struct {
 } held_t;
 
 typedef struct {
-  const char *name; /* "up" / "down" */
-  uint16_t qnum;
-  /* config */
   uint64_t delay_ns, jitter_ns;
   int dist_normal;
   int loss_kind;
   double loss_p;                   /* random: probability */
   double ge_p, ge_r, ge_1h, ge_1k; /* GE, probabilities */
-  int ge_bad;
-  double rate_bps; /* 0 = unlimited */
-  uint32_t limit;  /* packets in the rate stage */
-  uint32_t overhead; /* bytes added to the IP length for the rate (14 = Ethernet, as netem on veth) */
+  double rate_bps;                 /* 0 = unlimited */
+  uint32_t limit;                  /* packets in the rate stage */
+  uint32_t overhead;               /* bytes added to the IP length for the rate (14 = Ethernet, as netem on veth) */
   int reorder;
+} cfg_t;
+
+typedef struct {
+  const char *name; /* "up" / "down" */
+  int idx;
+  uint16_t qnum;
+  pthread_mutex_t mu; /* guards everything below but the netlink/timer fds */
+  pthread_t thread;
+  int nl_fd, tfd, evfd;
+  uint32_t nl_seq;
+  char sendbuf[SENDBUF_BYTES] __attribute__((aligned(8)));
+  size_t sendlen;
+  int64_t real_minus_mono_ns; /* refreshed per receive batch */
+  uint64_t armed_for;
+  cfg_t c;
+  int ge_bad;
   int blackhole;
   uint64_t seed;
   rng_t loss_rng, jit_rng;
@@ -188,6 +209,7 @@ typedef struct {
   uint64_t queue_peak;
   uint64_t lat_hist[LAT_FINE + LAT_COARSE + 1];
   uint64_t lat_n, lat_max_us;
+  uint64_t enobufs, nl_errors, send_errors, recv_calls, recv_msgs, kernel_ts_used, gso_packets;
 } dir_t;
 
 static dir_t dirs[2];
@@ -202,9 +224,13 @@ static void dir_seed(dir_t *d, uint64_t seed, int idx) {
 static void dir_init(dir_t *d, const char *name, uint16_t qnum, int idx) {
   memset(d, 0, sizeof *d);
   d->name = name;
+  d->idx = idx;
   d->qnum = qnum;
-  d->limit = 1000;
-  d->overhead = 14;
+  d->nl_fd = d->tfd = d->evfd = -1;
+  d->nl_seq = 1;
+  pthread_mutex_init(&d->mu, NULL);
+  d->c.limit = 1000;
+  d->c.overhead = 14;
   d->dep_cap = 1u << 20; /* > max limit (1e6) */
   d->dep = calloc(d->dep_cap, sizeof *d->dep);
   d->hcap = 1u << 16;
@@ -272,11 +298,6 @@ static uint64_t lat_pct(const dir_t *d, double q) {
 
 /* ---------- netlink plumbing ---------- */
 
-static int nl_fd = -1;
-static uint32_t nl_seq = 1;
-static char sendbuf[SENDBUF_BYTES];
-static size_t sendlen;
-static uint64_t enobufs, verdict_errors, send_errors;
 
 static void *nl_put_attr(struct nlmsghdr *nlh, uint16_t type, const void *data, size_t len) {
   struct nlattr *a = (struct nlattr *)((char *)nlh + NLMSG_ALIGN(nlh->nlmsg_len));
@@ -287,31 +308,32 @@ static void *nl_put_attr(struct nlmsghdr *nlh, uint16_t type, const void *data, 
   return a;
 }
 
-static struct nlmsghdr *nl_start(char *buf, uint16_t msgtype, uint16_t flags, uint16_t qnum) {
+static struct nlmsghdr *nl_start(dir_t *d, char *buf, uint16_t msgtype, uint16_t flags) {
   struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
   nlh->nlmsg_len = NLMSG_LENGTH(sizeof(struct nfgenmsg));
   nlh->nlmsg_type = (uint16_t)((NFNL_SUBSYS_QUEUE << 8) | msgtype);
   nlh->nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags);
-  nlh->nlmsg_seq = nl_seq++;
+  nlh->nlmsg_seq = d->nl_seq++;
   nlh->nlmsg_pid = 0;
   struct nfgenmsg *g = NLMSG_DATA(nlh);
   g->nfgen_family = AF_UNSPEC;
   g->version = NFNETLINK_V0;
-  g->res_id = htons(qnum);
+  g->res_id = htons(d->qnum);
   return nlh;
 }
 
-/* Send one config message and wait for its ACK. Returns 0 or -errno. */
-static int nl_config(uint16_t qnum, uint16_t attr, const void *data, size_t len) {
+/* Send one config message (one or two attributes) and wait for its ACK. 0 or -errno. */
+static int nl_config2(dir_t *d, uint16_t attr, const void *data, size_t len, uint16_t attr2, const void *data2, size_t len2) {
   char buf[256] __attribute__((aligned(4)));
   memset(buf, 0, sizeof buf);
-  struct nlmsghdr *nlh = nl_start(buf, NFQNL_MSG_CONFIG, NLM_F_ACK, qnum);
+  struct nlmsghdr *nlh = nl_start(d, buf, NFQNL_MSG_CONFIG, NLM_F_ACK);
   nl_put_attr(nlh, attr, data, len);
+  if (data2) nl_put_attr(nlh, attr2, data2, len2);
   uint32_t seq = nlh->nlmsg_seq;
-  if (send(nl_fd, buf, nlh->nlmsg_len, 0) < 0) return -errno;
+  if (send(d->nl_fd, buf, nlh->nlmsg_len, 0) < 0) return -errno;
   char rbuf[8192] __attribute__((aligned(4)));
   for (int tries = 0; tries < 100; tries++) {
-    ssize_t n = recv(nl_fd, rbuf, sizeof rbuf, 0);
+    ssize_t n = recv(d->nl_fd, rbuf, sizeof rbuf, 0);
     if (n < 0) {
       if (errno == EINTR || errno == ENOBUFS) continue;
       return -errno; /* EAGAIN after SO_RCVTIMEO: no answer */
@@ -326,10 +348,14 @@ static int nl_config(uint16_t qnum, uint16_t attr, const void *data, size_t len)
   return -ETIMEDOUT;
 }
 
-static void nl_flush(void) {
-  if (!sendlen) return;
+static int nl_config(dir_t *d, uint16_t attr, const void *data, size_t len) {
+  return nl_config2(d, attr, data, len, 0, NULL, 0);
+}
+
+static void nl_flush(dir_t *d) {
+  if (!d->sendlen) return;
   for (int tries = 0; tries < 100; tries++) {
-    ssize_t n = send(nl_fd, sendbuf, sendlen, 0);
+    ssize_t n = send(d->nl_fd, d->sendbuf, d->sendlen, 0);
     if (n >= 0) break;
     if (errno == EINTR) continue;
     if (errno == ENOBUFS || errno == EAGAIN) { /* kernel busy; retry briefly */
@@ -337,20 +363,20 @@ static void nl_flush(void) {
       nanosleep(&ts, NULL);
       continue;
     }
-    send_errors++;
+    d->send_errors++;
     break;
   }
-  sendlen = 0;
+  d->sendlen = 0;
 }
 
-static void nl_verdict(uint16_t qnum, uint32_t id, uint32_t verdict, int batch) {
-  if (sendlen + 64 > sizeof sendbuf) nl_flush();
-  char *p = sendbuf + sendlen;
+static void nl_verdict(dir_t *d, uint32_t id, uint32_t verdict, int batch) {
+  if (d->sendlen + 64 > sizeof d->sendbuf) nl_flush(d);
+  char *p = d->sendbuf + d->sendlen;
   memset(p, 0, 64);
-  struct nlmsghdr *nlh = nl_start(p, batch ? NFQNL_MSG_VERDICT_BATCH : NFQNL_MSG_VERDICT, 0, qnum);
+  struct nlmsghdr *nlh = nl_start(d, p, batch ? NFQNL_MSG_VERDICT_BATCH : NFQNL_MSG_VERDICT, 0);
   struct nfqnl_msg_verdict_hdr vh = {htonl(verdict), htonl(id)};
   nl_put_attr(nlh, NFQA_VERDICT_HDR, &vh, sizeof vh);
-  sendlen += NLMSG_ALIGN(nlh->nlmsg_len);
+  d->sendlen += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
 /* ---------- drop log ---------- */
@@ -371,24 +397,18 @@ static void log_drop(const dir_t *d, int cause, const pktinfo_t *pi) {
 
 /* ---------- the pipeline ---------- */
 
-static dir_t *dir_by_q(uint16_t q) {
-  for (int i = 0; i < 2; i++)
-    if (dirs[i].qnum == q) return &dirs[i];
-  return NULL;
-}
-
 static int lose(dir_t *d) {
-  switch (d->loss_kind) {
+  switch (d->c.loss_kind) {
   case LOSS_RANDOM:
-    return rng_u01(&d->loss_rng) < d->loss_p;
+    return rng_u01(&d->loss_rng) < d->c.loss_p;
   case LOSS_GE: {
     /* netem loss_gilb_ell(): transition first, then lose with the old state's probability */
     if (!d->ge_bad) {
-      if (rng_u01(&d->loss_rng) < d->ge_p) d->ge_bad = 1;
-      return rng_u01(&d->loss_rng) < d->ge_1k;
+      if (rng_u01(&d->loss_rng) < d->c.ge_p) d->ge_bad = 1;
+      return rng_u01(&d->loss_rng) < d->c.ge_1k;
     }
-    if (rng_u01(&d->loss_rng) < d->ge_r) d->ge_bad = 0;
-    return rng_u01(&d->loss_rng) < d->ge_1h;
+    if (rng_u01(&d->loss_rng) < d->c.ge_r) d->ge_bad = 0;
+    return rng_u01(&d->loss_rng) < d->c.ge_1h;
   }
   default:
     return 0;
@@ -396,9 +416,9 @@ static int lose(dir_t *d) {
 }
 
 static uint64_t jitter_draw(dir_t *d, uint64_t base) {
-  if (!d->jitter_ns) return base;
-  double j = (double)d->jitter_ns;
-  double off = d->dist_normal ? rng_normal(&d->jit_rng) * j : (rng_u01(&d->jit_rng) * 2.0 - 1.0) * j;
+  if (!d->c.jitter_ns) return base;
+  double j = (double)d->c.jitter_ns;
+  double off = d->c.dist_normal ? rng_normal(&d->jit_rng) * j : (rng_u01(&d->jit_rng) * 2.0 - 1.0) * j;
   double v = (double)base + off;
   return v < 0 ? 0 : (uint64_t)v;
 }
@@ -410,17 +430,17 @@ static void arrive(dir_t *d, uint32_t id, const pktinfo_t *pi, uint64_t now) {
   if (d->blackhole) cause = CAUSE_OUTAGE;
   else if (lose(d)) cause = CAUSE_LOSS;
   uint64_t depart = now;
-  if (cause < 0 && d->rate_bps > 0) {
+  if (cause < 0 && d->c.rate_bps > 0) {
     while (d->dep_len && d->dep[d->dep_head] <= now) {
       d->dep_head = (d->dep_head + 1) & (d->dep_cap - 1);
       d->dep_len--;
     }
-    if (d->dep_len >= d->limit) {
+    if (d->dep_len >= d->c.limit) {
       cause = CAUSE_QUEUE;
     } else {
       uint64_t start = d->link_free_ns > now ? d->link_free_ns : now;
-      double bits = (double)(pi->ip_len + d->overhead) * 8.0;
-      depart = start + (uint64_t)(bits * 1e9 / d->rate_bps + 0.5);
+      double bits = (double)(pi->ip_len + d->c.overhead) * 8.0;
+      depart = start + (uint64_t)(bits * 1e9 / d->c.rate_bps + 0.5);
       d->link_free_ns = depart;
       d->dep[(d->dep_head + d->dep_len) & (d->dep_cap - 1)] = depart;
       d->dep_len++;
@@ -430,13 +450,13 @@ static void arrive(dir_t *d, uint32_t id, const pktinfo_t *pi, uint64_t now) {
   if (cause >= 0) {
     d->drops[cause]++;
     log_drop(d, cause, pi);
-    nl_verdict(d->qnum, id, NF_DROP, 0);
+    nl_verdict(d, id, NF_DROP, 0);
     return;
   }
-  uint64_t rel = jitter_draw(d, depart + d->delay_ns);
-  if (!d->reorder && rel < d->last_rel_ns) rel = d->last_rel_ns;
+  uint64_t rel = jitter_draw(d, depart + d->c.delay_ns);
+  if (!d->c.reorder && rel < d->last_rel_ns) rel = d->last_rel_ns;
   if (rel > d->last_rel_ns) d->last_rel_ns = rel;
-  held_t h = {rel, d->seq++, id, (uint8_t)(d->reorder != 0)};
+  held_t h = {rel, d->seq++, id, (uint8_t)(d->c.reorder != 0)};
   if (h.reorder) d->held_reorder++;
   heap_push(d, h);
   d->bytes_out += pi->ip_len;
@@ -457,13 +477,13 @@ static void release_due(dir_t *d, uint64_t now) {
       batch_id = h.id;
     } else {
       if (have_batch) {
-        nl_verdict(d->qnum, batch_id, NF_ACCEPT, 1);
+        nl_verdict(d, batch_id, NF_ACCEPT, 1);
         have_batch = 0;
       }
-      nl_verdict(d->qnum, h.id, NF_ACCEPT, 0);
+      nl_verdict(d, h.id, NF_ACCEPT, 0);
     }
   }
-  if (have_batch) nl_verdict(d->qnum, batch_id, NF_ACCEPT, 1);
+  if (have_batch) nl_verdict(d, batch_id, NF_ACCEPT, 1);
 }
 
 static void parse_pkt(const uint8_t *p, size_t len, pktinfo_t *pi) {
@@ -481,20 +501,16 @@ static void parse_pkt(const uint8_t *p, size_t len, pktinfo_t *pi) {
   }
 }
 
-static uint64_t recv_calls, recv_msgs, kernel_ts_used;
-static int64_t real_minus_mono_ns; /* refreshed per receive batch */
-
-static void handle_nl_msg(struct nlmsghdr *h, uint64_t now) {
+static void handle_nl_msg(dir_t *d, struct nlmsghdr *h, uint64_t now) {
   if (h->nlmsg_type == NLMSG_ERROR) {
     struct nlmsgerr *e = NLMSG_DATA(h);
     if (e->error) {
-      if (verdict_errors++ < 5) fprintf(stderr, "impair: netlink error %d (%s)\n", e->error, strerror(-e->error));
+      if (d->nl_errors++ < 5) fprintf(stderr, "impair: %s: netlink error %d (%s)\n", d->name, e->error, strerror(-e->error));
     }
     return;
   }
   if (h->nlmsg_type != ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET)) return;
   struct nfgenmsg *g = NLMSG_DATA(h);
-  dir_t *d = dir_by_q(ntohs(g->res_id));
   int attrlen = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof *g);
   struct nlattr *a = (struct nlattr *)((char *)g + NLMSG_ALIGN(sizeof *g));
   uint32_t id = 0;
@@ -502,6 +518,7 @@ static void handle_nl_msg(struct nlmsghdr *h, uint64_t now) {
   const uint8_t *payload = NULL;
   size_t plen = 0;
   uint64_t ts_real_ns = 0;
+  uint32_t skbinfo = 0;
   for (int guard = 0; attrlen >= (int)NLA_HDRLEN && a->nla_len >= NLA_HDRLEN && a->nla_len <= attrlen && guard < 64; guard++) {
     uint16_t type = a->nla_type & NLA_TYPE_MASK;
     if (type == NFQA_PACKET_HDR && a->nla_len >= NLA_HDRLEN + sizeof(struct nfqnl_msg_packet_hdr)) {
@@ -511,6 +528,10 @@ static void handle_nl_msg(struct nlmsghdr *h, uint64_t now) {
     } else if (type == NFQA_TIMESTAMP && a->nla_len >= NLA_HDRLEN + sizeof(struct nfqnl_msg_packet_timestamp)) {
       struct nfqnl_msg_packet_timestamp *t = (void *)((char *)a + NLA_HDRLEN);
       ts_real_ns = be64toh(t->sec) * 1000000000ULL + be64toh(t->usec) * 1000ULL;
+    } else if (type == NFQA_SKB_INFO && a->nla_len >= NLA_HDRLEN + 4) {
+      uint32_t v;
+      memcpy(&v, (char *)a + NLA_HDRLEN, 4);
+      skbinfo = ntohl(v);
     } else if (type == NFQA_PAYLOAD) {
       payload = (const uint8_t *)a + NLA_HDRLEN;
       plen = a->nla_len - NLA_HDRLEN;
@@ -519,10 +540,11 @@ static void handle_nl_msg(struct nlmsghdr *h, uint64_t now) {
     attrlen -= step;
     a = (struct nlattr *)((char *)a + step);
   }
-  if (!have_id) return;
-  if (!d) { /* not ours: should not happen, but never leave a packet hanging */
-    nl_verdict(ntohs(g->res_id), id, NF_ACCEPT, 0);
-    return;
+  if (!have_id || ntohs(g->res_id) != d->qnum) return; /* one queue per socket: cannot happen */
+  if (skbinfo & NFQA_SKB_GSO) {
+    if (d->gso_packets++ == 0)
+      fprintf(stderr, "impair: warning: GSO super-packets reach the queue; turn GSO/TSO/GRO off on the path "
+                      "(each counts as one packet for loss and queueing)\n");
   }
   pktinfo_t pi;
   parse_pkt(payload ? payload : (const uint8_t *)"", plen, &pi);
@@ -530,18 +552,18 @@ static void handle_nl_msg(struct nlmsghdr *h, uint64_t now) {
    * not when we got round to reading it: our wakeup latency must not add to the delay. */
   uint64_t at = now;
   if (ts_real_ns) {
-    uint64_t mono = (uint64_t)((int64_t)ts_real_ns - real_minus_mono_ns);
+    uint64_t mono = (uint64_t)((int64_t)ts_real_ns - d->real_minus_mono_ns);
     if (mono <= now && now - mono < 1000000000ULL) { /* sane (no clock step) */
       at = mono;
-      kernel_ts_used++;
+      d->kernel_ts_used++;
     }
   }
   arrive(d, id, &pi, at);
 }
 
 /* Read whatever packets are queued (non-blocking). Returns the number read. */
-static int drain_nl(int max_msgs) {
-  static char bufs[RECV_BATCH][RECV_BUF] __attribute__((aligned(8)));
+static int drain_nl(dir_t *d, int max_msgs) {
+  static __thread char bufs[RECV_BATCH][RECV_BUF] __attribute__((aligned(8)));
   struct mmsghdr msgs[RECV_BATCH];
   struct iovec iov[RECV_BATCH];
   int total = 0;
@@ -553,21 +575,21 @@ static int drain_nl(int max_msgs) {
       msgs[i].msg_hdr.msg_iov = &iov[i];
       msgs[i].msg_hdr.msg_iovlen = 1;
     }
-    int n = recvmmsg(nl_fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
-    recv_calls++;
+    int n = recvmmsg(d->nl_fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+    d->recv_calls++;
     if (n < 0) {
-      if (errno == ENOBUFS) { enobufs++; continue; }
+      if (errno == ENOBUFS) { d->enobufs++; continue; }
       if (errno == EINTR) continue;
       break; /* EAGAIN */
     }
     if (n == 0) break;
     uint64_t now = mono_ns();
-    real_minus_mono_ns = (int64_t)real_ns() - (int64_t)now;
+    d->real_minus_mono_ns = (int64_t)real_ns() - (int64_t)now;
     for (int i = 0; i < n; i++) {
       size_t len = msgs[i].msg_len;
-      for (struct nlmsghdr *h = (struct nlmsghdr *)bufs[i]; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) handle_nl_msg(h, now);
+      for (struct nlmsghdr *h = (struct nlmsghdr *)bufs[i]; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) handle_nl_msg(d, h, now);
     }
-    recv_msgs += (uint64_t)n;
+    d->recv_msgs += (uint64_t)n;
     total += n;
     if (n < RECV_BATCH) break;
   }
@@ -576,7 +598,7 @@ static int drain_nl(int max_msgs) {
 
 /* ---------- control channel ---------- */
 
-static int want_exit;
+static atomic_int want_exit;
 
 static int parse_u64(const char *s, uint64_t *out) {
   char *end;
@@ -603,9 +625,8 @@ static dir_t *dir_by_name(const char *s) {
 
 /* Apply "key=value" settings to a copy first, so a bad command changes nothing. */
 static int cmd_set(dir_t *d, char **kv, int n, char *err, size_t errlen) {
-  static dir_t c; /* a scratch copy (static: dir_t carries a 160 KB histogram) */
-  c = *d;
-  int reseed = 0;
+  cfg_t c = d->c; /* parse into a copy, so a bad command changes nothing */
+  int reseed = 0, reset_ge = 0;
   uint64_t seed = d->seed;
   for (int i = 0; i < n; i++) {
     char *eq = strchr(kv[i], '=');
@@ -642,7 +663,7 @@ static int cmd_set(dir_t *d, char **kv, int n, char *err, size_t errlen) {
           if (j == 3 && *end) goto bad;
           p = end + 1;
         }
-        if (c.loss_kind != LOSS_GE) c.ge_bad = 0;
+        if (c.loss_kind != LOSS_GE) reset_ge = 1;
         c.loss_kind = LOSS_GE;
         c.ge_p = g[0]; c.ge_r = g[1]; c.ge_1h = g[2]; c.ge_1k = g[3];
       } else goto bad;
@@ -671,9 +692,9 @@ static int cmd_set(dir_t *d, char **kv, int n, char *err, size_t errlen) {
     snprintf(err, errlen, "bad value for %s: '%s'", k, v);
     return -1;
   }
-  /* single-threaded: nothing touched *d since the copy, so the copy is current state + new config */
-  *d = c;
-  if (reseed) dir_seed(d, seed, d == &dirs[0] ? 0 : 1);
+  d->c = c;
+  if (reset_ge) d->ge_bad = 0;
+  if (reseed) dir_seed(d, seed, d->idx);
   return 0;
 }
 
@@ -706,34 +727,52 @@ static void handle_cmd(char *line) {
   if (!strcmp(cmd, "set")) {
     dir_t *d = n >= 3 ? dir_by_name(tok[2]) : NULL;
     if (!d) snprintf(err, sizeof err, "set: expected direction up|down");
-    else ok = cmd_set(d, tok + 3, n - 3, err, sizeof err) == 0;
+    else {
+      pthread_mutex_lock(&d->mu);
+      ok = cmd_set(d, tok + 3, n - 3, err, sizeof err) == 0;
+      pthread_mutex_unlock(&d->mu);
+    }
   } else if (!strcmp(cmd, "blackhole")) {
     int on = n >= 4 && !strcmp(tok[3], "1");
     int valid = n >= 4 && (!strcmp(tok[3], "0") || on);
     if (!valid) snprintf(err, sizeof err, "blackhole: expected <up|down|both> <0|1>");
-    else if (!strcmp(tok[2], "both")) { dirs[0].blackhole = dirs[1].blackhole = on; ok = 1; }
     else {
-      dir_t *d = dir_by_name(tok[2]);
-      if (!d) snprintf(err, sizeof err, "blackhole: expected direction up|down|both");
-      else { d->blackhole = on; ok = 1; }
+      int both = !strcmp(tok[2], "both");
+      dir_t *d = both ? NULL : dir_by_name(tok[2]);
+      if (!both && !d) snprintf(err, sizeof err, "blackhole: expected direction up|down|both");
+      for (int i = 0; i < 2; i++) {
+        if (!both && d != &dirs[i]) continue;
+        pthread_mutex_lock(&dirs[i].mu);
+        dirs[i].blackhole = on;
+        pthread_mutex_unlock(&dirs[i].mu);
+        ok = 1;
+      }
     }
   } else if (!strcmp(cmd, "stats")) {
     char up[1024], down[1024];
-    fmt_dir(up, sizeof up, &dirs[0]);
-    fmt_dir(down, sizeof down, &dirs[1]);
+    uint64_t enobufs = 0, nl_errors = 0, send_errors = 0, recv_calls = 0, recv_msgs = 0, kernel_ts_used = 0, gso_packets = 0;
+    for (int i = 0; i < 2; i++) {
+      dir_t *d = &dirs[i];
+      pthread_mutex_lock(&d->mu);
+      fmt_dir(i ? down : up, sizeof up, d);
+      enobufs += d->enobufs; nl_errors += d->nl_errors; send_errors += d->send_errors;
+      recv_calls += d->recv_calls; recv_msgs += d->recv_msgs;
+      kernel_ts_used += d->kernel_ts_used; gso_packets += d->gso_packets;
+      pthread_mutex_unlock(&d->mu);
+    }
     snprintf(reply, sizeof reply,
              "%s ok {\"uplink\":%s,\"downlink\":%s,\"enobufs\":%llu,\"netlink_errors\":%llu,\"send_errors\":%llu,"
-             "\"recv_calls\":%llu,\"recv_msgs\":%llu,\"kernel_ts\":%llu}\n",
-             id, up, down, (unsigned long long)enobufs, (unsigned long long)verdict_errors,
+             "\"recv_calls\":%llu,\"recv_msgs\":%llu,\"kernel_ts\":%llu,\"gso_packets\":%llu}\n",
+             id, up, down, (unsigned long long)enobufs, (unsigned long long)nl_errors,
              (unsigned long long)send_errors, (unsigned long long)recv_calls, (unsigned long long)recv_msgs,
-             (unsigned long long)kernel_ts_used);
+             (unsigned long long)kernel_ts_used, (unsigned long long)gso_packets);
     out_line(reply);
     return;
   } else if (!strcmp(cmd, "flush")) {
     if (droplog) fflush(droplog);
     ok = 1;
   } else if (!strcmp(cmd, "quit")) {
-    want_exit = 1;
+    atomic_store(&want_exit, 1);
     ok = 1;
   } else {
     snprintf(err, sizeof err, "unknown command '%s'", cmd);
@@ -764,28 +803,106 @@ static int read_stdin(void) {
   return 1;
 }
 
-/* ---------- main loop ---------- */
+/* ---------- per-direction worker ---------- */
 
-static void bind_queue(uint16_t q) {
+static void open_queue(dir_t *d) {
+  d->nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+  if (d->nl_fd < 0) die("netlink socket: %s", strerror(errno));
+  struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+  if (bind(d->nl_fd, (struct sockaddr *)&sa, sizeof sa) < 0) die("netlink bind: %s", strerror(errno));
+  int rcvbuf = 32 << 20;
+  if (setsockopt(d->nl_fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
+    setsockopt(d->nl_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  /* config ACKs are read with blocking recv(); never wait forever for one */
+  struct timeval rcvto = {1, 0};
+  setsockopt(d->nl_fd, SOL_SOCKET, SO_RCVTIMEO, &rcvto, sizeof rcvto);
+  int sndbuf = 4 << 20;
+  if (setsockopt(d->nl_fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
+    setsockopt(d->nl_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+
+  uint16_t q = d->qnum;
   struct nfqnl_msg_config_cmd cmd = {NFQNL_CFG_CMD_BIND, 0, htons(AF_INET)};
-  int e = nl_config(q, NFQA_CFG_CMD, &cmd, sizeof cmd);
+  int e = nl_config(d, NFQA_CFG_CMD, &cmd, sizeof cmd);
   if (e) die("binding NFQUEUE %u failed: %s%s", q, strerror(-e),
              e == -EBUSY ? " (another program holds this queue number in this namespace)" : "");
   struct nfqnl_msg_config_params params;
   memset(&params, 0, sizeof params);
   params.copy_range = htonl(COPY_BYTES);
   params.copy_mode = NFQNL_COPY_PACKET;
-  e = nl_config(q, NFQA_CFG_PARAMS, &params, sizeof params);
+  e = nl_config(d, NFQA_CFG_PARAMS, &params, sizeof params);
   if (e) die("NFQUEUE %u copy mode: %s", q, strerror(-e));
   uint32_t maxlen = htonl(QUEUE_MAXLEN);
-  e = nl_config(q, NFQA_CFG_QUEUE_MAXLEN, &maxlen, sizeof maxlen);
+  e = nl_config(d, NFQA_CFG_QUEUE_MAXLEN, &maxlen, sizeof maxlen);
   if (e) die("NFQUEUE %u maxlen: %s", q, strerror(-e));
+  /* NFQA_CFG_F_GSO: we never look at or change checksums, so the kernel need not compute
+   * a full checksum for every CHECKSUM_PARTIAL packet it queues (the receiver would then
+   * verify it again): on a veth path that is ~8% of the per-packet cost. The price: GSO
+   * super-packets would reach us unsegmented, so we count them (gso_packets) and warn;
+   * the topology turns GSO/TSO/GRO off, so there should be none. */
+  uint32_t flags[2] = {htonl(NFQA_CFG_F_GSO), htonl(NFQA_CFG_F_GSO)};
+  e = nl_config2(d, NFQA_CFG_MASK, &flags[0], 4, NFQA_CFG_FLAGS, &flags[1], 4);
+  if (e) fprintf(stderr, "impair: warning: NFQUEUE %u flags: %s (continuing without F_GSO)\n", q, strerror(-e));
+
+  d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  d->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (d->tfd < 0 || d->evfd < 0) die("timerfd/eventfd: %s", strerror(errno));
 }
 
-static void unbind_queue(uint16_t q) {
+static void close_queue(dir_t *d) {
   struct nfqnl_msg_config_cmd cmd = {NFQNL_CFG_CMD_UNBIND, 0, htons(AF_INET)};
-  nl_config(q, NFQA_CFG_CMD, &cmd, sizeof cmd);
+  nl_config(d, NFQA_CFG_CMD, &cmd, sizeof cmd);
 }
+
+/* Arm the timer SPIN_NS before `next` (UINT64_MAX: disarm). Called with d->mu held. */
+static void arm(dir_t *d, uint64_t next) {
+  uint64_t at = next == UINT64_MAX ? 0 : next - SPIN_NS;
+  if (at == d->armed_for) return;
+  struct itimerspec its = {{0, 0}, {(time_t)(at / 1000000000ULL), (long)(at % 1000000000ULL)}};
+  timerfd_settime(d->tfd, TFD_TIMER_ABSTIME, &its, NULL); /* at == 0 disarms */
+  d->armed_for = at;
+}
+
+static void *worker(void *arg) {
+  dir_t *d = arg;
+  while (!atomic_load(&want_exit)) {
+    /* 1. release what is due, spinning for the next release if it is close. Bounded: at
+     * most ~5 ms of back-to-back spinning before the loop comes round again. The mutex is
+     * dropped between spins so the control thread is never kept waiting long. */
+    pthread_mutex_lock(&d->mu);
+    uint64_t now = mono_ns(), spin_start = now, next = UINT64_MAX;
+    for (int guard = 0; guard < 1000000 && now - spin_start < 5000000ULL; guard++) {
+      release_due(d, now);
+      next = d->hlen ? d->heap[0].rel_ns : UINT64_MAX;
+      if (next == UINT64_MAX || next > now + SPIN_NS) break;
+      nl_flush(d);
+      pthread_mutex_unlock(&d->mu);
+      pthread_mutex_lock(&d->mu);
+      drain_nl(d, RECV_BATCH); /* keep reading arrivals while we wait */
+      now = mono_ns();
+    }
+    nl_flush(d);
+    arm(d, next);
+    pthread_mutex_unlock(&d->mu);
+
+    /* 2. wait for packets, the timer, or a wake-up from the control thread */
+    struct pollfd pfd[3] = {{d->nl_fd, POLLIN, 0}, {d->tfd, POLLIN, 0}, {d->evfd, POLLIN, 0}};
+    int pr = poll(pfd, 3, -1);
+    if (pr < 0 && errno != EINTR) die("poll: %s", strerror(errno));
+    if (pr <= 0) continue;
+    uint64_t v;
+    if (pfd[2].revents & POLLIN && read(d->evfd, &v, sizeof v) < 0) { /* nothing */ }
+    pthread_mutex_lock(&d->mu);
+    if (pfd[0].revents & POLLIN) drain_nl(d, MAX_ARRIVALS_PER_ROUND);
+    if (pfd[1].revents & POLLIN) {
+      if (read(d->tfd, &v, sizeof v) < 0) { /* spurious */ }
+      d->armed_for = 0;
+    }
+    pthread_mutex_unlock(&d->mu);
+  }
+  return NULL;
+}
+
+/* ---------- main ---------- */
 
 static void usage(void) {
   fprintf(stderr, "usage: impair --queue-up N --queue-down M [--droplog PATH] [--nice N] [--check]\n");
@@ -806,9 +923,11 @@ int main(int argc, char **argv) {
   }
   if (qup < 0 || qup > 65535 || qdown < 0 || qdown > 65535 || qup == qdown) usage();
 
-  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* hrtimer wakeups without the default 50 us slack */
+  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* hrtimer wakeups without the default 50 us slack; inherited by threads */
+  prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+  signal(SIGPIPE, SIG_IGN);
   /* A heavier fair-class weight (not SCHED_FIFO: see the header) so that on a busy machine
-   * the helper is picked soon after a wakeup; the emulated path must not wait for CPU. */
+   * the workers are picked soon after a wakeup. Set before the threads start: they inherit it. */
   if (nice_val) {
     if (setpriority(PRIO_PROCESS, 0, (int)nice_val) < 0)
       fprintf(stderr, "impair: warning: setpriority(%ld): %s\n", nice_val, strerror(errno));
@@ -823,8 +942,6 @@ int main(int argc, char **argv) {
       }
     }
   }
-  prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
-  signal(SIGPIPE, SIG_IGN);
 
   dir_init(&dirs[0], "up", (uint16_t)qup, 0);
   dir_init(&dirs[1], "down", (uint16_t)qdown, 1);
@@ -840,20 +957,6 @@ int main(int argc, char **argv) {
     snprintf(droplog_proc, sizeof droplog_proc, "/proc/%d/fd/%d", (int)getpid(), fileno(droplog));
   }
 
-  nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-  if (nl_fd < 0) die("netlink socket: %s", strerror(errno));
-  struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
-  if (bind(nl_fd, (struct sockaddr *)&sa, sizeof sa) < 0) die("netlink bind: %s", strerror(errno));
-  int rcvbuf = 32 << 20;
-  if (setsockopt(nl_fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
-    setsockopt(nl_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-  /* config ACKs are read with blocking recv(); never wait forever for one */
-  struct timeval rcvto = {1, 0};
-  setsockopt(nl_fd, SOL_SOCKET, SO_RCVTIMEO, &rcvto, sizeof rcvto);
-  int sndbuf = 4 << 20;
-  if (setsockopt(nl_fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
-    setsockopt(nl_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-
   /* Any socket asking for SO_TIMESTAMPNS turns on receive timestamps for every packet
    * (net_enable_timestamp), so NFQUEUE messages carry NFQA_TIMESTAMP. Kept open for life. */
   int ts_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -861,86 +964,58 @@ int main(int argc, char **argv) {
   if (ts_fd < 0 || setsockopt(ts_fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) < 0)
     fprintf(stderr, "impair: warning: cannot enable receive timestamps; delays start at read time\n");
 
-  bind_queue((uint16_t)qup);
-  bind_queue((uint16_t)qdown);
+  open_queue(&dirs[0]);
+  open_queue(&dirs[1]);
   if (check) {
-    unbind_queue((uint16_t)qup);
-    unbind_queue((uint16_t)qdown);
+    close_queue(&dirs[0]);
+    close_queue(&dirs[1]);
     out_line("READY check\n");
     return 0;
   }
 
-  int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (tfd < 0) die("timerfd: %s", strerror(errno));
+  /* signals go to the signalfd only: block them before the workers start (they inherit the mask) */
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGHUP);
-  sigprocmask(SIG_BLOCK, &mask, NULL);
+  pthread_sigmask(SIG_BLOCK, &mask, NULL);
   int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
   if (sfd < 0) die("signalfd: %s", strerror(errno));
+
+  for (int i = 0; i < 2; i++)
+    if (pthread_create(&dirs[i].thread, NULL, worker, &dirs[i])) die("pthread_create failed");
 
   char ready[160];
   snprintf(ready, sizeof ready, "READY up=%ld down=%ld droplog=%s\n", qup, qdown, droplog_proc);
   out_line(ready);
 
-  uint64_t armed_for = 0;
-  int stdin_open = 1;
-  while (!want_exit) {
-    /* 1. release what is due (spinning briefly for the next one if it is close) */
-    uint64_t now = mono_ns(), spin_start = now;
-    uint64_t next = UINT64_MAX;
-    /* bounded: at most ~5 ms of back-to-back spinning before commands/signals get a look */
-    for (int spin_guard = 0; spin_guard < 1000000 && now - spin_start < 5000000ULL; spin_guard++) {
-      for (int i = 0; i < 2; i++) release_due(&dirs[i], now);
-      next = UINT64_MAX;
-      for (int i = 0; i < 2; i++)
-        if (dirs[i].hlen && dirs[i].heap[0].rel_ns < next) next = dirs[i].heap[0].rel_ns;
-      if (next == UINT64_MAX || next > now + SPIN_NS) break;
-      /* close: flush verdicts, keep reading arrivals while we wait */
-      nl_flush();
-      drain_nl(RECV_BATCH);
-      now = mono_ns();
-    }
-    nl_flush();
-
-    /* 2. arm the timer SPIN_NS before the next release */
-    if (next != UINT64_MAX) {
-      uint64_t at = next - SPIN_NS;
-      if (at != armed_for) {
-        struct itimerspec its = {{0, 0}, {(time_t)(at / 1000000000ULL), (long)(at % 1000000000ULL)}};
-        timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
-        armed_for = at;
-      }
-    } else if (armed_for) {
-      struct itimerspec its = {{0, 0}, {0, 0}};
-      timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
-      armed_for = 0;
-    }
-
-    /* 3. wait for packets, commands, the timer or a signal */
-    struct pollfd pfd[4] = {{nl_fd, POLLIN, 0}, {tfd, POLLIN, 0}, {sfd, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
-    int pr = poll(pfd, 4, -1);
+  while (!atomic_load(&want_exit)) {
+    struct pollfd pfd[2] = {{0, POLLIN, 0}, {sfd, POLLIN, 0}};
+    int pr = poll(pfd, 2, -1);
     if (pr < 0 && errno != EINTR) die("poll: %s", strerror(errno));
     if (pr <= 0) continue;
-    if (pfd[0].revents & POLLIN) drain_nl(MAX_ARRIVALS_PER_ROUND);
-    if (pfd[1].revents & POLLIN) {
-      uint64_t exp;
-      if (read(tfd, &exp, sizeof exp) < 0) { /* spurious */ }
-      armed_for = 0;
-    }
-    if (pfd[2].revents & POLLIN) want_exit = 1;
-    if (pfd[3].revents & (POLLIN | POLLHUP | POLLERR)) {
-      if (!read_stdin()) want_exit = 1; /* EOF: the controller went away */
+    if (pfd[1].revents & POLLIN) atomic_store(&want_exit, 1);
+    if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      if (!read_stdin()) atomic_store(&want_exit, 1); /* EOF: the controller went away */
     }
   }
 
-  /* Clean exit: let held packets go (they were in flight), then unbind. */
-  for (int i = 0; i < 2; i++) release_due(&dirs[i], UINT64_MAX);
-  nl_flush();
-  unbind_queue((uint16_t)qup);
-  unbind_queue((uint16_t)qdown);
+  /* Clean exit: stop the workers, let held packets go (they were in flight), unbind. */
+  for (int i = 0; i < 2; i++) {
+    uint64_t v = 1;
+    if (write(dirs[i].evfd, &v, sizeof v) < 0) { /* the worker polls with no timeout otherwise */ }
+  }
+  for (int i = 0; i < 2; i++) pthread_join(dirs[i].thread, NULL);
+  for (int i = 0; i < 2; i++) {
+    dir_t *d = &dirs[i];
+    while (d->hlen) {
+      held_t h = heap_pop(d);
+      nl_verdict(d, h.id, NF_ACCEPT, 0);
+    }
+    nl_flush(d);
+    close_queue(d);
+  }
   if (droplog) fclose(droplog);
   return 0;
 }
