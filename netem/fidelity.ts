@@ -2,12 +2,14 @@
 //
 //   npm run fidelity [-- --json] [-- --backend auto|netem|helper]
 //
-// On a fresh topology it measures, in this order (about 100 s in all):
+// On a fresh topology it measures, in this order (about 110 s in all):
 //   1. TCP bulk throughput with no impairment at all, then through the backend with a
-//      pass-through profile (twice, interleaved, to average out a noisy machine)
+//      pass-through profile (3 rounds of 3 s, interleaved, to average out a noisy machine;
+//      the ratio is of the sums)
 //   2. RTT at 2x25 ms (UDP probe), plus the unimpaired path's own RTT as the floor
-//   3. random loss 2% each way (RTT loss expected 1 - 0.98^2), 20k probes
-//   4. Gilbert-Elliott loss on the uplink only (p=0.01 r=0.2 1-h=1 1-k=0: mean burst 5)
+//   3. random loss 2% each way (RTT loss expected 1 - 0.98^2), 20k probes at 1 ms
+//   4. Gilbert-Elliott loss on the uplink only (p=0.01 r=0.2 1-h=1 1-k=0: mean burst 5),
+//      40k probes at 0.75 ms (lossprobe.ts: sub-ms pacing, larger socket buffers)
 //   5. a 20 Mbit/s uplink rate limit at 2x25 ms: L2 rate on the bottleneck interface
 //      (what the limiter counts: IP bytes + 14) and TCP goodput
 // Library first: runFidelity() returns the result object; main() only prints it.
@@ -31,6 +33,7 @@ const PROBE_TS = `${HERE}probe.ts`;
 const BULK_TS = `${HERE}bulk.ts`;
 const LOSSPROBE_TS = `${HERE}lossprobe.ts`;
 const ECHO_PORT = 7000;
+const BIG_ECHO_PORT = 7001; // lossprobe.ts's echo, for the loss-pattern tests
 const BULK_PORT = 5201;
 const DISCARD_FIRST_PROBES = 5; // ARP resolution and first-packet costs
 
@@ -75,12 +78,15 @@ export interface FidelityResult {
   loss_probes: number;
   /** datagrams the client/server sockets dropped during the loss test (apparatus, not path) */
   loss_socket_drops: number;
+  /** loss_measured_pct without those socket drops: the path's own loss as the probe saw it */
+  loss_measured_path_pct: number;
   /** loss the backend itself counted, as RTT loss (1 - (1-up)(1-down)) */
   loss_backend_pct: number | null;
   ge_mean_burst: { configured: number; measured: number };
   ge_loss_configured_pct: number;
   ge_loss_measured_pct: number;
   ge_probes: number;
+  ge_socket_drops: number;
   rate_configured_mbps: number;
   /** L2 rate on the bottleneck interface (IP bytes + 14 per packet, as the limiter counts) */
   rate_measured_mbps: number;
@@ -123,7 +129,7 @@ async function udpSocketDrops(topo: Topology): Promise<number> {
 
 /** Loss pattern only, at sub-millisecond intervals (see lossprobe.ts for why not probe.ts). */
 async function lossProbe(topo: Topology, count: number, intervalMs: number): Promise<LossProbeResult> {
-  const [node, argv] = tsArgv(LOSSPROBE_TS, ['--host', topo.addr.server, '--port', String(ECHO_PORT), '--count', String(count), '--interval-ms', String(intervalMs)]);
+  const [node, argv] = tsArgv(LOSSPROBE_TS, ['--host', topo.addr.server, '--port', String(BIG_ECHO_PORT), '--count', String(count), '--interval-ms', String(intervalMs)]);
   const r = await run(node, argv, { ns: topo.ns.client, timeoutMs: Math.ceil(count * intervalMs) + 60_000 });
   const res = JSON.parse(r.stdout) as LossProbeResult;
   const lostSeqs = res.lostSeqs.filter((s) => s >= DISCARD_FIRST_PROBES);
@@ -236,21 +242,25 @@ export async function runFidelity(opts: FidelityOptions, progress: (msg: string)
     };
     const echo = await startReady(topo.ns.server, PROBE_TS, ['echo', '--host', topo.addr.server, '--port', String(ECHO_PORT)]);
     children.push({ stop: () => echo.kill('SIGTERM') });
+    const bigEcho = await startReady(topo.ns.server, LOSSPROBE_TS, ['echo', '--host', topo.addr.server, '--port', String(BIG_ECHO_PORT)]);
+    children.push({ stop: () => bigEcho.kill('SIGTERM') });
     const bulk = await Bulk.start(topo);
     children.push(bulk);
     const tcpCc = await readCc(topo.ns.client);
 
     // 1. throughput: unimpaired vs through the backend at zero delay, interleaved
-    const thrSeconds = opts.quick ? 3 : 4;
+    // At zero delay TCP is at full speed within milliseconds; skip the first 0.5 s anyway.
+    const thrSeconds = 3;
+    const rounds = opts.quick ? 1 : 3;
     const thr = { unimpaired: [] as number[], backend: [] as number[] };
     progress('unimpaired path RTT floor');
     const floor = await probe(topo, Math.round(300 * q) + DISCARD_FIRST_PROBES, 10);
-    for (let round = 0; round < 2; round++) {
-      progress(`throughput round ${round + 1}/2: unimpaired`);
-      thr.unimpaired.push((await bulk.transfer(thrSeconds, 1, thrSeconds - 0.2)).goodputBps / 1e6);
-      progress(`throughput round ${round + 1}/2: through ${chosen.name}, pass-through profile`);
+    for (let round = 0; round < rounds; round++) {
+      progress(`throughput round ${round + 1}/${rounds}: unimpaired`);
+      thr.unimpaired.push((await bulk.transfer(thrSeconds, 0.5, thrSeconds - 0.2)).goodputBps / 1e6);
+      progress(`throughput round ${round + 1}/${rounds}: through ${chosen.name}, pass-through profile`);
       const b = await newBackend(passThrough(1));
-      thr.backend.push((await bulk.transfer(thrSeconds, 1, thrSeconds - 0.2)).goodputBps / 1e6);
+      thr.backend.push((await bulk.transfer(thrSeconds, 0.5, thrSeconds - 0.2)).goodputBps / 1e6);
       await b.teardown();
     }
     const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
@@ -272,7 +282,7 @@ export async function runFidelity(opts: FidelityOptions, progress: (msg: string)
     const lossCount = Math.round(20_000 * q);
     const l0 = await be.stats();
     const sock0 = await udpSocketDrops(topo);
-    const lossRes = await lossProbe(topo, lossCount + DISCARD_FIRST_PROBES, 0.5);
+    const lossRes = await lossProbe(topo, lossCount + DISCARD_FIRST_PROBES, 1);
     const l1 = await be.stats();
     const lossSocketDrops = (await udpSocketDrops(topo)) - sock0;
     const frac = (s1: BackendStats, s0: BackendStats, d: 'uplink' | 'downlink') => {
@@ -288,7 +298,9 @@ export async function runFidelity(opts: FidelityOptions, progress: (msg: string)
     const ge = { p: 0.01, r: 0.2, one_minus_h: 1, one_minus_k: 0 };
     await be.update(parseProfile({ uplink: { loss_ge: ge }, seed: 1 }));
     const geCount = Math.round(40_000 * q);
-    const geRes = await lossProbe(topo, geCount + DISCARD_FIRST_PROBES, 0.5);
+    const geSock0 = await udpSocketDrops(topo);
+    const geRes = await lossProbe(topo, geCount + DISCARD_FIRST_PROBES, 0.75);
+    const geSocketDrops = (await udpSocketDrops(topo)) - geSock0;
 
     // 5. rate 20 Mbit/s on the uplink at 2x25 ms
     progress('rate 20 Mbit/s uplink at 2x25 ms (TCP bulk client -> server)');
@@ -301,12 +313,15 @@ export async function runFidelity(opts: FidelityOptions, progress: (msg: string)
     const rttErr = { p50: percentile(rtt, 0.5) - 50, p99: percentile(rtt, 0.99) - 50 };
     const lossCfg = (1 - 0.98 ** 2) * 100;
     const lossMeas = (lossRes.lostSeqs.length / lossRes.sent) * 100;
+    const lossPathMeas = ((lossRes.lostSeqs.length - lossSocketDrops) / lossRes.sent) * 100;
     const burst = meanBurst(geRes.lostSeqs);
     const geCfgLoss = (ge.p / (ge.p + ge.r)) * 100;
     const rateMeas = (rateRes.l2Bps ?? NaN) / 1e6;
     checks.rtt_error_p50 = Math.abs(rttErr.p50) <= TARGETS.rttErrorP50Ms;
     checks.rtt_error_p99 = Math.abs(rttErr.p99) <= TARGETS.rttErrorP99Ms;
-    checks.loss = Math.abs(lossMeas - lossCfg) / lossCfg <= TARGETS.lossRelative;
+    // judged on the path's loss: datagrams a starved Node process could not read are the
+    // probe's losses, counted separately by the kernel (RcvbufErrors) and reported
+    checks.loss = Math.abs(lossPathMeas - lossCfg) / lossCfg <= TARGETS.lossRelative;
     checks.ge_mean_burst = Math.abs(burst - 1 / ge.r) / (1 / ge.r) <= TARGETS.geBurstRelative;
     checks.rate = Math.abs(rateMeas - rateBps / 1e6) / (rateBps / 1e6) <= TARGETS.rateRelative;
     checks.throughput_ratio = throughputRatio >= TARGETS.throughputRatio;
@@ -331,11 +346,13 @@ export async function runFidelity(opts: FidelityOptions, progress: (msg: string)
       loss_measured_pct: r3(lossMeas),
       loss_probes: lossRes.sent,
       loss_socket_drops: lossSocketDrops,
+      loss_measured_path_pct: r3(lossPathMeas),
       loss_backend_pct: lossBackendPct === null ? null : r3(lossBackendPct),
       ge_mean_burst: { configured: 1 / ge.r, measured: r3(burst) },
       ge_loss_configured_pct: r3(geCfgLoss),
       ge_loss_measured_pct: r3((geRes.lostSeqs.length / geRes.sent) * 100),
       ge_probes: geRes.sent,
+      ge_socket_drops: geSocketDrops,
       rate_configured_mbps: rateBps / 1e6,
       rate_measured_mbps: r3(rateMeas),
       tcp_goodput_mbps: r3(rateRes.goodputBps / 1e6),
@@ -359,8 +376,8 @@ function table(r: FidelityResult): string {
     ['RTT floor (unimpaired p50/p99)', '-', `${r.rtt_unimpaired_ms.p50}/${r.rtt_unimpaired_ms.p99} ms`, ''],
     ['RTT p50 excess over the floor', '0 ms', `${r.rtt_excess_over_floor_p50_ms} ms`, ''],
     ['backend release lateness p50/p99', '-', r.lateness_us.uplink ? `up ${r.lateness_us.uplink.p50}/${r.lateness_us.uplink.p99} us, down ${r.lateness_us.downlink?.p50}/${r.lateness_us.downlink?.p99} us` : 'n/a', ''],
-    ['random loss (RTT)', `${r.loss_configured_pct}%`, `${r.loss_measured_pct}% (backend ${r.loss_backend_pct}%, socket drops ${r.loss_socket_drops})`, ok('loss')],
-    ['GE mean burst', `${r.ge_mean_burst.configured}`, `${r.ge_mean_burst.measured}`, ok('ge_mean_burst')],
+    ['random loss (RTT)', `${r.loss_configured_pct}%`, `${r.loss_measured_path_pct}% (raw ${r.loss_measured_pct}%, socket drops ${r.loss_socket_drops}, backend ${r.loss_backend_pct}%)`, ok('loss')],
+    ['GE mean burst', `${r.ge_mean_burst.configured}`, `${r.ge_mean_burst.measured} (socket drops ${r.ge_socket_drops})`, ok('ge_mean_burst')],
     ['GE loss', `${r.ge_loss_configured_pct}%`, `${r.ge_loss_measured_pct}%`, ''],
     ['rate (L2 at bottleneck)', `${r.rate_configured_mbps} Mbit/s`, `${r.rate_measured_mbps} Mbit/s`, ok('rate')],
     ['TCP goodput at that rate', '-', `${r.tcp_goodput_mbps} Mbit/s`, ''],
