@@ -149,7 +149,8 @@ describe('helper backend on namespaces', { timeout: 150_000 }, async () => {
         const f = d / n;
         assert.ok(f > 0.03 && f < 0.07, `${name} helper loss ${(f * 100).toFixed(2)}%, configured 5%`);
       }
-      assert.equal(downPkts, upPkts - up, 'each delivered request produced one reply');
+      const delivered = upPkts - up;
+      assert.ok(downPkts <= delivered && downPkts >= delivered - sockDrops, `${downPkts} replies for ${delivered} delivered requests`);
       // a lost probe is a request or reply the helper dropped, or one a starved Node process
       // could not read in time (the kernel counts those as UDP RcvbufErrors)
       const extra = r.lostSeqs.length - (up + down);
@@ -234,6 +235,7 @@ describe('helper backend on namespaces', { timeout: 150_000 }, async () => {
     await withHelper({ delay_ms: 5, seed: 1 }, async ({ topo, backend }) => {
       await warm(topo);
       const t0 = Date.now();
+      const sock0 = (await udpRcvbufErrors(topo.ns.client)) + (await udpRcvbufErrors(topo.ns.server));
       const running = lossProbe(topo, 300, 10);
       await sleep(1000);
       const tOn = Date.now();
@@ -247,7 +249,9 @@ describe('helper backend on namespaces', { timeout: 150_000 }, async () => {
       // probes sent near the end (well after the outage) all came back
       assert.ok(lost.every((seq) => seq < 260), `late losses: ${lost.filter((s) => s >= 260)}`);
       const outage = s.uplink.drops.outage + s.downlink.drops.outage;
-      assert.ok(Math.abs(outage - lost.length) <= 3, `helper counted ${outage} outage drops, probe lost ${lost.length}`);
+      const sockDrops = (await udpRcvbufErrors(topo.ns.client)) + (await udpRcvbufErrors(topo.ns.server)) - sock0;
+      const extra = lost.length - outage;
+      assert.ok(extra >= -3 && extra <= 3 + sockDrops, `helper counted ${outage} outage drops, probe lost ${lost.length}, sockets dropped ${sockDrops}`);
       assert.equal(s.uplink.drops.loss, 0);
       const ev = await backend.drops(t0);
       const up = ev.filter((e) => e.direction === 'uplink' && e.cause === 'outage');
