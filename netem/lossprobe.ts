@@ -3,13 +3,14 @@
 //
 // Why not probe.ts: its pacing loop spins synchronously when the interval is <= 1 ms, so
 // replies pile up unread in the socket buffer and overflow it (measured: ~100% "loss" at
-// 1 ms); and it reuses one Buffer for every send although dgram.send() reads it later, so
-// when it falls behind schedule a seq is sent twice and its predecessor never (measured:
-// ~4% phantom loss at 2 ms intervals on a busy machine). Here every send yields to the event loop (setImmediate), so replies are read as
+// 1 ms). (Its shared send buffer, which duplicated seqs under load, was fixed in 689defe.)
+// Here every send yields to the event loop (setImmediate), so replies are read as
 // they arrive; sends are paced against the schedule, several per turn when behind.
 //
 //   tsx netem/lossprobe.ts --host A --port P --count N --interval-ms I [--wait-ms W]
 // prints {sent, received, lostSeqs, reordered}.
+//   tsx netem/lossprobe.ts echo --host A --port P
+// an echo server like probe.ts's, with larger socket buffers (prints READY).
 import dgram from 'node:dgram';
 import { parseArgs } from 'node:util';
 
@@ -66,8 +67,20 @@ export async function lossProbe(o: { host: string; port: number; count: number; 
   return { sent: o.count, received: o.count - lostSeqs.length, lostSeqs, reordered };
 }
 
+/** UDP echo with the largest socket buffers the kernel allows (net.core.rmem_max caps it),
+ *  so a briefly starved echo process loses fewer datagrams. */
+export function bigEcho(host: string, port: number): Promise<dgram.Socket> {
+  const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+  s.on('message', (msg, rinfo) => s.send(msg, rinfo.port, rinfo.address));
+  return new Promise((resolve, reject) => {
+    s.once('error', reject);
+    s.bind(port, host, () => resolve(s));
+  });
+}
+
 async function main() {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
     options: {
       host: { type: 'string' },
       port: { type: 'string' },
@@ -76,6 +89,12 @@ async function main() {
       'wait-ms': { type: 'string', default: '1500' },
     },
   });
+  if (positionals[0] === 'echo') {
+    await bigEcho(values.host!, Number(values.port));
+    process.stdout.write('READY\n');
+    process.on('SIGTERM', () => process.exit(0));
+    return;
+  }
   const r = await lossProbe({
     host: values.host!,
     port: Number(values.port),
