@@ -253,8 +253,6 @@ export async function runFidelity(opts: FidelityOptions, progress: (msg: string)
     const thrSeconds = 3;
     const rounds = opts.quick ? 1 : 3;
     const thr = { unimpaired: [] as number[], backend: [] as number[] };
-    progress('unimpaired path RTT floor');
-    const floor = await probe(topo, Math.round(300 * q) + DISCARD_FIRST_PROBES, 10);
     for (let round = 0; round < rounds; round++) {
       progress(`throughput round ${round + 1}/${rounds}: unimpaired`);
       thr.unimpaired.push((await bulk.transfer(thrSeconds, 0.5, thrSeconds - 0.2)).goodputBps / 1e6);
@@ -266,7 +264,9 @@ export async function runFidelity(opts: FidelityOptions, progress: (msg: string)
     const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
     const throughputRatio = sum(thr.backend) / sum(thr.unimpaired);
 
-    // 2. RTT at 2x25 ms
+    // 2. RTT at 2x25 ms, right after the same probe on the unimpaired path (the floor)
+    progress('unimpaired path RTT floor');
+    const floor = await probe(topo, Math.round(300 * q) + DISCARD_FIRST_PROBES, 10);
     progress('RTT at 2x25 ms');
     const rttProfile = parseProfile({ delay_ms: 25, seed: 1 });
     const be = await newBackend(rttProfile);
