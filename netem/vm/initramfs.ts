@@ -192,7 +192,7 @@ $B mount -t tmpfs -o mode=0700 root /newroot/root
 # the tmpfs mounts, so a checkout under /tmp (as CI's may be) stays visible.
 W=$($B cat $X/workdir)
 $B mkdir -p "/newroot$W" 2>/dev/null
-$B mount -t 9p -o $O,ro work "/newroot$W" || die "cannot mount the working directory"
+$B mount -t 9p -o $O,ro,cache=loose work "/newroot$W" || die "cannot mount the working directory"
 $B hostname holbench-vm
 $B ip link set lo up
 say "${BOOTED_MARKER} uptime=$($B cut -d' ' -f1 /proc/uptime)"
