@@ -27,7 +27,13 @@ test('tc-netem backend inside a qemu VM', { timeout: VM_TIMEOUT_MS + 60_000 }, a
     return;
   }
   const [node, args] = tsArgv(SCRIPT);
-  const r = await runInVm({ command: [node, ...args], cwd: REPO, timeoutMs: VM_TIMEOUT_MS });
+  let r = await runInVm({ command: [node, ...args], cwd: REPO, timeoutMs: VM_TIMEOUT_MS });
+  if (r.exitCode >= 128 && !r.stdout.includes('NETEM-VM-RESULT ')) {
+    // Seen in full-suite CI runs only (never alone): node inside the TCG guest killed by
+    // SIGSEGV seconds after boot. One retry, reported; a second crash fails the test.
+    t.diagnostic(`guest command died with exit ${r.exitCode} (${r.stderr.trim().slice(-200)}); retrying the VM once`);
+    r = await runInVm({ command: [node, ...args], cwd: REPO, timeoutMs: VM_TIMEOUT_MS });
+  }
   t.diagnostic(`VM ${r.kver}: initramfs ${r.timings.initramfsMs} ms (cached ${r.timings.initramfsCached}), boot ${r.timings.bootMs} ms, total ${r.timings.totalMs} ms`);
   const line = r.stdout.split('\n').find((l) => l.startsWith('NETEM-VM-RESULT '));
   assert.ok(line, `no result line; exit ${r.exitCode}\nstdout: ${r.stdout.slice(-2000)}\nstderr: ${r.stderr.slice(-3000)}\nconsole: ${r.console.slice(-2000)}`);
