@@ -195,52 +195,58 @@ export function encodeFieldSection(headers: HeaderList, huffman = true): Buffer 
   return Buffer.from(out);
 }
 
-/** Parser for the peer's QPACK encoder stream. With our capacity 0 the only valid instruction
- *  is Set Dynamic Table Capacity 0; anything else is QPACK_ENCODER_STREAM_ERROR. */
-export class EncoderStreamReader {
+/** Shared shell of the two QPACK instruction-stream parsers: buffers a partial instruction
+ *  across chunks and bounds it. `instruction` parses one instruction at `off` and returns the
+ *  offset after it, or null when it is incomplete; it throws for anything invalid. */
+abstract class InstructionStreamReader {
   private pending: Buffer = Buffer.alloc(0);
+  protected abstract readonly errorCode: number;
+  protected abstract instruction(buf: Buffer, off: number): number | null;
+  protected fail(msg: string): never {
+    throw new H3Error(this.errorCode, 'connection', msg);
+  }
+  /** A prefixed integer at `off`, or null when incomplete; `tooLarge` names it in the error. */
+  protected prefixInt(buf: Buffer, off: number, bits: number, tooLarge: string): [number, number] | null {
+    try {
+      return readPrefixInt(buf, off, bits);
+    } catch {
+      this.fail(tooLarge);
+    }
+  }
   push(chunk: Uint8Array): void {
     const buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : Buffer.from(chunk);
     let off = 0;
     while (off < buf.length) {
-      const b = buf[off]!;
-      if ((b & 0xe0) !== 0x20) throw new H3Error(H3Code.QPACK_ENCODER_STREAM_ERROR, 'connection', 'insert or duplicate with zero-capacity dynamic table');
-      let r: [number, number] | null;
-      try {
-        r = readPrefixInt(buf, off, 5);
-      } catch {
-        throw new H3Error(H3Code.QPACK_ENCODER_STREAM_ERROR, 'connection', 'capacity integer too large');
-      }
-      if (!r) break;
-      if (r[0] !== 0) throw new H3Error(H3Code.QPACK_ENCODER_STREAM_ERROR, 'connection', `dynamic table capacity ${r[0]} exceeds our maximum 0`);
-      off = r[1];
+      const next = this.instruction(buf, off);
+      if (next === null) break;
+      off = next;
     }
     this.pending = buf.subarray(off);
-    if (this.pending.length > 16) throw new H3Error(H3Code.QPACK_ENCODER_STREAM_ERROR, 'connection', 'oversized instruction');
+    if (this.pending.length > 16) this.fail('oversized instruction');
+  }
+}
+
+/** Parser for the peer's QPACK encoder stream. With our capacity 0 the only valid instruction
+ *  is Set Dynamic Table Capacity 0; anything else is QPACK_ENCODER_STREAM_ERROR. */
+export class EncoderStreamReader extends InstructionStreamReader {
+  protected readonly errorCode = H3Code.QPACK_ENCODER_STREAM_ERROR;
+  protected instruction(buf: Buffer, off: number): number | null {
+    if ((buf[off]! & 0xe0) !== 0x20) this.fail('insert or duplicate with zero-capacity dynamic table');
+    const r = this.prefixInt(buf, off, 5, 'capacity integer too large');
+    if (!r) return null;
+    if (r[0] !== 0) this.fail(`dynamic table capacity ${r[0]} exceeds our maximum 0`);
+    return r[1];
   }
 }
 
 /** Parser for the peer's QPACK decoder stream. We never reference the dynamic table, so a
  *  Section Acknowledgment or Insert Count Increment is an error; Stream Cancellation is fine. */
-export class DecoderStreamReader {
-  private pending: Buffer = Buffer.alloc(0);
-  push(chunk: Uint8Array): void {
-    const buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : Buffer.from(chunk);
-    let off = 0;
-    while (off < buf.length) {
-      const b = buf[off]!;
-      if (b & 0x80) throw new H3Error(H3Code.QPACK_DECODER_STREAM_ERROR, 'connection', 'section acknowledgment without dynamic references');
-      if (!(b & 0x40)) throw new H3Error(H3Code.QPACK_DECODER_STREAM_ERROR, 'connection', 'insert count increment without inserts');
-      let r: [number, number] | null;
-      try {
-        r = readPrefixInt(buf, off, 6);
-      } catch {
-        throw new H3Error(H3Code.QPACK_DECODER_STREAM_ERROR, 'connection', 'stream id too large');
-      }
-      if (!r) break;
-      off = r[1];
-    }
-    this.pending = buf.subarray(off);
-    if (this.pending.length > 16) throw new H3Error(H3Code.QPACK_DECODER_STREAM_ERROR, 'connection', 'oversized instruction');
+export class DecoderStreamReader extends InstructionStreamReader {
+  protected readonly errorCode = H3Code.QPACK_DECODER_STREAM_ERROR;
+  protected instruction(buf: Buffer, off: number): number | null {
+    const b = buf[off]!;
+    if (b & 0x80) this.fail('section acknowledgment without dynamic references');
+    if (!(b & 0x40)) this.fail('insert count increment without inserts');
+    return this.prefixInt(buf, off, 6, 'stream id too large')?.[1] ?? null;
   }
 }
