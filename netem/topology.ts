@@ -131,6 +131,26 @@ export async function createTopology(opts: TopologyOptions = {}): Promise<Topolo
       await ipn(n, 'addr', 'add', cidr, 'dev', dev);
       await ipn(n, 'link', 'set', 'dev', dev, 'up');
     }
+    // Static neighbours on both links: ARP would otherwise cross the impaired qdisc, and a
+    // blackhole or heavy loss longer than the kernel's probe budget (~8 s) fails resolution;
+    // IP packets then die in the neighbour queue, uncounted by the backend, and come back only
+    // after a fresh ARP exchange. Real paths do not lose L2 reachability to a lossy WAN.
+    const mac = async (n: string, dev: string) => {
+      const r = await run('ip', ['-n', n, '-j', 'link', 'show', 'dev', dev]);
+      const a = (JSON.parse(r.stdout) as { address?: string }[])[0]?.address;
+      if (!a) throw new Error(`no MAC address on ${dev} in ${n}`);
+      return a;
+    };
+    const pairs: [string, string, string, string, string][] = [
+      // [ns, dev, peer address, peer ns, peer dev]
+      [ns.client, 'eth0', ADDR.routerClient, ns.router, 'to-client'],
+      [ns.router, 'to-client', ADDR.client, ns.client, 'eth0'],
+      [ns.router, 'to-server', ADDR.server, ns.server, 'eth0'],
+      [ns.server, 'eth0', ADDR.routerServer, ns.router, 'to-server'],
+    ];
+    for (const [n, dev, peer, pns, pdev] of pairs) {
+      await ipn(n, 'neigh', 'replace', peer, 'lladdr', await mac(pns, pdev), 'dev', dev, 'nud', 'permanent');
+    }
     await ipn(ns.client, 'route', 'add', 'default', 'via', ADDR.routerClient);
     await ipn(ns.server, 'route', 'add', 'default', 'via', ADDR.routerServer);
     await sysctl(ns.router, 'net.ipv4.ip_forward', '1');

@@ -10,6 +10,7 @@ export interface ServerConfig {
   plugins: PluginName[];
   tls: { key: string; cert: string };
   quicCc?: string;
+  keepalive?: import('./messages.ts').Keepalive;
 }
 
 export type ServerReady = {
@@ -21,7 +22,7 @@ export type ServerReady = {
 async function main() {
   if (!process.send) throw new Error('servers/main.ts must be started with an IPC channel');
   const cfg = JSON.parse(process.env.HOLBENCH_SERVER_CONFIG ?? '{}') as ServerConfig;
-  const ctx: ServerContext = { host: cfg.host, tls: cfg.tls, quicCc: cfg.quicCc };
+  const ctx: ServerContext = { host: cfg.host, tls: cfg.tls, quicCc: cfg.quicCc, keepalive: cfg.keepalive };
   const running = new Map<PluginName, ServerPlugin>();
   const ready: ServerReady = { type: 'ready', ports: {}, unsupported: {} };
   for (const name of cfg.plugins) {

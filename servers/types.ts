@@ -7,6 +7,8 @@ export interface ServerContext {
   tls: { key: string; cert: string };
   /** QUIC congestion control for h3 */
   quicCc?: string;
+  /** liveness settings for messaging protocols (scenario workload.keepalive) */
+  keepalive?: import('./messages.ts').Keepalive;
 }
 
 export interface ServerStats {
@@ -14,6 +16,8 @@ export interface ServerStats {
   connections: number;
   /** requests (or messages) served since start */
   requests: number;
+  /** dead peers this server noticed since start (messaging protocols), in order */
+  deadPeers?: import('./messages.ts').DeadPeerEvent[];
 }
 
 export interface ServerPlugin {

@@ -1,5 +1,6 @@
 // One line per driver. h3 loads lazily (its native binding may be missing).
 import type { DriverFactory } from './types.ts';
+import type { MessageDriverFactory } from './messages.ts';
 
 export async function driverFor(protocol: string): Promise<DriverFactory> {
   switch (protocol) {
@@ -13,5 +14,25 @@ export async function driverFor(protocol: string): Promise<DriverFactory> {
       return (await import('./h3.ts')).createH3Driver;
     default:
       throw new Error(`no driver for protocol ${protocol}`);
+  }
+}
+
+/** Messaging protocols (workload kind `messages`). */
+export const MESSAGE_PROTOCOLS = ['ws', 'sse', 'longpoll', 'grpc-unary', 'grpc-stream', 'grpc-bidi'] as const;
+
+export async function messageDriverFor(protocol: string): Promise<MessageDriverFactory> {
+  switch (protocol) {
+    case 'ws':
+      return (await import('./ws.ts')).createWsDriver;
+    case 'sse':
+      return (await import('./sse.ts')).createSseDriver;
+    case 'longpoll':
+      return (await import('./longpoll.ts')).createLongPollDriver;
+    case 'grpc-unary':
+    case 'grpc-stream':
+    case 'grpc-bidi':
+      return (await import('./grpc.ts')).createGrpcDriver(protocol);
+    default:
+      throw new Error(`${protocol} does not carry messages (messages workloads take ${MESSAGE_PROTOCOLS.join(', ')})`);
   }
 }

@@ -1,0 +1,59 @@
+// Client side of the messaging protocols (ws, sse, longpoll, grpc-unary, grpc-stream,
+// grpc-bidi). One file per transport family, picked in harness/drivers/registry.ts
+// (messageDriverFor). Drivers run in the client namespace, in the agent, and never print.
+// The message format, push schedule and keepalive settings are in servers/messages.ts.
+import type { Keepalive } from '../../servers/messages.ts';
+import type { DriverTarget } from './types.ts';
+
+export type MessagePattern = 'echo' | 'push';
+
+export interface MessageDriverOptions {
+  target: DriverTarget;
+  keepalive: Keepalive;
+  /** connect / single request timeout, ms */
+  requestTimeoutMs: number;
+}
+
+export interface OpenParams {
+  pattern: MessagePattern;
+  /** unique per job: the server's push schedule and resume state are keyed by it */
+  stream: string;
+  /** push: messages the server sends (seq 1..count) */
+  count: number;
+  /** push: spacing of the server's schedule (0 = back to back) */
+  intervalMs: number;
+  /** size of every message, both directions */
+  bytes: number;
+  /** after a dead or closed channel, reconnect and resume after the last seq received
+   *  (SSE: Last-Event-ID; others: the `after` push parameter) */
+  resume: boolean;
+}
+
+export interface MessageEvents {
+  /** a message arrived: an echo of `send(seq)` or a pushed message; tMs is the sender's
+   *  nowMs() stamp inside the message (client's for echo, server's for push) */
+  onMessage(seq: number, tMs: number, bytes: number): void;
+  /** the client noticed a dead peer/path by `mechanism` ('ws-ping', 'sse-heartbeat',
+   *  'grpc-keepalive', 'tcp-keepalive', 'h2-ping', 'error:<code>' ...), before reconnecting */
+  onDead(mechanism: string, detail: string): void;
+}
+
+export interface MessageDriver {
+  readonly protocol: string;
+  /** patterns this transport can carry (sse and longpoll: push only; grpc-unary: echo only) */
+  readonly patterns: readonly MessagePattern[];
+  /** Open the channel and, for push, ask the server to start the schedule. Resolves once
+   *  the channel is usable; rejects if the first connection cannot be made. */
+  open(p: OpenParams, ev: MessageEvents): Promise<void>;
+  /** echo: send message `seq` (the server returns it unchanged). Never throws: a message
+   *  that cannot be sent is simply never echoed (the workload counts it lost). */
+  send(seq: number): void;
+  /** distinct transport connections opened so far (reconnects included) */
+  connectionsOpened(): number;
+  /** reconnections after a dead or closed channel */
+  reconnects(): number;
+  /** close everything; idempotent; no reconnect afterwards */
+  close(): Promise<void>;
+}
+
+export type MessageDriverFactory = (opts: MessageDriverOptions) => Promise<MessageDriver>;

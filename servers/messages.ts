@@ -1,0 +1,122 @@
+// The message contract shared by every messaging protocol (ws, sse, longpoll, grpc-*): the
+// message format, the push schedule the server follows, and the keepalive settings a
+// scenario passes to both sides. Servers and drivers import only this file from each other.
+//
+// A message is ASCII text: "<seq> <t_ms> " followed by 'x' padding up to `bytes` octets.
+// t_ms is the sender's wall clock in ms (performance.timeOrigin + performance.now(), three
+// decimals). All namespaces share one kernel clock, so server->client one-way latency is
+// recv_t_ms - t_ms without clock sync.
+
+/** Wall-clock ms with sub-ms resolution; identical across namespaces of one host. */
+export const nowMs = (): number => performance.timeOrigin + performance.now();
+
+/** Smallest message that holds "<seq> <t_ms> " for any seq < 1e9. */
+export const MIN_MESSAGE_BYTES = 32;
+
+export function encodeMessage(seq: number, bytes: number, tMs: number = nowMs()): string {
+  const head = `${seq} ${tMs.toFixed(3)} `;
+  return bytes > head.length ? head + 'x'.repeat(bytes - head.length) : head;
+}
+
+export function decodeMessage(data: string | Buffer | Uint8Array): { seq: number; tMs: number; bytes: number } | null {
+  const s = typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
+  const m = /^(\d{1,9}) (\d+(?:\.\d+)?) /.exec(s);
+  if (!m) return null;
+  return { seq: Number(m[1]), tMs: Number(m[2]), bytes: Buffer.byteLength(s, 'latin1') };
+}
+
+/** What a client asks the server to push: `count` messages of `bytes`, seq 1..count, message
+ *  seq due at start + (seq-1)*intervalMs, where start is when the server first saw `stream`.
+ *  `after` resumes: only seq > after are sent (those already due at once, the rest on time). */
+export interface PushParams {
+  stream: string;
+  count: number;
+  intervalMs: number;
+  bytes: number;
+  after: number;
+}
+
+/** Parse push params from a URL query (?stream=&count=&interval_ms=&bytes=&after=);
+ *  a string is an error message naming the bad field. */
+export function parsePushParams(q: URLSearchParams): PushParams | string {
+  const num = (k: string, def: number | null, min: number, max: number): number | string => {
+    const v = q.get(k);
+    if (v === null) return def === null ? `missing ${k}` : def;
+    const n = Number(v);
+    return Number.isFinite(n) && n >= min && n <= max ? n : `bad ${k}: ${v}`;
+  };
+  const stream = q.get('stream') ?? '';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(stream)) return 'bad stream';
+  const count = num('count', null, 1, 10_000_000);
+  const intervalMs = num('interval_ms', 0, 0, 3_600_000);
+  const bytes = num('bytes', 64, MIN_MESSAGE_BYTES, 1 << 20);
+  const after = num('after', 0, 0, 10_000_000);
+  for (const x of [count, intervalMs, bytes, after]) if (typeof x === 'string') return x;
+  return { stream, count: count as number, intervalMs: intervalMs as number, bytes: bytes as number, after: after as number };
+}
+
+export function pushQuery(p: PushParams): string {
+  return `stream=${p.stream}&count=${p.count}&interval_ms=${p.intervalMs}&bytes=${p.bytes}&after=${p.after}`;
+}
+
+/** Server side: the start time of each push stream (first request wins), so a resumed
+ *  connection continues the same schedule. Entries expire after an hour. */
+export class PushSchedules {
+  private readonly starts = new Map<string, number>();
+
+  startOf(stream: string): number {
+    const now = nowMs();
+    for (const [k, t] of this.starts) if (now - t > 3_600_000) this.starts.delete(k);
+    let t = this.starts.get(stream);
+    if (t === undefined) this.starts.set(stream, (t = now));
+    return t;
+  }
+
+  /** Run `emit(seq)` for seq = after+1..count, each no earlier than its due time; returns a
+   *  cancel function. Messages already due go out at once, in order. */
+  follow(p: PushParams, emit: (seq: number) => void, done?: () => void): () => void {
+    const start = this.startOf(p.stream);
+    let seq = p.after + 1;
+    let timer: NodeJS.Timeout | undefined;
+    let cancelled = false;
+    const tick = () => {
+      if (cancelled) return;
+      const now = nowMs();
+      while (seq <= p.count && start + (seq - 1) * p.intervalMs <= now) emit(seq++);
+      if (seq > p.count) return void done?.();
+      timer = setTimeout(tick, Math.max(0, start + (seq - 1) * p.intervalMs - nowMs()));
+    };
+    tick();
+    return () => {
+      cancelled = true;
+      clearTimeout(timer);
+    };
+  }
+}
+
+/** Liveness settings from the scenario (workload.keepalive), applied by both sides where
+ *  the protocol has the mechanism. Absent = off (the library's default behaviour). */
+export interface Keepalive {
+  /** TCP keepalive: idle time before the first probe (socket.setKeepAlive) */
+  tcpKeepaliveMs?: number;
+  /** WebSocket ping / HTTP/2 PING / gRPC keepalive_time interval */
+  pingMs?: number;
+  /** how long to wait for the pong / PING ack / keepalive ack before declaring the peer dead */
+  pingTimeoutMs?: number;
+  /** SSE comment heartbeat interval (server); the client declares the stream dead after
+   *  heartbeatTimeoutMs without any bytes */
+  heartbeatMs?: number;
+  heartbeatTimeoutMs?: number;
+  /** long poll: how long the server holds a request with nothing to send */
+  holdMs?: number;
+  /** client reconnect delay after a dead/closed stream (SSE `retry:`) */
+  retryMs?: number;
+}
+
+/** A dead peer noticed by the server (reported in ServerStats.deadPeers). */
+export interface DeadPeerEvent {
+  /** wall clock (nowMs()) when the mechanism fired */
+  atMs: number;
+  /** e.g. 'ws-ping', 'grpc-keepalive', 'sse-write', 'tcp-keepalive' */
+  mechanism: string;
+}
