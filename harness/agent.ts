@@ -5,7 +5,9 @@ import type { ProtocolSpec } from './scenario/load.ts';
 import type { Workload } from './scenario/schema.ts';
 import type { DriverTarget } from './drivers/types.ts';
 import type { ChunkRow, RequestRow } from './records.ts';
-import { driverFor } from './drivers/registry.ts';
+import { driverFor, messageDriverFor } from './drivers/registry.ts';
+import { keepaliveOf, type MessagesWorkloadT } from './scenario/schema.ts';
+import { runMessages, type MessageRow, type MessagesResult } from './workloads/messages.ts';
 import { Recorder } from './recorder.ts';
 import { runPage, type PageResult } from './workloads/page.ts';
 import { runLoad, type LoadResult } from './workloads/load.ts';
@@ -33,11 +35,14 @@ export interface JobResult {
   elapsedMs: number;
   page?: PageResult;
   load?: LoadResult;
+  messages?: MessagesResult;
   requests: RequestRow[];
   chunks: ChunkRow[];
+  messageRows?: MessageRow[];
 }
 
 export async function runJob(job: Job): Promise<JobResult> {
+  if (job.workload.kind === 'messages') return runMessagesJob(job, job.workload);
   const rec = new Recorder({
     cell: job.cell,
     protocol: job.protocol.label,
@@ -74,6 +79,42 @@ export async function runJob(job: Job): Promise<JobResult> {
     };
   } catch (e) {
     return { ...base, status: 'FAILED', reason: (e as Error).message.split('\n')[0]!, connectionsOpened: driver.connectionsOpened(), bytes: rec.bytes, elapsedMs: rec.now() };
+  } finally {
+    clearTimeout(timer);
+    await Promise.race([driver.close(), new Promise((r) => setTimeout(r, 5000))]);
+  }
+}
+
+/** A `messages` job: same shape as runJob, over a MessageDriver. */
+async function runMessagesJob(job: Job, w: MessagesWorkloadT): Promise<JobResult> {
+  const rows: MessageRow[] = [];
+  const base = { type: 'result' as const, id: job.id, connectionsOpened: 0, bytes: 0, elapsedMs: 0, requests: [], chunks: [], messageRows: rows };
+  let factory;
+  try {
+    factory = await messageDriverFor(job.protocol.protocol);
+  } catch (e) {
+    return { ...base, status: 'UNSUPPORTED', reason: (e as Error).message.split('\n')[0]! };
+  }
+  const t0 = performance.now();
+  const driver = await factory({ target: job.target, keepalive: keepaliveOf(w.keepalive), requestTimeoutMs: job.requestTimeoutMs });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${job.jobTimeoutMs / 1000} s`)), job.jobTimeoutMs);
+  });
+  try {
+    const m = await Promise.race([runMessages(driver, w, { cell: job.cell, protocol: job.protocol.label, rep: job.rep }, rows, { requestTimeoutMs: job.requestTimeoutMs }), timeout]);
+    const ok = m.received > 0;
+    return {
+      ...base,
+      messages: m,
+      status: ok ? 'SUCCEEDED' : 'FAILED',
+      reason: ok ? (m.lost ? `${m.lost} of ${m.pattern === 'push' ? w.messages : m.sent} messages lost` : '') : `no message arrived${m.dead.length ? ` (${m.dead[0]!.mechanism}: ${m.dead[0]!.detail})` : ''}`,
+      connectionsOpened: driver.connectionsOpened(),
+      bytes: rows.reduce((a, r) => a + r.bytes, 0),
+      elapsedMs: performance.now() - t0,
+    };
+  } catch (e) {
+    return { ...base, status: 'FAILED', reason: (e as Error).message.split('\n')[0]!, connectionsOpened: driver.connectionsOpened(), elapsedMs: performance.now() - t0 };
   } finally {
     clearTimeout(timer);
     await Promise.race([driver.close(), new Promise((r) => setTimeout(r, 5000))]);

@@ -23,10 +23,14 @@ import { CsvSink } from './outputs/csv.ts';
 import { summarize, SUMMARY_COLUMNS, type SummaryRow } from './summary.ts';
 import { collectVersions, machine } from './provenance.ts';
 import { stallAnalysis } from './metrics.ts';
+import { keepaliveOf } from './scenario/schema.ts';
+import { nowMs, type DeadPeerEvent } from '../servers/messages.ts';
+import type { MessageRow } from './workloads/messages.ts';
 
 const HERE = new URL('.', import.meta.url).pathname;
 const REQUEST_COLUMNS: (keyof RequestRow)[] = ['cell', 'protocol', 'rep', 'req_id', 'object', 'path', 'conn_id', 'stream_id', 'start_ms', 'ttfb_ms', 'ttlb_ms', 'bytes', 'status', 'error'];
 const CHUNK_COLUMNS: (keyof ChunkRow)[] = ['cell', 'protocol', 'rep', 'req_id', 'conn_id', 'stream_id', 't_ms', 'bytes', 'cum_bytes'];
+const MESSAGE_COLUMNS: (keyof MessageRow)[] = ['cell', 'protocol', 'rep', 'seq', 'sent_ms', 'recv_ms', 'latency_ms', 'bytes', 'dup'];
 interface DropRow { cell: string; rep: number; protocol: string; t_ms: number; direction: string; cause: string; proto: string; src_port: number; dst_port: number }
 const DROP_COLUMNS: (keyof DropRow)[] = ['cell', 'rep', 'protocol', 't_ms', 'direction', 'cause', 'proto', 'src_port', 'dst_port'];
 
@@ -82,6 +86,20 @@ function request<T>(child: ChildProcess, msg: object, match: (m: any) => boolean
     child.once('exit', onExit);
     child.send(msg);
   });
+}
+
+/** L2 byte counters of a namespace's eth0 (tx = towards the router). */
+async function vethBytes(ns: string): Promise<{ tx: number; rx: number } | null> {
+  const r = await run('ip', ['-n', ns, '-j', '-s', 'link', 'show', 'dev', 'eth0'], { allowFail: true });
+  if (r.exitCode !== 0) return null;
+  const st = (JSON.parse(r.stdout) as any[])[0]?.stats64;
+  return st ? { tx: Number(st.tx.bytes), rx: Number(st.rx.bytes) } : null;
+}
+
+/** First detection at or after `from` (wall ms): its delay and mechanism. */
+function firstDetection(events: { atMs: number; mechanism: string }[], from: number): { ms: number | null; mech: string } {
+  const e = events.filter((x) => x.atMs >= from).sort((a, b) => a.atMs - b.atMs)[0];
+  return e ? { ms: Math.round((e.atMs - from) * 10) / 10, mech: e.mechanism } : { ms: null, mech: '' };
 }
 
 async function retransSegs(ns: string): Promise<number | null> {
@@ -140,7 +158,7 @@ export class Runner extends EventEmitter {
       const tls = await makeCert(topo.addr.server);
       const plugins = [...new Set(loaded.protocols.map((p) => pluginFor(p.protocol)))];
       const server = await startWithIpc(join(HERE, '../servers/main.ts'), topo.ns.server, {
-        HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins, tls, quicCc: sc.quic_cc }),
+        HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins, tls, quicCc: sc.quic_cc, keepalive: sc.workload.kind === 'messages' ? keepaliveOf(sc.workload.keepalive) : undefined }),
       }, 30_000);
       disposers.push(async () => void server.child.kill('SIGKILL'));
       const ready = server.first as ServerReady;
@@ -153,6 +171,7 @@ export class Runner extends EventEmitter {
       const chunksCsv = new CsvSink<ChunkRow>(join(outDir, 'chunks.csv'), CHUNK_COLUMNS);
       const summaryCsv = new CsvSink<SummaryRow>(join(outDir, 'summary.csv'), SUMMARY_COLUMNS);
       const dropsCsv = new CsvSink<DropRow>(join(outDir, 'drops.csv'), DROP_COLUMNS);
+      const messagesCsv = sc.workload.kind === 'messages' ? new CsvSink<MessageRow>(join(outDir, 'messages.csv'), MESSAGE_COLUMNS) : null;
 
       let index = 0;
       for (const [ci, cell] of loaded.cells.entries()) {
@@ -173,6 +192,8 @@ export class Runner extends EventEmitter {
             let statsAfter: BackendStats | undefined;
             let serverConnections: number | null = null;
             let retrans: number | null = null;
+            let wire: { up: number; down: number } | null = null;
+            let detect: { clientMs: number | null; clientMech: string; serverMs: number | null; serverMech: string } | undefined;
             const emptyResult = (status: JobResult['status'], reason: string): JobResult => ({ type: 'result', id: index, status, reason, connectionsOpened: 0, bytes: 0, elapsedMs: 0, requests: [], chunks: [] });
             if (!port) {
               result = emptyResult('UNSUPPORTED', ready.unsupported[plugin] ?? `no ${plugin} server`);
@@ -180,9 +201,12 @@ export class Runner extends EventEmitter {
               statsBefore = await backend.stats();
               const srvBefore = await request<any>(server.child, { type: 'stats' }, (m) => m.type === 'stats', 10_000);
               const rtBefore = [await retransSegs(topo.ns.client), await retransSegs(topo.ns.server)];
+              const wireBefore = await vethBytes(topo.ns.client);
               const t0 = Date.now();
+              // wall time (nowMs) each outage was in force; detection delays count from the first
+              const outageOn: number[] = [];
               const timers = cell.profile.outages.flatMap((out) => [
-                setTimeout(() => void backend.setBlackhole(out.direction, true), out.fromS * 1000),
+                setTimeout(() => void backend.setBlackhole(out.direction, true).then(() => outageOn.push(nowMs())), out.fromS * 1000),
                 setTimeout(() => void backend.setBlackhole(out.direction, false), out.toS * 1000),
               ]);
               const job: Job = {
@@ -199,8 +223,17 @@ export class Runner extends EventEmitter {
                 if (cell.profile.outages.length) await backend.setBlackhole('both', false);
               }
               statsAfter = await backend.stats();
+              const wireAfter = await vethBytes(topo.ns.client);
+              if (wireBefore && wireAfter) wire = { up: wireAfter.tx - wireBefore.tx, down: wireAfter.rx - wireBefore.rx };
               const srvAfter = await request<any>(server.child, { type: 'stats' }, (m) => m.type === 'stats', 10_000);
               serverConnections = srvAfter.stats[plugin].connections - srvBefore.stats[plugin].connections;
+              if (outageOn.length) {
+                const from = Math.min(...outageOn);
+                const dead: DeadPeerEvent[] = (srvAfter.stats[plugin].deadPeers ?? []).slice((srvBefore.stats[plugin].deadPeers ?? []).length);
+                const c = firstDetection(result.messages?.dead ?? [], from);
+                const sv = firstDetection(dead, from);
+                detect = { clientMs: c.ms, clientMech: c.mech, serverMs: sv.ms, serverMech: sv.mech };
+              }
               const rtAfter = [await retransSegs(topo.ns.client), await retransSegs(topo.ns.server)];
               if (proto.protocol !== 'h3' && rtBefore.every((x) => x !== null) && rtAfter.every((x) => x !== null)) {
                 retrans = rtAfter[0]! - rtBefore[0]! + rtAfter[1]! - rtBefore[1]!;
@@ -210,9 +243,10 @@ export class Runner extends EventEmitter {
               dropsCsv.add(drops.map((d) => ({ cell: cell.id, rep, protocol: proto.label, t_ms: d.tMs - t0, direction: d.direction, cause: d.cause, proto: d.proto, src_port: d.srcPort, dst_port: d.dstPort })));
             }
             const stall = result.requests.length ? stallAnalysis(result.requests, result.chunks, cell.profile.uplink.delayMs + cell.profile.downlink.delayMs) : undefined;
-            const row = summarize(result, { ...ctx, statsBefore, statsAfter, serverConnections, retransmissions: retrans, stall: stall && { coStallIndex: stall.coStallIndex, stallMsMean: stall.stallMsMean } });
+            const row = summarize(result, { ...ctx, statsBefore, statsAfter, serverConnections, retransmissions: retrans, stall: stall && { coStallIndex: stall.coStallIndex, stallMsMean: stall.stallMsMean }, wire, detect });
             requestsCsv.add(result.requests);
             chunksCsv.add(result.chunks);
+            if (messagesCsv && result.messageRows) messagesCsv.add(result.messageRows);
             summaryCsv.add([row]);
             rows.push(row);
             emit({ type: 'job-end', index, jobs: jobsTotal, row });

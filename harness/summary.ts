@@ -36,12 +36,31 @@ export interface SummaryRow {
   loss_measured_pct: number | null;
   drops_loss: number | null;
   drops_queue: number | null;
+  /** L2 bytes on the client's veth during the job (tx = uplink, rx = downlink) */
+  wire_bytes_up: number | null;
+  wire_bytes_down: number | null;
+  // messages workloads
+  msgs_sent: number | null;
+  msgs_received: number | null;
+  msgs_lost: number | null;
+  msgs_dup: number | null;
+  msg_p50_ms: number | null;
+  msg_p99_ms: number | null;
+  msgs_per_s: number | null;
+  wire_bytes_per_msg: number | null;
+  reconnects: number | null;
+  detect_ms_client: number | null;
+  detect_mech_client: string;
+  detect_ms_server: number | null;
+  detect_mech_server: string;
 }
 
 export const SUMMARY_COLUMNS: (keyof SummaryRow)[] = [
   'scenario', 'cell', 'protocol', 'rep', 'status', 'reason', 'workload', 'loss_pct', 'rtt_ms', 'rate_mbps', 'tcp_cc', 'quic_cc',
   'page_ms', 'requests', 'errors', 'ttfb_p50_ms', 'ttlb_p50_ms', 'p50_ms', 'p95_ms', 'p99_ms', 'goodput_mbps', 'completion_spread_ms',
   'connections_used', 'server_connections', 'retransmissions', 'co_stall_index', 'stall_ms_mean', 'loss_measured_pct', 'drops_loss', 'drops_queue',
+  'wire_bytes_up', 'wire_bytes_down', 'msgs_sent', 'msgs_received', 'msgs_lost', 'msgs_dup', 'msg_p50_ms', 'msg_p99_ms', 'msgs_per_s',
+  'wire_bytes_per_msg', 'reconnects', 'detect_ms_client', 'detect_mech_client', 'detect_ms_server', 'detect_mech_server',
 ];
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -63,6 +82,10 @@ export interface SummaryContext {
   serverConnections: number | null;
   retransmissions: number | null;
   stall?: { coStallIndex: number | null; stallMsMean: number | null };
+  /** client veth byte counters around the job */
+  wire?: { up: number; down: number } | null;
+  /** dead-peer detection relative to the first outage's start (messages workloads) */
+  detect?: { clientMs: number | null; clientMech: string; serverMs: number | null; serverMech: string };
 }
 
 export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
@@ -83,6 +106,8 @@ export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
   }
   const load = job.load;
   const page = job.page;
+  const msg = job.messages;
+  const wire = c.wire ?? null;
   const elapsedS = page?.pageMs ? page.pageMs / 1000 : load ? load.durationS : null;
   return {
     scenario: c.scenario,
@@ -91,7 +116,7 @@ export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
     rep: c.rep,
     status: job.status,
     reason: job.reason,
-    workload: load ? 'load' : 'page',
+    workload: msg ? 'messages' : load ? 'load' : 'page',
     loss_pct: r3(100 * expectedLossFraction(c.profile.uplink.loss)),
     rtt_ms: baseRttMs(c.profile),
     rate_mbps: c.profile.uplink.rateBps ? r3(c.profile.uplink.rateBps / 1e6) : null,
@@ -115,5 +140,20 @@ export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
     loss_measured_pct: lossMeasured,
     drops_loss: dropsLoss,
     drops_queue: dropsQueue,
+    wire_bytes_up: wire ? wire.up : null,
+    wire_bytes_down: wire ? wire.down : null,
+    msgs_sent: msg ? msg.sent : null,
+    msgs_received: msg ? msg.received : null,
+    msgs_lost: msg ? msg.lost : null,
+    msgs_dup: msg ? msg.dup : null,
+    msg_p50_ms: msg?.latencyMs?.p50 ?? null,
+    msg_p99_ms: msg?.latencyMs?.p99 ?? null,
+    msgs_per_s: msg?.msgsPerS ?? null,
+    wire_bytes_per_msg: msg && wire && msg.received ? r3((wire.up + wire.down) / msg.received) : null,
+    reconnects: msg ? msg.reconnects : null,
+    detect_ms_client: c.detect?.clientMs ?? null,
+    detect_mech_client: c.detect?.clientMech ?? '',
+    detect_ms_server: c.detect?.serverMs ?? null,
+    detect_mech_server: c.detect?.serverMech ?? '',
   };
 }

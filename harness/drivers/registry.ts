@@ -17,8 +17,6 @@ export async function driverFor(protocol: string): Promise<DriverFactory> {
   }
 }
 
-/** Messaging protocols (workload kind `messages`). */
-export const MESSAGE_PROTOCOLS = ['ws', 'sse', 'longpoll', 'grpc-unary', 'grpc-stream', 'grpc-bidi'] as const;
 
 export async function messageDriverFor(protocol: string): Promise<MessageDriverFactory> {
   switch (protocol) {
@@ -33,6 +31,6 @@ export async function messageDriverFor(protocol: string): Promise<MessageDriverF
     case 'grpc-bidi':
       return (await import('./grpc.ts')).createGrpcDriver(protocol);
     default:
-      throw new Error(`${protocol} does not carry messages (messages workloads take ${MESSAGE_PROTOCOLS.join(', ')})`);
+      throw new Error(`${protocol} does not carry messages`);
   }
 }

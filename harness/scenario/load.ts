@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import YAML from 'yaml';
 import { issuesOf, normalizeProfile, ProfileError, type NetworkProfile } from '../../netem/profile.ts';
-import { ScenarioSchema, type Scenario, PROTOCOLS, type ProtocolName } from './schema.ts';
+import { ScenarioSchema, type Scenario, PROTOCOLS, HTTP_PROTOCOLS, MESSAGE_PROTOCOLS, PATTERNS_OF, type ProtocolName } from './schema.ts';
 
 export class ScenarioError extends Error {
   readonly code = 'HOLBENCH_BAD_SCENARIO';
@@ -49,7 +49,7 @@ function protocolSpec(p: Scenario['protocols'][number]): ProtocolSpec {
 }
 
 function spec(protocol: ProtocolName, connections: number | undefined): ProtocolSpec {
-  const multiplexed = protocol === 'h2' || protocol === 'h3';
+  const multiplexed = protocol !== 'http1.0' && protocol !== 'http1.1';
   // http1.0 opens a connection per request; `connections` caps how many are open at once.
   const c = multiplexed ? 1 : (connections ?? (protocol === 'http1.0' ? 6 : 1));
   const label = protocol === 'http1.1' && c > 1 ? `http1.1x${c}` : protocol === 'http1.0' && connections ? `http1.0x${c}` : protocol;
@@ -143,6 +143,20 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
   const labels = protocols.map((p) => p.label);
   const dup = labels.find((l, i) => labels.indexOf(l) !== i);
   if (dup) throw new ScenarioError(file, [`${positionOf(doc, lc, ['protocols'], false)} protocols: ${dup} is listed twice`]);
+  // protocol x workload fit: say which protocol, where, and what would fit
+  const misfits: string[] = [];
+  const w = scenario.workload;
+  protocols.forEach((p, i) => {
+    const at = `${positionOf(doc, lc, ['protocols', i], false)} protocols.${i}`;
+    const isMsg = (MESSAGE_PROTOCOLS as readonly string[]).includes(p.protocol);
+    if (w.kind === 'messages' && !isMsg) misfits.push(`${at}: ${p.label} does not carry messages (workload kind messages takes ${MESSAGE_PROTOCOLS.join(', ')})`);
+    else if (w.kind !== 'messages' && isMsg) misfits.push(`${at}: ${p.label} carries messages only (workload kind ${w.kind} takes ${HTTP_PROTOCOLS.join(', ')})`);
+    else if (w.kind === 'messages' && isMsg && !PATTERNS_OF[p.protocol as keyof typeof PATTERNS_OF].includes(w.pattern)) {
+      const fits = Object.entries(PATTERNS_OF).filter(([, ps]) => ps.includes(w.pattern)).map(([n]) => n);
+      misfits.push(`${at}: ${p.label} cannot carry pattern ${w.pattern} (${w.pattern} works with ${fits.join(', ')})`);
+    }
+  });
+  if (misfits.length) throw new ScenarioError(file, misfits);
   const name = scenario.name ?? basename(file, extname(file));
   return { file, name, scenario, protocols, cells };
 }

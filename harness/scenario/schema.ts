@@ -3,9 +3,21 @@
 import { z } from 'zod';
 import { LinkSchema, NetworkSchema } from '../../netem/profile.ts';
 
-/** Protocols a scenario can name. `http1.1` takes connections 1 (serial keep-alive) or 6. */
-export const PROTOCOLS = ['http1.0', 'http1.1', 'h2', 'h3'] as const;
+/** Protocols a scenario can name. `http1.1` takes connections 1 (serial keep-alive) or 6.
+ *  The first four carry page/load workloads; the messaging ones carry `messages` workloads. */
+export const HTTP_PROTOCOLS = ['http1.0', 'http1.1', 'h2', 'h3'] as const;
+export const MESSAGE_PROTOCOLS = ['ws', 'sse', 'longpoll', 'grpc-unary', 'grpc-stream', 'grpc-bidi'] as const;
+export const PROTOCOLS = [...HTTP_PROTOCOLS, ...MESSAGE_PROTOCOLS] as const;
 export type ProtocolName = (typeof PROTOCOLS)[number];
+/** Which message patterns each messaging protocol carries (checked when a scenario loads). */
+export const PATTERNS_OF: Record<(typeof MESSAGE_PROTOCOLS)[number], readonly ('echo' | 'push')[]> = {
+  ws: ['echo', 'push'],
+  sse: ['push'],
+  longpoll: ['push'],
+  'grpc-unary': ['echo'],
+  'grpc-stream': ['push'],
+  'grpc-bidi': ['echo'],
+};
 
 const ProtocolObject = z
   .object({
@@ -17,7 +29,7 @@ const ProtocolObject = z
 /** "http1.1x6" is shorthand for {protocol: http1.1, connections: 6}. */
 export const ProtocolEntry = z.union([
   z.enum(PROTOCOLS),
-  z.string().regex(/^http1\.[01]x\d{1,2}$/, 'expected http1.0, http1.1, http1.1x6, h2 or h3'),
+  z.string().regex(/^http1\.[01]x\d{1,2}$/, `expected one of ${PROTOCOLS.join(', ')} or http1.1x6`),
   ProtocolObject,
 ]);
 
@@ -45,7 +57,34 @@ const LoadWorkload = z
   .strict()
   .refine((w) => w.mode !== 'fixed-rate' || w.rate_rps !== undefined, { message: 'rate_rps is required when mode is fixed-rate', path: ['rate_rps'] });
 
-export const WorkloadSchema = z.discriminatedUnion('kind', [PageWorkload, LoadWorkload]);
+const ms = (max: number) => z.number().int().min(1).max(max);
+const KeepaliveSchema = z
+  .object({
+    tcp_keepalive_ms: ms(7_200_000).optional().describe('TCP keepalive idle time before probing (both sides, TCP protocols)'),
+    ping_ms: ms(3_600_000).optional().describe('WebSocket ping / gRPC keepalive interval (both sides)'),
+    ping_timeout_ms: ms(3_600_000).optional().describe('declare the peer dead when the pong/keepalive ack is this late (default ping_ms)'),
+    heartbeat_ms: ms(3_600_000).optional().describe('SSE comment heartbeat interval (server)'),
+    heartbeat_timeout_ms: ms(3_600_000).optional().describe('SSE client: dead after this long without bytes (default 2.5 x heartbeat_ms)'),
+    hold_ms: ms(600_000).optional().describe('long polling: how long the server holds an empty poll (default 30000)'),
+    retry_ms: ms(600_000).optional().describe('client reconnect delay after a dead or closed channel (SSE retry:, default 1000)'),
+  })
+  .strict();
+
+const MessagesWorkload = z
+  .object({
+    kind: z.literal('messages'),
+    pattern: z.enum(['echo', 'push']).default('push').describe('echo: client sends, server returns (round trip); push: server sends on a schedule (one way)'),
+    messages: z.number().int().min(1).max(1_000_000).default(200),
+    interval_ms: z.number().min(0).max(600_000).default(20).describe('spacing between messages; 0 = back to back (messages per second)'),
+    message_bytes: z.number().int().min(32).max(1 << 20).default(64).describe('size of every message (text, seq and timestamp included)'),
+    window: z.number().int().min(1).max(10_000).default(1).describe('echo: messages in flight at once'),
+    duration_s: z.number().positive().max(3600).default(60).describe('the job ends after this long even if messages are missing'),
+    resume: z.boolean().default(true).describe('reconnect after a dead or closed channel and resume after the last message received'),
+    keepalive: KeepaliveSchema.default({}),
+  })
+  .strict();
+
+export const WorkloadSchema = z.discriminatedUnion('kind', [PageWorkload, LoadWorkload, MessagesWorkload]);
 
 /** Sweep: each key lists values; the run covers the cartesian product (x protocols x repetitions). */
 export const SweepSchema = z
@@ -88,6 +127,21 @@ export type Scenario = z.output<typeof ScenarioSchema>;
 export type Workload = Scenario['workload'];
 export type PageWorkloadT = z.output<typeof PageWorkload>;
 export type LoadWorkloadT = z.output<typeof LoadWorkload>;
+export type MessagesWorkloadT = z.output<typeof MessagesWorkload>;
+export type KeepaliveInput = z.output<typeof KeepaliveSchema>;
+
+/** Scenario keepalive (snake_case) -> the servers'/drivers' Keepalive. */
+export function keepaliveOf(k: KeepaliveInput): import('../../servers/messages.ts').Keepalive {
+  return {
+    tcpKeepaliveMs: k.tcp_keepalive_ms,
+    pingMs: k.ping_ms,
+    pingTimeoutMs: k.ping_timeout_ms,
+    heartbeatMs: k.heartbeat_ms,
+    heartbeatTimeoutMs: k.heartbeat_timeout_ms,
+    holdMs: k.hold_ms,
+    retryMs: k.retry_ms,
+  };
+}
 
 export function jsonSchema(): unknown {
   return z.toJSONSchema(ScenarioSchema, { io: 'input', unrepresentable: 'any' });
