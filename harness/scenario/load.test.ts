@@ -111,3 +111,40 @@ test('CLI: every shipped scenario validates', async () => {
   const r = await cli(['validate', ...['baseline', 'burst-loss', 'high-rtt', 'interop-transferloss', 'load-latency', 'loss-2pct', 'loss-sweep', 'smoke'].map((n) => `scenarios/${n}.yaml`)]);
   assert.equal(r.code, 0, r.stderr);
 });
+
+test('messages workloads: defaults, keepalive, and protocol/pattern fit named with their position', () => {
+  const s = parseScenarioText(
+    `protocols: [ws, sse, grpc-stream]
+workload: { kind: messages, keepalive: { ping_ms: 1000 } }
+`,
+    'm.yaml',
+  );
+  const w = s.scenario.workload;
+  assert.equal(w.kind, 'messages');
+  if (w.kind !== 'messages') return;
+  assert.equal(w.pattern, 'push');
+  assert.equal(w.message_bytes, 64);
+  assert.equal(w.keepalive.ping_ms, 1000);
+  assert.deepEqual(s.protocols.map((p) => [p.label, p.connections]), [['ws', 1], ['sse', 1], ['grpc-stream', 1]]);
+
+  const bad = (text: string) => {
+    try {
+      parseScenarioText(text, 'b.yaml');
+    } catch (e) {
+      assert.ok(e instanceof ScenarioError);
+      return e.problems;
+    }
+    assert.fail('expected a ScenarioError');
+  };
+  // sse cannot echo; h2 does not carry messages; ws does not carry pages
+  const p1 = bad(`protocols: [ws, sse, h2]\nworkload: { kind: messages, pattern: echo }\n`);
+  assert.equal(p1.length, 2, p1.join('\n'));
+  assert.match(p1[0]!, /^1:\d+ protocols\.1: sse cannot carry pattern echo \(echo works with ws, grpc-unary, grpc-bidi\)/);
+  assert.match(p1[1]!, /protocols\.2: h2 does not carry messages/);
+  const p2 = bad(`protocols: [h2, ws]\nworkload: { kind: page, objects: 1, object_bytes: 1 }\n`);
+  assert.match(p2.join('\n'), /protocols\.1: ws carries messages only \(workload kind page takes http1\.0, http1\.1, h2, h3\)/);
+  // message_bytes must hold the sequence number and timestamp; unknown keepalive keys are errors
+  const p3 = bad(`protocols: [ws]\nworkload: { kind: messages, message_bytes: 8, keepalive: { pingms: 5 } }\n`);
+  assert.match(p3.join('\n'), /workload\.message_bytes/);
+  assert.match(p3.join('\n'), /workload\.keepalive\.pingms: unknown key/);
+});
