@@ -21,6 +21,7 @@ commands:
   doctor                  check this machine: root, iproute2, iptables, C compiler, netem, h3
   cleanup [--all]         remove namespaces and processes left by runs that died
   report <results-dir>    (re)build the charts and HTML for a finished run
+  compare <runA> <runB>   B vs A per cell x protocol with 95% intervals; exit 1 if B regressed
   schema                  write scenarios/schema.json (JSON Schema for editors)
   fetch <url>             curl-like probe over h1|h2|h3 (see holbench fetch --help)
 
@@ -30,6 +31,12 @@ options for run:
   --repetitions N         override the scenario's repetitions
   --json                  print the final summary as JSON on stdout
   --quiet                 no progress output
+
+options for compare (see holbench compare --help):
+  --metric M              summary.csv column (default page_ms)
+  --threshold P%          change the 95% interval must clear (default 5%)
+  --out DIR               default reports/compare-<A>-vs-<B>/
+  --json                  print the comparison as JSON
 `;
 
 class UsageError extends Error {}
@@ -123,6 +130,10 @@ export async function main(argv: string[]): Promise<number> {
         await writeFile('scenarios/schema.json', JSON.stringify(jsonSchema(), null, 2) + '\n');
         process.stdout.write('wrote scenarios/schema.json\n');
         return 0;
+      case 'compare': {
+        const { compareCommand } = await import('./compare.ts');
+        return await compareCommand(rest);
+      }
       case 'fetch': {
         const { fetchCommand } = await import('./fetch.ts');
         return await fetchCommand(rest);

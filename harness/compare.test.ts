@@ -1,0 +1,287 @@
+// `holbench compare` on synthetic results folders written here with known numbers: the
+// verdicts (regressed / same / improved, higher-is-better metrics, groups missing or failed
+// in one run), exit codes, the table, compare.csv, the chart files, provenance warnings and
+// bad input. The CLI runs as a subprocess, as a user or CI would run it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
+import { metricDirection, parseThreshold, relChangeCi95 } from './compare.ts';
+
+const CLI = new URL('./cli.ts', import.meta.url).pathname;
+const TSX = import.meta.resolve('tsx');
+
+function holbench(args: string[], cwd = process.cwd()) {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('exit', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr }))),
+  );
+}
+
+// the columns of summary.csv as harness/summary.ts writes them, plus one added later
+const COLUMNS = [
+  'scenario', 'cell', 'protocol', 'rep', 'status', 'reason', 'workload', 'loss_pct', 'rtt_ms', 'rate_mbps', 'tcp_cc', 'quic_cc',
+  'page_ms', 'requests', 'errors', 'ttfb_p50_ms', 'ttlb_p50_ms', 'p50_ms', 'p95_ms', 'p99_ms', 'goodput_mbps', 'completion_spread_ms',
+  'connections_used', 'server_connections', 'retransmissions', 'co_stall_index', 'stall_ms_mean', 'loss_measured_pct', 'drops_loss', 'drops_queue',
+  'wire_bytes_per_msg',
+];
+
+/** page_ms of A's five repetitions: mean 1000, sd ~7.9 */
+const BASE = [990, 1005, 1000, 995, 1010];
+
+interface Group {
+  cell?: string;
+  protocol: string;
+  page: number[];
+  status?: string;
+  goodput?: number[];
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'holbench-compare-'));
+
+function runJson(over: Record<string, unknown> = {}) {
+  return {
+    name: 'syn',
+    scenario: { name: 'syn', file: 'scenarios/syn.yaml', workload: { kind: 'page', objects: 10, object_bytes: 20000 } },
+    backend: 'helper', kernel: '6.1.0-test', cpus: 2, cpu_model: 'test cpu', tcp_cc: 'cubic', quic_cc: 'cubic', seed: 1,
+    versions: { node: 'v20.0.0', holbench: '0.1.0', undici: '7.30.2' },
+    cells: [
+      { id: 'base', params: {}, profile: { uplink: { delayMs: 25 }, downlink: { delayMs: 25 }, seed: 1, outages: [] }, description: '25ms each way' },
+      { id: 'loss=2', params: { loss: 2 }, profile: { uplink: { delayMs: 25, loss: 2 }, downlink: { delayMs: 25, loss: 2 }, seed: 1, outages: [] }, description: '25ms, 2% loss' },
+    ],
+    ...over,
+  };
+}
+
+/** Write results/<name>/ with summary.csv (5 reps per group) and run.json. */
+function makeRun(name: string, groups: Group[], opts: { run?: Record<string, unknown> | null; columns?: string[] } = {}): string {
+  const dir = join(tmp, 'results', name);
+  mkdirSync(dir, { recursive: true });
+  const rows: Record<string, unknown>[] = [];
+  for (const g of groups) {
+    g.page.forEach((page, i) => {
+      const ok = (g.status ?? 'SUCCEEDED') === 'SUCCEEDED';
+      rows.push({
+        scenario: 'syn', cell: g.cell ?? 'base', protocol: g.protocol, rep: i + 1, status: g.status ?? 'SUCCEEDED', reason: ok ? '' : 'timeout',
+        workload: 'page', loss_pct: 0, rtt_ms: 50, rate_mbps: '', tcp_cc: 'cubic', quic_cc: 'cubic', page_ms: ok ? page : '', requests: 10, errors: 0,
+        goodput_mbps: ok ? (g.goodput?.[i] ?? 8) : '', connections_used: 1, retransmissions: 3, wire_bytes_per_msg: ok ? page / 10 : '',
+      });
+    });
+  }
+  writeFileSync(join(dir, 'summary.csv'), stringify(rows, { header: true, columns: opts.columns ?? COLUMNS }));
+  if (opts.run !== null) writeFileSync(join(dir, 'run.json'), JSON.stringify(opts.run ?? runJson(), null, 2));
+  return dir;
+}
+
+const scaled = (k: number, add = 0) => BASE.map((x) => x * k + add);
+const A = makeRun('syn-A', [
+  { protocol: 'h2', page: BASE },
+  { protocol: 'h3', page: BASE },
+]);
+
+/** The table row of a cell x protocol, split on runs of spaces. */
+function tableRow(stdout: string, cell: string, protocol: string): string {
+  const line = stdout.split('\n').find((l) => l.startsWith(`${cell} `) && l.split(/\s+/)[1] === protocol);
+  assert.ok(line, `no table row for ${cell}/${protocol} in:\n${stdout}`);
+  return line;
+}
+
+const readCsv = (f: string) => parse(readFileSync(f, 'utf8'), { columns: true }) as Record<string, string>[];
+
+test('compare: a 30% slower protocol regressed (exit 1), the other is the same; table, CSV, chart, provenance', async () => {
+  const B = makeRun('syn-B-slow', [
+    { protocol: 'h2', page: scaled(1.3) },
+    { protocol: 'h3', page: scaled(1, 2) },
+  ], { run: runJson({ kernel: '6.12.0-test', versions: { node: 'v20.0.0', holbench: '0.1.0', undici: '7.31.0' } }) });
+  const out = join(tmp, 'out-slow');
+  const r = await holbench(['compare', A, B, '--out', out]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(tableRow(r.stdout, 'base', 'h2'), /1000 ±10 \(n=5\)\s+1300 ±13 \(n=5\)\s+\+30\.0% \[\+2\d\.\d, \+3\d\.\d\]\s+regressed$/);
+  assert.match(tableRow(r.stdout, 'base', 'h3'), /\+0\.2% \[-?0\.\d, \+\d\.\d\]\s+same$/);
+  assert.match(r.stdout, /^page_ms \(lower is better\).*threshold ±5%/);
+  // which group regressed, and the provenance that differs
+  assert.match(r.stderr, /1 group\(s\) regressed on page_ms:\n\s+base h2: \+30\.0%/);
+  assert.match(r.stderr, /warning: kernel differs: A "6\.1\.0-test", B "6\.12\.0-test"/);
+  assert.match(r.stderr, /warning: versions differ: undici "7\.30\.2" -> "7\.31\.0"/);
+  assert.doesNotMatch(r.stderr, /node|network profile/);
+  // compare.csv
+  const csv = readCsv(join(out, 'compare.csv'));
+  assert.deepEqual(csv.map((x) => [x.cell, x.protocol, x.verdict]), [['base', 'h2', 'regressed'], ['base', 'h3', 'same']]);
+  const h2 = csv[0]!;
+  assert.equal(Number(h2.a_n), 5);
+  assert.equal(Number(h2.a_mean), 1000);
+  assert.equal(Number(h2.b_mean), 1300);
+  assert.equal(Number(h2.change_pct), 30);
+  assert.ok(Number(h2.change_lo_pct) > 5 && Number(h2.change_lo_pct) < 30 && Number(h2.change_hi_pct) > 30);
+  assert.equal(h2.threshold_pct, '5');
+  assert.equal(h2.metric, 'page_ms');
+  // the chart
+  const svg = readFileSync(join(out, 'compare.svg'), 'utf8');
+  assert.match(svg, /^<svg/);
+  assert.match(svg, /base · h2/);
+  assert.ok(readFileSync(join(out, 'compare.png')).subarray(1, 4).toString() === 'PNG');
+  const spec = JSON.parse(readFileSync(join(out, 'compare.vl.json'), 'utf8'));
+  assert.deepEqual(spec.layer[0].data.values, [{ x: -5 }, { x: 5 }], 'rules at ±threshold');
+});
+
+test('compare: +0.2% is noise (exit 0, every group the same, no provenance warning), default output folder', async () => {
+  const B = makeRun('syn-B-same', [
+    { protocol: 'h2', page: scaled(1, 2) },
+    { protocol: 'h3', page: scaled(1, 2) },
+  ]);
+  const r = await holbench(['compare', A, B], tmp);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  assert.match(tableRow(r.stdout, 'base', 'h2'), /same$/);
+  assert.match(tableRow(r.stdout, 'base', 'h3'), /same$/);
+  const out = join(tmp, 'reports', 'compare-syn-A-vs-syn-B-same');
+  assert.ok(existsSync(join(out, 'compare.svg')), 'default out is reports/compare-<A>-vs-<B>/ under the working directory');
+  assert.deepEqual(readCsv(join(out, 'compare.csv')).map((x) => x.verdict), ['same', 'same']);
+});
+
+test('compare: 30% faster improved (exit 0); --json; the output is deterministic', async () => {
+  const B = makeRun('syn-B-fast', [
+    { protocol: 'h2', page: scaled(0.7) },
+    { protocol: 'h3', page: scaled(1) },
+  ]);
+  const out = join(tmp, 'out-fast');
+  const r = await holbench(['compare', A, B, '--out', out, '--threshold', '10%']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(tableRow(r.stdout, 'base', 'h2'), /-30\.0% \[-3\d\.\d, -2\d\.\d\]\s+improved$/);
+  assert.match(tableRow(r.stdout, 'base', 'h3'), /\+0\.0% \[-\d\.\d, \+\d\.\d\]\s+same$/);
+  const j1 = await holbench(['compare', A, B, '--out', out, '--threshold', '10', '--json']);
+  const j2 = await holbench(['compare', A, B, '--out', out, '--threshold', '10', '--json']);
+  assert.equal(j1.code, 0, j1.stderr);
+  const res = JSON.parse(j1.stdout);
+  assert.equal(res.metric, 'page_ms');
+  assert.equal(res.direction, 'lower');
+  assert.equal(res.threshold_pct, 10);
+  assert.deepEqual(res.groups.map((g: { verdict: string }) => g.verdict), ['improved', 'same']);
+  assert.deepEqual(res.regressed, []);
+  assert.ok(res.files.some((f: string) => f.endsWith('compare.png')));
+  assert.equal(j1.stdout, j2.stdout, 'a fixed bootstrap seed gives identical output');
+});
+
+test('compare: higher-is-better metric (goodput) that dropped regressed; a newly added column compares too', async () => {
+  const B = makeRun('syn-B-goodput', [
+    { protocol: 'h2', page: BASE, goodput: [5.5, 5.6, 5.4, 5.5, 5.6] },
+    { protocol: 'h3', page: scaled(1.4), goodput: [8.1, 8.0, 7.9, 8.0, 8.1] },
+  ]);
+  const g = await holbench(['compare', A, B, '--metric', 'goodput_mbps', '--out', join(tmp, 'out-goodput')]);
+  assert.equal(g.code, 1, g.stderr);
+  assert.match(g.stdout, /^goodput_mbps \(higher is better\)/);
+  assert.match(tableRow(g.stdout, 'base', 'h2'), /-31\.\d% .*regressed$/);
+  assert.match(tableRow(g.stdout, 'base', 'h3'), /same$/);
+  assert.match(g.stderr, /base h2: -31\.\d%/);
+  // wire_bytes_per_msg (page_ms / 10 here): lower is better, h3 is 40% worse
+  const w = await holbench(['compare', A, B, '--metric', 'wire_bytes_per_msg', '--out', join(tmp, 'out-wire')]);
+  assert.equal(w.code, 1, w.stderr);
+  assert.match(tableRow(w.stdout, 'base', 'h3'), /\+40\.0% .*regressed$/);
+  assert.match(tableRow(w.stdout, 'base', 'h2'), /same$/);
+});
+
+test('compare: groups in one run only are flagged; a group that fails every repetition in B counts as a regression', async () => {
+  const A2 = makeRun('syn-A2', [
+    { protocol: 'h2', page: BASE },
+    { protocol: 'h3', page: BASE },
+    { cell: 'loss=2', protocol: 'h2', page: scaled(3) },
+    { cell: 'loss=2', protocol: 'http1.1', page: scaled(2) },
+  ]);
+  const B = makeRun('syn-B-failed', [
+    { protocol: 'h2', page: BASE },
+    { protocol: 'h3', page: BASE },
+    { cell: 'loss=2', protocol: 'h2', page: scaled(3), status: 'FAILED' },
+    { cell: 'loss=2', protocol: 'h3', page: scaled(2) },
+  ]);
+  const out = join(tmp, 'out-failed');
+  const r = await holbench(['compare', A2, B, '--out', out]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(tableRow(r.stdout, 'loss=2', 'h2'), /failed-in-B$/);
+  assert.match(tableRow(r.stdout, 'loss=2', 'http1.1'), /only-in-A$/);
+  assert.match(tableRow(r.stdout, 'loss=2', 'h3'), /only-in-B$/);
+  assert.match(r.stderr, /warning: 2 group\(s\) in one run only: loss=2\/http1\.1 \(only-in-A\), loss=2\/h3 \(only-in-B\)/);
+  assert.match(r.stderr, /loss=2 h2: no successful repetition in B \(5 failed\)/);
+  const csv = readCsv(join(out, 'compare.csv'));
+  const failed = csv.find((x) => x.cell === 'loss=2' && x.protocol === 'h2')!;
+  assert.equal(failed.b_n, '0');
+  assert.equal(failed.b_failed, '5');
+  assert.equal(failed.change_pct, '');
+  assert.match(readFileSync(join(out, 'compare.svg'), 'utf8'), /not drawn: .*loss=2 · h2 \(failed-in-B\)/);
+});
+
+test('compare: a different network profile of a compared cell is warned about; a missing run.json too', async () => {
+  const other = runJson();
+  (other.cells as { profile: { uplink: { delayMs: number } } }[])[0]!.profile.uplink.delayMs = 40;
+  (other.cells as { description: string }[])[0]!.description = '40ms up, 25ms down';
+  const B = makeRun('syn-B-profile', [{ protocol: 'h2', page: BASE }, { protocol: 'h3', page: BASE }], { run: other });
+  const r = await holbench(['compare', A, B, '--out', join(tmp, 'out-profile')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: cell "base": network profile differs: A "25ms each way", B "40ms up, 25ms down"/);
+  const C = makeRun('syn-B-norun', [{ protocol: 'h2', page: BASE }, { protocol: 'h3', page: BASE }], { run: null });
+  const r2 = await holbench(['compare', A, C, '--out', join(tmp, 'out-norun')]);
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.match(r2.stderr, /warning: no readable run\.json in B \(syn-B-norun\): provenance not compared/);
+});
+
+test('compare: bad input exits 2 and says why', async () => {
+  const B = makeRun('syn-B-bad', [{ protocol: 'h2', page: BASE }, { protocol: 'h3', page: BASE }]);
+  const unknown = await holbench(['compare', A, B, '--metric', 'nope_ms', '--out', join(tmp, 'out-bad')]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown metric "nope_ms"; metrics in both runs: .*page_ms \(lower is better\)/);
+  assert.match(unknown.stderr, /goodput_mbps \(higher is better\)/);
+  assert.doesNotMatch(unknown.stderr, /rtt_ms|loss_pct|\brep\b/, 'configuration columns are not metrics');
+  assert.ok(!existsSync(join(tmp, 'out-bad')), 'nothing written on bad input');
+  // a column only one run has
+  const noWire = makeRun('syn-B-nowire', [{ protocol: 'h2', page: BASE }], { columns: COLUMNS.filter((c) => c !== 'wire_bytes_per_msg') });
+  const one = await holbench(['compare', A, noWire, '--metric', 'wire_bytes_per_msg']);
+  assert.equal(one.code, 2);
+  assert.match(one.stderr, /unknown metric "wire_bytes_per_msg" \(only in A, syn-A\)/);
+  const missing = await holbench(['compare', A, join(tmp, 'results', 'does-not-exist')]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /no such results folder: .*does-not-exist/);
+  mkdirSync(join(tmp, 'results', 'empty'), { recursive: true });
+  const noSummary = await holbench(['compare', A, join(tmp, 'results', 'empty')]);
+  assert.equal(noSummary.code, 2);
+  assert.match(noSummary.stderr, /no summary\.csv in .*empty/);
+  for (const t of ['abc', '-5%', '5%%']) {
+    const thr = await holbench(['compare', A, B, `--threshold=${t}`]);
+    assert.equal(thr.code, 2, t);
+    assert.match(thr.stderr, /--threshold: expected a percentage/);
+  }
+  const one1 = await holbench(['compare', A]);
+  assert.equal(one1.code, 2);
+  assert.match(one1.stderr, /expected two results folders/);
+});
+
+test('compare library: directions, thresholds, the bootstrap interval', () => {
+  assert.equal(metricDirection('page_ms'), 'lower');
+  assert.equal(metricDirection('co_stall_index'), 'lower');
+  assert.equal(metricDirection('retransmissions'), 'lower');
+  assert.equal(metricDirection('wire_bytes_per_msg'), 'lower');
+  assert.equal(metricDirection('detect_ms_client'), 'lower');
+  assert.equal(metricDirection('msg_latency_p50_ms'), 'lower');
+  assert.equal(metricDirection('goodput_mbps'), 'higher');
+  assert.equal(metricDirection('msgs_per_s'), 'higher');
+  assert.equal(metricDirection('throughput_rps'), 'higher');
+  assert.equal(metricDirection('connections_used'), 'neutral');
+  assert.equal(parseThreshold('5%'), 5);
+  assert.equal(parseThreshold('2.5'), 2.5);
+  assert.equal(parseThreshold('0'), 0);
+  assert.throws(() => parseThreshold('five'));
+  const r = relChangeCi95(BASE, scaled(1.3));
+  assert.ok(Math.abs(r.estimate - 0.3) < 1e-12);
+  assert.ok(r.lo < 0.3 && r.hi > 0.3 && r.lo > 0.27 && r.hi < 0.33, JSON.stringify(r));
+  assert.deepEqual(relChangeCi95(BASE, scaled(1.3)), r, 'same seed, same interval');
+  assert.deepEqual(relChangeCi95([0, 0], [0, 0]), { estimate: 0, lo: 0, hi: 0 });
+  assert.ok(Number.isNaN(relChangeCi95([0, 0], [1, 2]).estimate));
+  assert.ok(Number.isNaN(relChangeCi95([1000], [1200]).lo), 'no interval from one repetition');
+});
