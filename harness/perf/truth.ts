@@ -74,7 +74,7 @@ async function main() {
   const p = 0.01;
   const rttMs = 100;
   const bulk = await runScenario('truth-mathis', {
-    protocols: ['http1.1'], workload: { kind: 'page', objects: 1, object_bytes: 8_000_000 },
+    protocols: ['http1.1'], workload: { kind: 'page', objects: 1, object_bytes: 3_000_000 },
     network: { delay_ms: rttMs / 2, downlink: { loss_pct: 100 * p } }, repetitions: reps, seed: 7, tcp_cc: 'reno',
     timeouts: { request_ms: 120_000, cell_s: 180 },
   }, outRoot);
