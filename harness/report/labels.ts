@@ -3,7 +3,7 @@
 import type { SummaryRow } from './load.ts';
 
 /** Protocols in the order charts list them; unknown labels follow alphabetically. */
-const PROTOCOL_ORDER = ['http1.0', 'http1.1', 'http1.1x1', 'http1.1x6', 'h2', 'h3', 'ws', 'sse', 'grpc'];
+const PROTOCOL_ORDER = ['http1.0', 'http1.1', 'http1.1x1', 'http1.1x6', 'h2', 'h3', 'ws', 'sse', 'longpoll', 'grpc', 'grpc-unary', 'grpc-stream', 'grpc-bidi'];
 
 export function sortProtocols(ps: Iterable<string>): string[] {
   const rank = (p: string) => {
@@ -13,12 +13,20 @@ export function sortProtocols(ps: Iterable<string>): string[] {
   return [...new Set(ps)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
-/** Fixed colors per protocol (Tableau 10), so a protocol has one color in every chart. */
+const PALETTE = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2', '#eeca3b', '#9d755d', '#ff9da6', '#bab0ac'];
+const HTTP_COLORS: Record<string, string> = { 'http1.0': '#9d755d', 'http1.1': '#b279a2', 'http1.1x6': '#f58518', h2: '#4c78a8', h3: '#54a24b' };
+/** Messaging protocols never share a run with the HTTP ones (a scenario has one workload
+ *  and the protocol x workload fit is checked at load), so they reuse the same hues. */
+const MESSAGE_COLORS: Record<string, string> = {
+  ws: '#4c78a8', sse: '#f58518', longpoll: '#9d755d', 'grpc-unary': '#b279a2', 'grpc-stream': '#54a24b', 'grpc-bidi': '#72b7b2',
+};
+
+/** Fixed colors per protocol (Tableau 10), so a protocol has one color in every chart.
+ *  Other labels (http1.1x1, http1.0x6 ...) take the remaining palette colors in order. */
 export function protocolColors(protocols: string[]): { domain: string[]; range: string[] } {
-  const palette = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2', '#eeca3b', '#9d755d', '#ff9da6', '#bab0ac'];
-  const fixed: Record<string, string> = { 'http1.0': '#9d755d', 'http1.1': '#b279a2', 'http1.1x6': '#f58518', h2: '#4c78a8', h3: '#54a24b' };
-  const used = new Set(Object.values(fixed));
-  const free = palette.filter((c) => !used.has(c));
+  const fixed: Record<string, string> = { ...HTTP_COLORS, ...MESSAGE_COLORS };
+  const used = new Set([...Object.values(HTTP_COLORS), ...protocols.filter((p) => p in MESSAGE_COLORS).map((p) => MESSAGE_COLORS[p]!)]);
+  const free = PALETTE.filter((c) => !used.has(c));
   let k = 0;
   return { domain: protocols, range: protocols.map((p) => fixed[p] ?? free[k++ % free.length]!) };
 }
@@ -49,8 +57,9 @@ export function conditionLabel(r: Pick<SummaryRow, 'loss_pct' | 'rtt_ms' | 'rate
 
 /** Map cell id -> short readable label for facet headers: only the loss/RTT/rate parts
  *  that vary between cells (chart titles carry the constant ones), e.g. "loss 2%".
- *  Falls back to the cell id when those columns do not tell the cells apart. */
-export function cellLabels(rows: SummaryRow[]): Map<string, string> {
+ *  `extra` (cell id -> text, e.g. "outage 5–15 s") is appended when it varies between the
+ *  cells. Falls back to the cell id when none of this tells the cells apart. */
+export function cellLabels(rows: SummaryRow[], extra?: Map<string, string>): Map<string, string> {
   const byCell = new Map<string, SummaryRow>();
   for (const r of rows) if (!byCell.has(r.cell)) byCell.set(r.cell, r);
   const all = [...byCell.values()];
@@ -58,12 +67,14 @@ export function cellLabels(rows: SummaryRow[]): Map<string, string> {
   const vl = varies((r) => r.loss_pct);
   const vr = varies((r) => r.rtt_ms);
   const vb = varies((r) => r.rate_mbps);
+  const ve = extra !== undefined && varies((r) => extra.get(r.cell) ?? '');
   const labels = new Map<string, string>();
   for (const [cell, r] of byCell) {
     const parts: string[] = [];
     if (vl) parts.push(`loss ${fmt(r.loss_pct ?? 0)}%`);
     if (vr) parts.push(`RTT ${fmt(r.rtt_ms)} ms`);
     if (vb) parts.push(rateText(r.rate_mbps));
+    if (ve && extra.get(cell)) parts.push(extra.get(cell)!);
     labels.set(cell, parts.length ? parts.join(' · ') : conditionLabel(r));
   }
   const distinct = () => new Set(labels.values()).size === labels.size;

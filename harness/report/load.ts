@@ -1,10 +1,12 @@
-// Reads one results directory (requests.csv, chunks.csv, summary.csv, run.json, drops.csv)
-// into typed rows. Tolerant: a missing optional file gives an empty list, a missing or
-// empty numeric field gives null, unknown columns and run.json keys are kept or ignored.
+// Reads one results directory (requests.csv, chunks.csv, summary.csv, run.json, drops.csv,
+// messages.csv) into typed rows. Tolerant: a missing optional file gives an empty list, a
+// missing or empty numeric field gives null (so folders written before a column existed
+// still load), unknown columns and run.json keys are kept or ignored.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChunkRow, RequestRow } from '../records.ts';
 import type { SummaryRow as WrittenSummaryRow } from '../summary.ts';
+import type { MessageRow } from '../workloads/messages.ts';
 import { parseCsv } from './csv.ts';
 
 export type Status = 'SUCCEEDED' | 'FAILED' | 'UNSUPPORTED';
@@ -54,6 +56,8 @@ export interface Results {
   requests: RequestRow[];
   chunks: ChunkRow[];
   drops: DropRow[];
+  /** messages.csv (messages workloads; empty for other runs and runs written before it existed) */
+  messages: MessageRow[];
   /** files that were expected but missing or unreadable, for the report's notes */
   missing: string[];
 }
@@ -62,7 +66,18 @@ export const SUMMARY_NUMERIC = [
   'loss_pct', 'rtt_ms', 'rate_mbps', 'page_ms', 'requests', 'errors', 'ttfb_p50_ms', 'ttlb_p50_ms', 'p50_ms', 'p95_ms',
   'p99_ms', 'goodput_mbps', 'completion_spread_ms', 'connections_used', 'server_connections', 'retransmissions',
   'co_stall_index', 'stall_ms_mean', 'loss_measured_pct', 'drops_loss', 'drops_queue',
+  'wire_bytes_up', 'wire_bytes_down', 'msgs_sent', 'msgs_received', 'msgs_lost', 'msgs_dup', 'msg_p50_ms', 'msg_p99_ms', 'msgs_per_s',
+  'wire_bytes_per_msg', 'reconnects', 'detect_ms_client', 'detect_ms_server',
 ] as const;
+
+/** Text columns ('' when missing). */
+export const SUMMARY_TEXT = ['scenario', 'cell', 'protocol', 'status', 'reason', 'workload', 'tcp_cc', 'quic_cc', 'detect_mech_client', 'detect_mech_server'] as const;
+
+// Every column of harness/summary.ts is read: a new column there fails the typecheck here
+// until it is listed above.
+type Unread = Exclude<keyof SummaryRow, (typeof SUMMARY_NUMERIC)[number] | (typeof SUMMARY_TEXT)[number] | 'rep'>;
+const allColumnsRead: [Unread] extends [never] ? true : Unread = true;
+void allColumnsRead;
 
 /** '' / 'NaN' / non-numeric -> null. */
 export function num(s: string | undefined): number | null {
@@ -83,10 +98,8 @@ function readCsv(dir: string, file: string, missing: string[], optional = false)
 }
 
 export function toSummaryRow(r: Record<string, string>): SummaryRow {
-  const out: Record<string, unknown> = {
-    scenario: r.scenario ?? '', cell: r.cell ?? '', protocol: r.protocol ?? '', rep: num(r.rep) ?? 0,
-    status: r.status ?? '', reason: r.reason ?? '', workload: r.workload ?? '', tcp_cc: r.tcp_cc ?? '', quic_cc: r.quic_cc ?? '',
-  };
+  const out: Record<string, unknown> = { rep: num(r.rep) ?? 0 };
+  for (const k of SUMMARY_TEXT) out[k] = r[k] ?? '';
   for (const k of SUMMARY_NUMERIC) out[k] = num(r[k]);
   return out as unknown as SummaryRow;
 }
@@ -113,6 +126,13 @@ export function toDropRow(r: Record<string, string>): DropRow {
   };
 }
 
+export function toMessageRow(r: Record<string, string>): MessageRow {
+  return {
+    cell: r.cell ?? '', protocol: r.protocol ?? '', rep: num(r.rep) ?? 0, seq: num(r.seq) ?? 0, sent_ms: num(r.sent_ms) ?? NaN,
+    recv_ms: num(r.recv_ms) ?? NaN, latency_ms: num(r.latency_ms) ?? NaN, bytes: num(r.bytes) ?? 0, dup: num(r.dup) ?? 0,
+  };
+}
+
 /** Load a results directory. Throws only if the directory has neither summary.csv nor
  *  requests.csv (nothing to report on). */
 export function loadResults(dir: string, name: string): Results {
@@ -134,5 +154,8 @@ export function loadResults(dir: string, name: string): Results {
   }
   const chunks = readCsv(dir, 'chunks.csv', missing).map(toChunkRow).filter((c) => Number.isFinite(c.t_ms));
   const drops = readCsv(dir, 'drops.csv', missing, true).map(toDropRow).filter((d) => Number.isFinite(d.t_ms));
-  return { dir, name, run, summary, requests, chunks, drops, missing };
+  // messages.csv is expected only when the run has messages workloads
+  const wantMessages = summary.some((r) => r.workload === 'messages');
+  const messages = readCsv(dir, 'messages.csv', missing, !wantMessages).map(toMessageRow).filter((m) => Number.isFinite(m.latency_ms));
+  return { dir, name, run, summary, requests, chunks, drops, messages, missing };
 }
