@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { makeContext, type ChartResult, type TimelineOptions } from './charts/common.ts';
 import { latencyPercentilesChart } from './charts/latency.ts';
+import { connectionsUsedChart, deadPeerDetectionChart, messageLatencyChart, recoveryChart, wireBytesPerMessageChart } from './charts/messages.ts';
 import { h3VsH2HeatmapChart, objectCompletionChart, pageTimeChart, pageVsLossChart } from './charts/page.ts';
 import { coStallChart, indexRecords, streamTimelineChart } from './charts/stalls.ts';
 import { emulationCheck } from './emulation.ts';
@@ -62,11 +63,16 @@ function buildCharts(ctx: ReturnType<typeof makeContext>, opts: ReportOptions): 
     streamTimelineChart(ctx, recs),
     coStallChart(ctx, recs),
     latencyPercentilesChart(ctx),
+    messageLatencyChart(ctx),
+    wireBytesPerMessageChart(ctx),
+    deadPeerDetectionChart(ctx),
+    recoveryChart(ctx),
+    connectionsUsedChart(ctx),
   ];
 }
 
 /** Build the report for one results directory. Reads summary.csv, requests.csv,
- *  chunks.csv, run.json and (if present) drops.csv; writes into `reportDir`:
+ *  chunks.csv, run.json and (if present) drops.csv and messages.csv; writes into `reportDir`:
  *  <chart>.vl.json (Vega-Lite spec with inline data), <chart>.svg, <chart>.png and
  *  index.html. Throws if the results dir has no rows to report on or a spec fails to
  *  compile/render (a bug, not a data problem). */
@@ -82,7 +88,10 @@ export async function buildReport(resultsDir: string, reportDir: string = defaul
   const skipped: { id: string; title: string; reason: string }[] = [];
   const notes: string[] = results.missing.map((f) => `Missing in the results folder: ${f}.`);
   const failed = results.summary.filter((r) => r.status !== 'SUCCEEDED');
-  if (failed.length) notes.push(`${failed.length} of ${results.summary.length} runs did not succeed (FAILED/UNSUPPORTED); charts use successful runs only.`);
+  if (failed.length) {
+    const counted = failed.some((r) => r.status === 'FAILED' && r.workload === 'messages' && r.msgs_sent !== null);
+    notes.push(`${failed.length} of ${results.summary.length} runs did not succeed (FAILED/UNSUPPORTED); charts use successful runs only${counted ? ', except dead-peer detection and recovery, which also show failed messages runs (nothing arrived)' : ''}.`);
+  }
   const wantPng = opts.png ?? true;
   if (wantPng && availableFontFiles().length === 0) notes.push('No DejaVu/Liberation font found: PNG text may be missing (install fonts-dejavu-core).');
 

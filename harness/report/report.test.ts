@@ -11,8 +11,9 @@ import { pathToFileURL } from 'node:url';
 import { Resvg } from '@resvg/resvg-js';
 import { parseCsv } from './csv.ts';
 import { buildReport, defaultReportDir } from './index.ts';
+import { loadResults } from './load.ts';
 import { compileVegaLite, prefixSvgIds } from './render.ts';
-import { writeSyntheticResults } from './synthetic.ts';
+import { writeSyntheticMessagesResults, writeSyntheticResults } from './synthetic.ts';
 import { main as cliMain } from './cli.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -60,10 +61,11 @@ test('defaultReportDir maps results/<name> to reports/<name>', () => {
 test('buildReport writes specs, SVGs, PNGs and index.html for a page run', async () => {
   const r = await smallReport();
   const made = r.charts.filter((c) => !c.skipped).map((c) => c.id);
-  assert.deepEqual(made, ['page-time', 'page-vs-loss', 'object-completion', 'stream-timeline', 'co-stall']);
+  assert.deepEqual(made, ['page-time', 'page-vs-loss', 'object-completion', 'stream-timeline', 'co-stall', 'connections-used']);
   const skipped = Object.fromEntries(r.charts.filter((c) => c.skipped).map((c) => [c.id, c.skipped]));
   assert.match(skipped['h3-vs-h2-heatmap']!, /RTT/);
   assert.match(skipped['latency-percentiles']!, /load/);
+  for (const id of ['message-latency', 'wire-bytes-per-message', 'dead-peer-detection', 'recovery']) assert.match(skipped[id] ?? '', /messages-workload runs/, `${id} skipped with a reason`);
   assert.equal(r.files[r.files.length - 1], join(small.reportDir, 'index.html'));
   for (const id of made) {
     for (const ext of ['vl.json', 'svg', 'png']) assert.ok(r.files.includes(join(small.reportDir, `${id}.${ext}`)), `${id}.${ext} listed`);
@@ -85,6 +87,9 @@ test('buildReport writes specs, SVGs, PNGs and index.html for a page run', async
   }
   assert.match(readFileSync(join(small.reportDir, 'page-time.svg'), 'utf8'), /Page load time by protocol/);
   assert.match(readFileSync(join(small.reportDir, 'stream-timeline.svg'), 'utf8'), /h2 vs h3/);
+  const conns = readFileSync(join(small.reportDir, 'connections-used.svg'), 'utf8');
+  for (const s of ['http1.1x6', 'h2', 'h3', 'connections opened', 'connections accepted']) assert.ok(conns.includes(s), `connections-used.svg shows ${s}`);
+  assert.match(readFileSync(join(small.reportDir, 'index.html'), 'utf8'), /Measured here, client side, mean per run: http1\.1x6 6 \(20 requests\); h2 1/);
   const html = readFileSync(join(small.reportDir, 'index.html'), 'utf8');
   assert.ok(!/<script|https?:\/\//i.test(html.replace(/xmlns(:xlink)?="http:\/\/www\.w3\.org\/[^"]*"/g, '').replace(/"\$schema": "https:[^"]*"/g, '')), 'no scripts, no remote URLs');
 });
@@ -112,6 +117,123 @@ test('tolerates missing chunks.csv, drops.csv and run.json', async () => {
   assert.ok(r.notes.some((n) => n.includes('chunks.csv')) && r.notes.some((n) => n.includes('run.json')));
   assert.ok(existsSync(join(root, 'reports', 'bare', 'index.html')));
   await assert.rejects(buildReport(join(root, 'nothing-here'), join(root, 'reports', 'nothing')), /no summary.csv or requests.csv/);
+});
+
+/** Renders and checks one chart the way the page-run test does (files, PNG, SVG, spec). */
+function checkChart(reportDir: string, files: string[], id: string, png = true): string {
+  for (const ext of ['vl.json', 'svg', ...(png ? ['png'] : [])]) assert.ok(files.includes(join(reportDir, `${id}.${ext}`)), `${id}.${ext} listed`);
+  if (png) assert.ok(readFileSync(join(reportDir, `${id}.png`)).subarray(0, 8).equals(PNG_SIG), `${id}.png signature`);
+  const svg = readFileSync(join(reportDir, `${id}.svg`), 'utf8');
+  const parsed = new Resvg(svg);
+  assert.ok(parsed.width > 200 && parsed.height > 150, `${id}.svg size ${parsed.width}x${parsed.height}`);
+  assert.match(svg, /RTT 50 ms/, `${id}.svg title states the RTT`);
+  assert.ok(!svg.includes('…'), `${id}.svg has no truncated labels`);
+  const spec = JSON.parse(readFileSync(join(reportDir, `${id}.vl.json`), 'utf8'));
+  assert.deepEqual(compileVegaLite(spec, id).warnings, [], `${id} compiles cleanly`);
+  return svg;
+}
+
+const MESSAGE_CHARTS = ['message-latency', 'wire-bytes-per-message', 'dead-peer-detection', 'recovery', 'connections-used'];
+
+test('messages run (push, outage cell): latency CDF, wire bytes, detection, recovery, connections', async () => {
+  const resultsDir = join(root, 'results', 'messages-push');
+  const reportDir = join(root, 'reports', 'messages-push');
+  const push = ['ws', 'sse', 'longpoll', 'grpc-stream'];
+  writeSyntheticMessagesResults(resultsDir, { protocols: push, reps: 3 });
+  const r = await buildReport(resultsDir, reportDir);
+  assert.deepEqual(r.charts.filter((c) => !c.skipped).map((c) => c.id), MESSAGE_CHARTS);
+  assert.match(r.charts.find((c) => c.id === 'page-time')!.skipped!, /page-workload/);
+  assert.deepEqual(r.notes, []);
+  const svgs = Object.fromEntries(MESSAGE_CHARTS.map((id) => [id, checkChart(reportDir, r.files, id)]));
+  for (const id of MESSAGE_CHARTS) for (const p of push) assert.ok(svgs[id]!.includes(p), `${id}.svg names ${p}`);
+  // latency: a CDF from messages.csv on a log axis, y against messages sent
+  const lat = JSON.parse(readFileSync(join(reportDir, 'message-latency.vl.json'), 'utf8'));
+  assert.equal(lat.spec.encoding.x.scale.type, 'log');
+  assert.ok(lat.data.values.length > 100 && lat.data.values.every((v: { frac: number }) => v.frac > 0 && v.frac <= 1));
+  assert.match(svgs['message-latency']!, /One-way message latency \(push\)/);
+  // grpc-stream lost 3 of 1500 in the outage cell: its line ends below 100%
+  const gs = lat.data.values.filter((v: { protocol: string; condition: string }) => v.protocol === 'grpc-stream' && v.condition.includes('outage 3–8 s'));
+  assert.ok(Math.abs(Math.max(...gs.map((v: { frac: number }) => v.frac)) - 1497 / 1500) < 1e-9);
+  // wire bytes: the payload line and both directions
+  assert.match(svgs['wire-bytes-per-message']!, /payload 64 B/);
+  assert.match(svgs['wire-bytes-per-message']!, /downlink \(server → client\)/);
+  // detection: only the outage cell; the undetected runs are drawn and labelled, not dropped
+  const det = JSON.parse(readFileSync(join(reportDir, 'dead-peer-detection.vl.json'), 'utf8'));
+  const points = det.data.values.filter((v: { kind: string }) => v.kind === 'point');
+  assert.equal(points.length, push.length * 3 * 2, 'one mark per protocol x rep x side');
+  assert.ok(points.every((p: { cell: string }) => p.cell === 'loss_pct=0,outage=3-8s'), 'only the outage cell');
+  const missed = points.filter((p: { detected: boolean }) => !p.detected);
+  assert.equal(missed.length, 3 + 3 + 1, 'sse and longpoll servers never, the longpoll client once');
+  assert.ok(missed.every((p: { x: number; what: string }) => p.x > 1000 && /not detected within the run/.test(p.what)));
+  for (const s of ['client: ws-ping', 'server: not detected within the run', 'client: error:ETIMEDOUT; 1 of 3 not detected within the run', 'outage 3–8 s']) {
+    assert.ok(svgs['dead-peer-detection']!.includes(s), `dead-peer-detection.svg shows "${s}"`);
+  }
+  // recovery: only the outage cell, lost and duplicated per protocol
+  const rec = JSON.parse(readFileSync(join(reportDir, 'recovery.vl.json'), 'utf8'));
+  const agg = rec.data.values.filter((v: { kind: string }) => v.kind === 'agg');
+  assert.equal(agg.length, push.length * 2);
+  assert.equal(agg.find((v: { protocol: string; what: string }) => v.protocol === 'grpc-stream' && v.what === 'lost').total, 3);
+  assert.equal(agg.find((v: { protocol: string; what: string }) => v.protocol === 'sse' && v.what === 'duplicated').total, 2);
+  assert.match(svgs.recovery!, /goal: zero lost/);
+  const html = readFileSync(join(reportDir, 'index.html'), 'utf8');
+  assert.match(html, /The goal is zero lost/);
+  assert.match(html, /ws 1\.33 \(0\.3 reconnects\)/);
+});
+
+test('echo run without messages.csv: latency from summary percentiles; detection and recovery from summary', async () => {
+  const resultsDir = join(root, 'results', 'messages-echo');
+  const reportDir = join(root, 'reports', 'messages-echo');
+  const echo = ['ws', 'grpc-unary', 'grpc-bidi'];
+  writeSyntheticMessagesResults(resultsDir, { pattern: 'echo', protocols: echo, reps: 2, messages: 200, messagesCsv: false });
+  const r = await buildReport(resultsDir, reportDir, { png: false });
+  assert.deepEqual(r.charts.filter((c) => !c.skipped).map((c) => c.id), MESSAGE_CHARTS);
+  assert.ok(r.notes.some((n) => n.includes('messages.csv')), 'missing messages.csv is noted');
+  const svgs = Object.fromEntries(MESSAGE_CHARTS.map((id) => [id, checkChart(reportDir, r.files, id, false)]));
+  for (const id of MESSAGE_CHARTS) for (const p of echo) assert.ok(svgs[id]!.includes(p), `${id}.svg names ${p}`);
+  assert.match(svgs['message-latency']!, /Round-trip message latency \(echo\)/);
+  assert.match(svgs['message-latency']!, /no messages\.csv/);
+  assert.match(svgs['message-latency']!, /p99/);
+  // echo: the payload crosses twice
+  assert.match(svgs['wire-bytes-per-message']!, /payload 128 B/);
+  // without messages.csv the job's end is duration_s (30 s) - outage start (3 s)
+  const det = JSON.parse(readFileSync(join(reportDir, 'dead-peer-detection.vl.json'), 'utf8'));
+  const missed = det.data.values.filter((v: { kind: string; detected: boolean }) => v.kind === 'point' && !v.detected);
+  assert.ok(missed.length > 0 && missed.every((p: { x: number }) => p.x === 27_000));
+});
+
+test('messages run without run.json: outage cells fall back to cells with a recorded detection', async () => {
+  const resultsDir = join(root, 'results', 'messages-bare');
+  writeSyntheticMessagesResults(resultsDir, { protocols: ['ws', 'sse'], reps: 2, messages: 100, lossPcts: [0] });
+  unlinkSync(join(resultsDir, 'run.json'));
+  const r = await buildReport(resultsDir, join(root, 'reports', 'messages-bare'), { png: false });
+  assert.deepEqual(r.charts.filter((c) => !c.skipped).map((c) => c.id), MESSAGE_CHARTS);
+  const det = JSON.parse(readFileSync(join(root, 'reports', 'messages-bare', 'dead-peer-detection.vl.json'), 'utf8'));
+  const points = det.data.values.filter((v: { kind: string }) => v.kind === 'point');
+  assert.equal(points.length, 2 * 2 * 2);
+  assert.ok(points.some((p: { detected: boolean }) => !p.detected), 'sse server: not detected, still drawn');
+  // without run.json there is no message size: no payload line, said in the subtitle
+  assert.match(readFileSync(join(root, 'reports', 'messages-bare', 'wire-bytes-per-message.svg'), 'utf8'), /message size unknown/);
+});
+
+test('loadResults: a results folder from before the messaging columns reads them as null / empty', () => {
+  const res = loadResults(small.resultsDir, 'old');
+  assert.ok(res.summary.length > 0);
+  for (const r of res.summary) {
+    assert.equal(r.msgs_sent, null);
+    assert.equal(r.wire_bytes_per_msg, null);
+    assert.equal(r.detect_ms_client, null);
+    assert.equal(r.detect_mech_client, '');
+    assert.equal(typeof r.connections_used, 'number');
+  }
+  assert.deepEqual(res.messages, []);
+  assert.ok(!res.missing.includes('messages.csv'), 'messages.csv is not expected for a page run');
+  const dir = join(root, 'results', 'messages-load');
+  writeSyntheticMessagesResults(dir, { protocols: ['ws'], reps: 1, messages: 50 });
+  const msg = loadResults(dir, 'push');
+  assert.ok(msg.messages.length > 0 && msg.messages.every((m) => Number.isFinite(m.latency_ms) && (m.dup === 0 || m.dup === 1)));
+  const row = msg.summary.find((r) => r.protocol === 'ws' && r.cell.includes('outage'))!;
+  assert.equal(row.detect_mech_client, 'ws-ping');
+  assert.ok(row.detect_ms_client! > 2000 && row.msgs_received === 50);
 });
 
 test('CLI: bad flags exit 2, a run exits 0', async () => {
@@ -164,7 +286,7 @@ test('index.html renders offline in headless Chromium', async (t) => {
       const b = e.getBoundingClientRect();
       return [b.width, b.height];
     }));
-    assert.equal(sizes.length, 5);
+    assert.equal(sizes.length, 6);
     for (const [w, h] of sizes) assert.ok(w! > 200 && h! > 150, `svg ${w}x${h}`);
     const text = await page.innerText('body');
     for (const s of ['Provenance', 'helper', '6.1.0-synthetic', 'cubic', 'synthetic-hol', 'Emulation check', 'Summary']) assert.ok(text.includes(s), `page shows ${s}`);

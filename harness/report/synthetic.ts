@@ -1,6 +1,7 @@
-// Synthetic results directory for tests and demos: a crude but plausible model of
-// http1.1x6, h2 and h3 page loads over a lossy path, written in the exact file formats a
-// real run writes (requests.csv, chunks.csv, summary.csv, drops.csv, run.json).
+// Synthetic results directories for tests and demos, in the exact file formats a real run
+// writes. writeSyntheticResults: a crude but plausible model of http1.1x6, h2 and h3 page
+// loads over a lossy path (requests.csv, chunks.csv, summary.csv, drops.csv, run.json);
+// writeSyntheticMessagesResults (at the end): a messages workload with an outage cell.
 // Model: TCP/TLS handshake 2 RTT (QUIC 1 RTT), slow start doubling from 10 packets per
 // RTT, 16 KB chunks shared round-robin among 3 streams at a time (h2, h3) or one object per connection (h1.1x6).
 // A loss holds back the whole TCP connection for ~1 RTT (15%: an RTO of 200 ms + RTT);
@@ -214,6 +215,143 @@ export function writeSyntheticResults(dir: string, o: SyntheticOptions = {}): { 
     backend: 'helper', kernel: '6.1.0-synthetic', tcp_cc: 'cubic', quic_cc: 'cubic',
     versions: { node: process.version, holbench: '0.1.0', undici: '7.30.2', '@matrixai/quic': '2.0.9' },
     seed: o.seed ?? 42, started_at: '2026-01-01T12:00:00.000Z', finished_at: '2026-01-01T12:03:20.000Z', cells,
+  };
+  writeFileSync(join(dir, 'run.json'), JSON.stringify(run, null, 2));
+  return { summary };
+}
+
+export interface SyntheticMessagesOptions {
+  /** push (default: ws, sse, longpoll, grpc-stream) or echo (ws, grpc-unary, grpc-bidi) */
+  pattern?: 'push' | 'echo';
+  protocols?: string[];
+  /** one cell per loss value, without an outage */
+  lossPcts?: number[];
+  /** plus one cell (loss 0) with this outage; null = none */
+  outage?: { fromS: number; toS: number } | null;
+  rttMs?: number;
+  reps?: number;
+  messages?: number;
+  intervalMs?: number;
+  messageBytes?: number;
+  durationS?: number;
+  seed?: number;
+  /** write messages.csv (default true) */
+  messagesCsv?: boolean;
+}
+
+/** How each synthetic protocol behaves: bytes on the wire per message besides the payload
+ *  (down: framing + TCP/IP/Ethernet headers, TLS record; up: ACKs, long-poll requests),
+ *  extra delivery delay as a fraction of the RTT (long polling waits for the next poll),
+ *  and which dead-peer mechanism fires after how long on each side (null = none: the
+ *  "not detected" cases). */
+const MSG_MODEL: Record<string, { down: number; up: number; pollWait: number; client: [string, number] | null; server: [string, number] | null }> = {
+  ws: { down: 98, up: 52, pollWait: 0, client: ['ws-ping', 2000], server: ['ws-ping', 2050] },
+  sse: { down: 120, up: 50, pollWait: 0, client: ['sse-heartbeat', 2500], server: null },
+  longpoll: { down: 260, up: 180, pollWait: 1, client: ['error:ETIMEDOUT', 4200], server: null },
+  'grpc-stream': { down: 112, up: 58, pollWait: 0, client: ['grpc-keepalive', 2000], server: ['grpc-keepalive', 2100] },
+  'grpc-unary': { down: 230, up: 240, pollWait: 0, client: ['error:DEADLINE_EXCEEDED', 3000], server: null },
+  'grpc-bidi': { down: 110, up: 118, pollWait: 0, client: ['grpc-keepalive', 2000], server: ['grpc-keepalive', 2100] },
+};
+
+/** Write a synthetic results directory of a `messages` workload (summary.csv with the
+ *  messaging columns, messages.csv, empty requests/chunks/drops, run.json with cell
+ *  profiles and outages). A crude model: one-way delay RTT/2 plus jitter; a lost packet
+ *  holds the TCP stream back for an RTO; across the outage, a side that detects the dead
+ *  peer reconnects after it ends and the server replays what was missed (resume), a side
+ *  that does not waits for TCP's backed-off retransmission. Cases built in: longpoll's
+ *  client misses the outage in rep 2, the sse/longpoll servers never detect it, grpc-stream
+ *  loses 3 messages in rep 3, sse delivers 2 duplicates in rep 2. */
+export function writeSyntheticMessagesResults(dir: string, o: SyntheticMessagesOptions = {}): { summary: Record<string, unknown>[] } {
+  const pattern = o.pattern ?? 'push';
+  const protocols = o.protocols ?? (pattern === 'push' ? ['ws', 'sse', 'longpoll', 'grpc-stream'] : ['ws', 'grpc-unary', 'grpc-bidi']);
+  const losses = o.lossPcts ?? [0, 2];
+  const outage = o.outage === undefined ? { fromS: 3, toS: 8 } : o.outage;
+  const rtt = o.rttMs ?? 50;
+  const reps = o.reps ?? 3;
+  const count = o.messages ?? 500;
+  const interval = o.intervalMs ?? 20;
+  const size = o.messageBytes ?? 64;
+  const durationS = o.durationS ?? 30;
+  const rnd = mulberry32(o.seed ?? 7);
+  const scenario = 'synthetic-messages';
+  const cells: { id: string; loss: number; outages: { fromS: number; toS: number; direction: string }[] }[] = losses.map((l) => ({ id: `loss_pct=${l}`, loss: l, outages: [] }));
+  if (outage) cells.push({ id: `loss_pct=0,outage=${outage.fromS}-${outage.toS}s`, loss: 0, outages: [{ ...outage, direction: 'both' }] });
+  const summary: Record<string, unknown>[] = [];
+  const messages: Record<string, unknown>[] = [];
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  const pctl = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.max(0, Math.ceil(p * xs.length) - 1))]!;
+  for (const cell of cells) {
+    for (const protocol of protocols) {
+      const m = MSG_MODEL[protocol] ?? MSG_MODEL.ws!;
+      for (let rep = 1; rep <= reps; rep++) {
+        const out = cell.outages[0];
+        const clientDet = out && m.client && !(protocol === 'longpoll' && rep === 2) ? m.client[1] + 300 * rnd() : null;
+        const serverDet = out && m.server ? m.server[1] + 300 * rnd() : null;
+        const lostSeqs = new Set(out && protocol === 'grpc-stream' && rep === 3 ? [201, 202, 203] : []);
+        const dupSeqs = new Set(out && protocol === 'sse' && rep === 2 ? [260, 261] : []);
+        // one-way for push, there and back for echo
+        const oneWay = pattern === 'push' ? rtt / 2 : rtt;
+        let release = 0;
+        let resumeAt = 0;
+        const lat: number[] = [];
+        let lastRecv = 0;
+        for (let seq = 1; seq <= count; seq++) {
+          const sent = 5 + (seq - 1) * interval;
+          let recv = sent + oneWay + rnd() * 1.5 + m.pollWait * rtt * rnd();
+          if (rnd() < (cell.loss / 100) * 1.2) release = Math.max(release, recv + 200 + rtt);
+          if (out && recv >= out.fromS * 1000 && sent < out.toS * 1000) {
+            // caught by the outage: after a detection, reconnect + resume replays it; without
+            // one, TCP's backed-off retransmission delivers it some time after the outage
+            resumeAt ||= clientDet !== null ? Math.max(out.toS * 1000, out.fromS * 1000 + clientDet + 1000) + 2 * rtt + 300 * rnd() : out.toS * 1000 + 600 + 1800 * rnd();
+            recv = Math.max(recv, resumeAt + (seq % 7) * 0.2);
+          }
+          recv = Math.max(recv, release);
+          if (lostSeqs.has(seq)) continue;
+          lat.push(recv - sent);
+          lastRecv = Math.max(lastRecv, recv);
+          messages.push({ cell: cell.id, protocol, rep, seq, sent_ms: r3(sent), recv_ms: r3(recv), latency_ms: r3(recv - sent), bytes: size, dup: 0 });
+          if (dupSeqs.has(seq)) messages.push({ cell: cell.id, protocol, rep, seq, sent_ms: r3(sent), recv_ms: r3(recv + 40), latency_ms: r3(recv + 40 - sent), bytes: size, dup: 1 });
+        }
+        lat.sort((a, b) => a - b);
+        const received = count - lostSeqs.size;
+        const reconnects = clientDet !== null ? 1 : 0;
+        const up = Math.round(received * m.up * (0.95 + 0.1 * rnd()) + 2600 + (pattern === 'echo' ? received * size : 0));
+        const down = Math.round(received * (size + m.down) * (0.97 + 0.06 * rnd()) + 5200 + reconnects * 4800);
+        const conns = 1 + reconnects;
+        summary.push({
+          scenario, cell: cell.id, protocol, rep, status: 'SUCCEEDED', reason: lostSeqs.size ? `${lostSeqs.size} of ${count} messages lost` : '', workload: 'messages',
+          loss_pct: cell.loss, rtt_ms: rtt, rate_mbps: 20, tcp_cc: 'cubic', quic_cc: 'cubic', page_ms: '', requests: 0, errors: 0, ttfb_p50_ms: '', ttlb_p50_ms: '',
+          p50_ms: '', p95_ms: '', p99_ms: '', goodput_mbps: '', completion_spread_ms: '', connections_used: conns,
+          // one run where the server counts a connection the client does not (a reconnect
+          // attempt the client abandoned in the handshake), so the two bars differ
+          server_connections: conns + (out && protocol === 'ws' && rep === 1 ? 1 : 0), retransmissions: Math.round(cell.loss * 6 + (out ? 12 : 0)),
+          co_stall_index: '', stall_ms_mean: '', loss_measured_pct: cell.loss ? (cell.loss * (0.9 + 0.2 * rnd())).toFixed(2) : 0, drops_loss: Math.round(cell.loss * 10), drops_queue: 0,
+          wire_bytes_up: up, wire_bytes_down: down, msgs_sent: count, msgs_received: received, msgs_lost: lostSeqs.size, msgs_dup: dupSeqs.size,
+          msg_p50_ms: r3(pctl(lat, 0.5)), msg_p99_ms: r3(pctl(lat, 0.99)), msgs_per_s: r3(received / ((lastRecv - 5) / 1000)),
+          wire_bytes_per_msg: r3((up + down) / received), reconnects,
+          detect_ms_client: clientDet === null ? '' : clientDet.toFixed(1), detect_mech_client: clientDet === null ? '' : m.client![0],
+          detect_ms_server: serverDet === null ? '' : serverDet.toFixed(1), detect_mech_server: serverDet === null ? '' : m.server![0],
+        });
+      }
+    }
+  }
+  mkdirSync(dir, { recursive: true });
+  const csv = (name: string, rows: Record<string, unknown>[], columns: string[]) => writeFileSync(join(dir, name), stringify(rows, { header: true, columns }));
+  csv('summary.csv', summary, Object.keys(summary[0]!));
+  csv('requests.csv', [], ['cell', 'protocol', 'rep', 'req_id', 'object', 'path', 'conn_id', 'stream_id', 'start_ms', 'ttfb_ms', 'ttlb_ms', 'bytes', 'status', 'error']);
+  csv('chunks.csv', [], ['cell', 'protocol', 'rep', 'req_id', 'conn_id', 'stream_id', 't_ms', 'bytes', 'cum_bytes']);
+  csv('drops.csv', [], ['t_ms', 'cell', 'rep', 'protocol', 'direction', 'cause', 'proto', 'src_port', 'dst_port']);
+  if (o.messagesCsv ?? true) csv('messages.csv', messages, ['cell', 'protocol', 'rep', 'seq', 'sent_ms', 'recv_ms', 'latency_ms', 'bytes', 'dup']);
+  const link = (loss: number) => ({ delayMs: rtt / 2, jitterMs: 0, jitterDist: 'uniform', loss: loss ? { kind: 'random', pct: loss } : { kind: 'none' }, rateBps: 20e6, queuePackets: 100, reorder: false });
+  const run = {
+    scenario: {
+      name: scenario, file: 'scenarios/synthetic-messages.yaml',
+      workload: { kind: 'messages', pattern, messages: count, interval_ms: interval, message_bytes: size, window: 1, duration_s: durationS, resume: true, keepalive: { ping_ms: 1000, heartbeat_ms: 1000 } },
+    },
+    backend: 'helper', kernel: '6.1.0-synthetic', tcp_cc: 'cubic', quic_cc: 'cubic',
+    versions: { node: process.version, holbench: '0.1.0' },
+    seed: o.seed ?? 7, started_at: '2026-01-01T12:00:00.000Z', finished_at: '2026-01-01T12:06:00.000Z',
+    cells: cells.map((c) => ({ id: c.id, params: { loss_pct: c.loss }, profile: { uplink: link(c.loss), downlink: link(c.loss), seed: 1, outages: c.outages } })),
   };
   writeFileSync(join(dir, 'run.json'), JSON.stringify(run, null, 2));
   return { summary };
