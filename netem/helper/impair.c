@@ -338,7 +338,7 @@ static int nl_config2(dir_t *d, uint16_t attr, const void *data, size_t len, uin
       if (errno == EINTR || errno == ENOBUFS) continue;
       return -errno; /* EAGAIN after SO_RCVTIMEO: no answer */
     }
-    for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+    for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
       if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_seq == seq) {
         struct nlmsgerr *e = NLMSG_DATA(h);
         return e->error;
@@ -586,7 +586,9 @@ static int drain_nl(dir_t *d, int max_msgs) {
     uint64_t now = mono_ns();
     d->real_minus_mono_ns = (int64_t)real_ns() - (int64_t)now;
     for (int i = 0; i < n; i++) {
-      size_t len = msgs[i].msg_len;
+      /* signed: the last message's nlmsg_len need not be 4-aligned, so NLMSG_NEXT can take
+       * len below zero; unsigned it would wrap and walk past the buffer */
+      int len = (int)msgs[i].msg_len;
       for (struct nlmsghdr *h = (struct nlmsghdr *)bufs[i]; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) handle_nl_msg(d, h, now);
     }
     d->recv_msgs += (uint64_t)n;
