@@ -302,9 +302,8 @@ export class H3Client extends H3Session {
 
 /** Open an HTTP/3 connection; resolves once the QUIC handshake completed. */
 export async function connect(host: string, port: number, opts: ConnectOptions = {}): Promise<H3Client> {
-  const cfg = buildConfig('client', { caPem: opts.caPem, insecure: opts.insecure }, opts);
   const servername = opts.servername ?? host;
-  const { conn } = await quicConnect(host, port, cfg, servername, opts.maxUdpPayload);
+  const { conn } = await quicConnect(host, port, (path) => buildConfig('client', { caPem: opts.caPem, insecure: opts.insecure }, opts, path), servername, opts.maxUdpPayload);
   const authority = `${servername.includes(':') ? `[${servername}]` : servername}:${port}`;
   const client = new H3Client(conn, authority);
   await client.ready(opts.handshakeTimeoutMs ?? 10_000);

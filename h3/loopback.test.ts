@@ -12,6 +12,7 @@ import { payload } from '../servers/types.ts';
 import { encodeFrame, Frame } from './frames.ts';
 import { encodeFieldSection } from './qpack.ts';
 import { H3Code } from './errors.ts';
+import { pathMaxUdpPayload } from './path.ts';
 import { h3Plugin } from '../servers/h3.ts';
 import { createH3Driver } from '../harness/drivers/h3.ts';
 import type { RequestHandle } from '../harness/records.ts';
@@ -67,6 +68,26 @@ test('1 B, 50 MB and 100 x 100 KB concurrent, sha256 equal to payload()', { time
     assert.equal((await c.get('/nope')).status, 404);
   } finally {
     await c.close();
+  }
+});
+
+test('datagram size: from the loopback MTU by default, or as configured on each side', { timeout: 30_000 }, async () => {
+  const c = await connect('127.0.0.1', server.port, opts());
+  try {
+    assert.equal(c.conn.maxUdpPayload, pathMaxUdpPayload('127.0.0.1', '127.0.0.1'));
+  } finally {
+    await c.close();
+  }
+  // Small datagrams (a 1500-byte-MTU path) still carry large bodies intact.
+  const s = await listen('127.0.0.1', 0, { key: tls.key, cert: tls.cert, maxUdpPayload: 1200 }, payloadHandler);
+  const c2 = await connect('127.0.0.1', s.port, { ...opts(), maxUdpPayload: 1350 });
+  try {
+    assert.equal(c2.conn.maxUdpPayload, 1350);
+    const r = await c2.get('/bytes/3000000');
+    assert.equal(sha(r.body), sha(payload(3000000)));
+  } finally {
+    await c2.close();
+    await s.close(200);
   }
 });
 

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { QuicError } from './errors.ts';
 import { quiche, type HostPort, type QuicheConfig, type QuicheConnection } from './binding.ts';
+import { MIN_UDP_PAYLOAD, pathMaxUdpPayload, QUICHE_MAX_PACKET } from './path.ts';
 
 export type CcAlgorithm = 'cubic' | 'reno' | 'bbr';
 export const CC_ALGORITHMS: readonly CcAlgorithm[] = ['cubic', 'reno', 'bbr'];
@@ -15,7 +16,8 @@ export const CC_ALGORITHMS: readonly CcAlgorithm[] = ['cubic', 'reno', 'bbr'];
 export interface TransportOptions {
   /** congestion control (default cubic) */
   cc?: CcAlgorithm | string;
-  /** max UDP payload we send; 1350 fits any 1500-byte-MTU path */
+  /** max UDP payload we send (1200..16383); default: from the path's interface MTU
+   *  (path.ts), e.g. 16383 on loopback, 1472 on a 1500-byte-MTU veth */
   maxUdpPayload?: number;
   idleTimeoutMs?: number;
   /** bidirectional streams the peer may open concurrently (server: requests in flight) */
@@ -26,8 +28,41 @@ const SCID_LEN = 16;
 /** Datagrams sent per flush before yielding to the event loop (lets ACKs in). */
 const MAX_BURST = 256;
 const SLAB = 256 * 1024;
+/** Outgoing datagrams are carved from slabs of this size (dgram keeps each view until sent). */
+const SEND_SLAB = 512 * 1024;
+/** Socket buffers we ask for; the kernel caps them at net.core.{r,w}mem_max and doubles. */
+const SOCKET_BUFFER = 4 << 20;
+const MIB = 1024 * 1024;
 
-export function buildConfig(role: 'client' | 'server', tls: { key?: string; cert?: string; caPem?: string; insecure?: boolean }, o: TransportOptions): QuicheConfig {
+export type TlsOptions = { key?: string; cert?: string; caPem?: string; insecure?: boolean };
+
+/** What the path and the socket allow, fixed when the socket is bound. */
+export interface PathParams {
+  /** max_send_udp_payload_size for quiche */
+  maxUdpPayload: number;
+  /** receive window (stream and connection): at most what the socket buffer holds */
+  recvWindow: number;
+}
+
+/**
+ * The receive window a socket can back. Flow control is what makes a sender slow down for a
+ * receiver that falls behind; a window larger than the UDP receive buffer lets a fast sender
+ * overrun the buffer instead (drops, then a congestion backoff): seen on loopback with 16 KB
+ * datagrams, 8 MB of socket buffer and a 32 MB window, 1.4% of packets lost. So the window is
+ * half the socket buffer (the kernel's figure, which counts per-datagram overhead too), at
+ * least 1 MiB (the bandwidth-delay product of 100 Mbit/s x 80 ms) and at most 32 MiB.
+ */
+export function recvWindowFor(socket: dgram.Socket): number {
+  let buf = 0;
+  try {
+    buf = socket.getRecvBufferSize();
+  } catch {
+    /* not bound */
+  }
+  return Math.min(32 * MIB, Math.max(1 * MIB, Math.floor(buf / 2)));
+}
+
+export function buildConfig(role: 'client' | 'server', tls: TlsOptions, o: TransportOptions, path: PathParams): QuicheConfig {
   const q = quiche();
   const enc = (s: string) => new Uint8Array(Buffer.from(s));
   const cfg =
@@ -41,14 +76,16 @@ export function buildConfig(role: 'client' | 'server', tls: { key?: string; cert
   cfg.grease(true);
   cfg.setMaxIdleTimeout(o.idleTimeoutMs ?? 30_000);
   cfg.setMaxRecvUdpPayloadSize(65527);
-  cfg.setMaxSendUdpPayloadSize(o.maxUdpPayload ?? 1350);
-  // Windows sized for 50 MB bodies: quiche auto-tunes from the initial values up to the max.
-  cfg.setInitialMaxData(16 * 1024 * 1024);
-  cfg.setInitialMaxStreamDataBidiLocal(8 * 1024 * 1024);
-  cfg.setInitialMaxStreamDataBidiRemote(1024 * 1024);
-  cfg.setInitialMaxStreamDataUni(1024 * 1024);
-  cfg.setMaxConnectionWindow(48 * 1024 * 1024);
-  cfg.setMaxStreamWindow(32 * 1024 * 1024);
+  cfg.setMaxSendUdpPayloadSize(path.maxUdpPayload);
+  // Receive windows: the whole socket-backed window from the start (no auto-tuning needed);
+  // request bodies (server side) and uni streams get less.
+  const w = path.recvWindow;
+  cfg.setInitialMaxData(w);
+  cfg.setInitialMaxStreamDataBidiLocal(w);
+  cfg.setInitialMaxStreamDataBidiRemote(Math.min(w, 1 * MIB));
+  cfg.setInitialMaxStreamDataUni(Math.min(w, 1 * MIB));
+  cfg.setMaxConnectionWindow(w);
+  cfg.setMaxStreamWindow(w);
   cfg.setInitialMaxStreamsBidi(role === 'server' ? (o.maxStreamsBidi ?? 128) : 0);
   cfg.setInitialMaxStreamsUni(16);
   cfg.setDisableActiveMigration(true);
@@ -80,7 +117,7 @@ interface OutStream {
   fin: boolean;
 }
 
-type SendFn = (buf: Buffer, len: number, to: HostPort) => void;
+type SendFn = (buf: Buffer, off: number, len: number, to: HostPort) => void;
 
 function errorName(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -111,6 +148,8 @@ export class QuicConn {
   private done = false;
   private slab = Buffer.allocUnsafe(SLAB);
   private slabOff = 0;
+  private sendSlab = Buffer.allocUnsafe(0);
+  private sendOff = 0;
   private timerAt = 0;
   /** largest datagram we may produce; quiche never exceeds its max_send_udp_payload_size */
   private readonly maxPacket: number;
@@ -123,14 +162,19 @@ export class QuicConn {
     private readonly sendDatagram: SendFn,
     private readonly local: HostPort,
     private readonly onGone: (c: QuicConn) => void,
-    maxUdpPayload = 1350,
+    maxUdpPayload: number,
   ) {
-    this.maxPacket = Math.max(1200, maxUdpPayload);
+    this.maxPacket = Math.min(QUICHE_MAX_PACKET, Math.max(MIN_UDP_PAYLOAD, maxUdpPayload));
     this.id = Buffer.from(scid).toString('hex').slice(0, 16);
   }
 
   get closed(): boolean {
     return this.done;
+  }
+
+  /** the largest UDP payload this connection sends once established */
+  get maxUdpPayload(): number {
+    return this.maxPacket;
   }
 
   recv(msg: Buffer, from: HostPort): void {
@@ -319,16 +363,23 @@ export class QuicConn {
     for (const s of this.out.values()) this.writeStream(s);
     let sent = 0;
     for (; sent < MAX_BURST; sent++) {
-      // quiche writes straight into a small pooled buffer that dgram then owns: no copy.
-      const pkt = Buffer.allocUnsafe(this.maxPacket);
+      // quiche writes straight into a view of a slab that dgram then holds until sent: no
+      // copy, and no allocation per datagram. Views never overlap (the offset moves past
+      // each datagram), so a datagram still queued in libuv is never overwritten.
+      if (this.sendSlab.length - this.sendOff < this.maxPacket) {
+        this.sendSlab = Buffer.allocUnsafe(Math.max(SEND_SLAB, this.maxPacket));
+        this.sendOff = 0;
+      }
+      const off = this.sendOff;
       let r: [number, { to: HostPort }] | null;
       try {
-        r = this.raw.send(pkt);
+        r = this.raw.send(this.sendSlab.subarray(off, off + this.maxPacket));
       } catch {
         break;
       }
       if (!r) break;
-      this.sendDatagram(pkt, r[0], r[1].to);
+      this.sendOff = off + ((r[0] + 7) & ~7);
+      this.sendDatagram(this.sendSlab, off, r[0], r[1].to);
     }
     if (sent >= MAX_BURST) this.schedule();
     if (this.raw.isClosed()) {
@@ -391,7 +442,7 @@ function udpType(host: string): 'udp4' | 'udp6' {
 }
 
 function tuneSocket(s: dgram.Socket): void {
-  for (const f of [() => s.setRecvBufferSize(4 << 20), () => s.setSendBufferSize(4 << 20)]) {
+  for (const f of [() => s.setRecvBufferSize(SOCKET_BUFFER), () => s.setSendBufferSize(SOCKET_BUFFER)]) {
     try {
       f();
     } catch {
@@ -411,30 +462,58 @@ function bindSocket(s: dgram.Socket, port: number, host: string): Promise<void> 
   });
 }
 
-/** Client side: one socket, one connection. */
-export async function quicConnect(host: string, port: number, cfg: QuicheConfig, serverName: string | null, maxUdpPayload = 1350): Promise<{ conn: QuicConn; socket: dgram.Socket }> {
+/** ICMP errors reported on a connected UDP socket (port unreachable etc.): unauthenticated
+ *  and transient, so treated like packet loss (quiche's timers decide), as on an unconnected
+ *  socket, which never sees them. */
+const ICMP_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN']);
+
+/** Client side: one socket, connected to the server, one connection. The socket is
+ *  connected so the kernel picks the source address (which tells the interface and MTU)
+ *  and sends skip dgram's per-datagram address lookup. */
+export async function quicConnect(
+  host: string,
+  port: number,
+  makeConfig: (p: PathParams) => QuicheConfig,
+  serverName: string | null,
+  maxUdpPayload?: number,
+): Promise<{ conn: QuicConn; socket: dgram.Socket; path: PathParams }> {
   const q = quiche();
   const socket = dgram.createSocket(udpType(host));
   await bindSocket(socket, 0, net.isIPv6(host) ? '::' : '0.0.0.0');
   tuneSocket(socket);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.connect(port, host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    socket.close();
+    throw new QuicError('HOLBENCH_QUIC_SOCKET', `connect ${host}:${port}: ${(e as Error).message}`);
+  }
   const la = socket.address();
-  const local: HostPort = { host: net.isIPv6(host) ? '::' : '0.0.0.0', port: la.port };
+  const local: HostPort = { host: la.address, port: la.port };
   const remote: HostPort = { host, port };
+  const path: PathParams = { maxUdpPayload: maxUdpPayload ?? pathMaxUdpPayload(la.address, host), recvWindow: recvWindowFor(socket) };
+  let cfg: QuicheConfig;
+  try {
+    cfg = makeConfig(path);
+  } catch (e) {
+    socket.close();
+    throw e;
+  }
   const scid = randomBytes(SCID_LEN);
   const raw = q.Connection.connect(serverName, scid, local, remote, cfg);
-  const send: SendFn = (buf, len, to) => socket.send(buf, 0, len, to.port, to.host);
-  const conn = new QuicConn(
-    raw,
-    scid,
-    send,
-    local,
-    () => socket.close(),
-    maxUdpPayload,
-  );
+  const send: SendFn = (buf, off, len) => socket.send(buf, off, len);
+  const conn = new QuicConn(raw, scid, send, local, () => socket.close(), path.maxUdpPayload);
   socket.on('message', (msg, rinfo) => conn.recv(msg, { host: rinfo.address, port: rinfo.port }));
-  socket.on('error', (e) => conn.destroy(new QuicError('HOLBENCH_QUIC_SOCKET', `socket error: ${e.message}`)));
+  socket.on('error', (e: NodeJS.ErrnoException) => {
+    if (!ICMP_ERRORS.has(e.code ?? '')) conn.destroy(new QuicError('HOLBENCH_QUIC_SOCKET', `socket error: ${e.message}`));
+  });
   conn.schedule();
-  return { conn, socket };
+  return { conn, socket, path };
 }
 
 /** Server side: one socket, connections routed by destination connection id. */
@@ -446,10 +525,10 @@ export class QuicListener {
 
   private constructor(
     private readonly socket: dgram.Socket,
-    private readonly cfg: QuicheConfig,
+    private readonly makeConfig: (p: PathParams) => QuicheConfig,
     private readonly onConn: (c: QuicConn) => void,
     private readonly maxConns: number,
-    private readonly maxUdpPayload: number,
+    private readonly maxUdpPayload: number | undefined,
   ) {
     const a = socket.address();
     this.local = { host: a.address, port: a.port };
@@ -459,11 +538,38 @@ export class QuicListener {
     });
   }
 
-  static async listen(host: string, port: number, cfg: QuicheConfig, onConn: (c: QuicConn) => void, maxUdpPayload = 1350, maxConns = 10_000): Promise<QuicListener> {
+  /** makeConfig is called once per distinct PathParams (peers on different interfaces may
+   *  get different datagram sizes); maxUdpPayload overrides the MTU-derived size. */
+  static async listen(host: string, port: number, makeConfig: (p: PathParams) => QuicheConfig, onConn: (c: QuicConn) => void, maxUdpPayload?: number, maxConns = 10_000): Promise<QuicListener> {
     const socket = dgram.createSocket(udpType(host));
     await bindSocket(socket, port, host);
     tuneSocket(socket);
-    return new QuicListener(socket, cfg, onConn, maxConns, maxUdpPayload);
+    const l = new QuicListener(socket, makeConfig, onConn, maxConns, maxUdpPayload);
+    try {
+      l.configFor(l.pathTo(null)); // build (and check) the config for the common case now
+    } catch (e) {
+      socket.close();
+      throw e;
+    }
+    return l;
+  }
+
+  private configs = new Map<number, QuicheConfig>();
+  private recvWindow = 0;
+
+  /** Path parameters for a peer (null: what most peers of this bound address get). */
+  pathTo(peer: string | null): PathParams {
+    this.recvWindow ||= recvWindowFor(this.socket);
+    return { maxUdpPayload: this.maxUdpPayload ?? pathMaxUdpPayload(this.local.host, peer), recvWindow: this.recvWindow };
+  }
+
+  private configFor(p: PathParams): QuicheConfig {
+    let c = this.configs.get(p.maxUdpPayload);
+    if (!c) {
+      c = this.makeConfig(p);
+      this.configs.set(p.maxUdpPayload, c);
+    }
+    return c;
   }
 
   get port(): number {
@@ -479,8 +585,8 @@ export class QuicListener {
     return [...new Set(this.conns.values())];
   }
 
-  private send: SendFn = (buf, len, to) => {
-    if (!this.closing) this.socket.send(buf, 0, len, to.port, to.host);
+  private send: SendFn = (buf, off, len, to) => {
+    if (!this.closing) this.socket.send(buf, off, len, to.port, to.host);
   };
 
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
@@ -517,13 +623,14 @@ export class QuicListener {
       if (this.conns.size >= 2 * this.maxConns) return;
       const scid = randomBytes(SCID_LEN);
       // No Retry round trip: accept directly with no original DCID.
-      const raw = q.Connection.accept(scid, null, this.local, from, this.cfg);
+      const path = this.pathTo(from.host);
+      const raw = q.Connection.accept(scid, null, this.local, from, this.configFor(path));
       const odcidKey = key;
       const scidKey = scid.toString('latin1');
       const c = new QuicConn(raw, scid, this.send, this.local, () => {
         this.conns.delete(odcidKey);
         this.conns.delete(scidKey);
-      }, this.maxUdpPayload);
+      }, path.maxUdpPayload);
       conn = c;
       this.conns.set(odcidKey, c);
       this.conns.set(scidKey, c);

@@ -14,13 +14,14 @@ const { values } = parseArgs({
     port: { type: 'string', default: '0' },
     cc: { type: 'string', default: 'cubic' },
     'max-streams': { type: 'string', default: '128' },
+    'max-udp-payload': { type: 'string' },
   },
 });
 if (!values.key || !values.cert) {
   process.stderr.write('usage: serve.ts --key FILE --cert FILE [--host H] [--port P] [--cc cubic|reno|bbr]\n');
   process.exitCode = 2;
 } else {
-  const server = await listen(values.host!, Number(values.port), { key: readFileSync(values.key, 'utf8'), cert: readFileSync(values.cert, 'utf8'), cc: values.cc, maxStreamsBidi: Number(values['max-streams']) }, payloadHandler);
+  const server = await listen(values.host!, Number(values.port), { key: readFileSync(values.key, 'utf8'), cert: readFileSync(values.cert, 'utf8'), cc: values.cc, maxStreamsBidi: Number(values['max-streams']), maxUdpPayload: values['max-udp-payload'] ? Number(values['max-udp-payload']) : undefined }, payloadHandler);
   process.stdout.write(`H3 READY ${server.port}\n`);
   const stop = () => void server.close(500).then(() => process.exit(0));
   process.once('SIGTERM', stop);

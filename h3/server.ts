@@ -3,7 +3,7 @@
 import { connErr, H3Code, H3Error, QuicError } from './errors.ts';
 import { encodeFrame, encodeFrameHeader, Frame, FrameReader } from './frames.ts';
 import { decodeFieldSection, encodeFieldSection, type HeaderList } from './qpack.ts';
-import { buildConfig, QuicListener, type QuicConn, type TransportOptions } from './quic.ts';
+import { buildConfig, QuicListener, type PathParams, type QuicConn, type TransportOptions } from './quic.ts';
 import { H3Session, MAX_FIELD_SECTION_SIZE, parseFields, type BidiHandler } from './session.ts';
 
 export interface ListenOptions extends TransportOptions {
@@ -200,9 +200,9 @@ export class H3Server {
   ) {}
 
   static async listen(host: string, port: number, opts: ListenOptions, handler: H3Handler): Promise<H3Server> {
-    const cfg = buildConfig('server', { key: opts.key, cert: opts.cert }, opts);
     const server = new H3Server(handler);
-    server.listener = await QuicListener.listen(host, port, cfg, (conn) => server.sessions.add(new ServerSession(conn, server)), opts.maxUdpPayload);
+    const makeConfig = (path: PathParams) => buildConfig('server', { key: opts.key, cert: opts.cert }, opts, path);
+    server.listener = await QuicListener.listen(host, port, makeConfig, (conn) => server.sessions.add(new ServerSession(conn, server)), opts.maxUdpPayload);
     return server;
   }
 
