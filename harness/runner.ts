@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { createTopology, readCc, type Topology } from '../netem/topology.ts';
+import { createTopology, readCc, sysctl, type Topology } from '../netem/topology.ts';
 import { createBackend, resolveBackend } from '../netem/backends/index.ts';
 import type { BackendChoice, BackendStats, ImpairmentBackend } from '../netem/backend.ts';
 import { describeProfile } from '../netem/profile.ts';
@@ -150,6 +150,15 @@ export class Runner extends EventEmitter {
       runJson.run_id = topo.runId;
       runJson.host_changes = topo.hostNotes;
       runJson.tcp_cc_measured = { client: await readCc(topo.ns.client), server: await readCc(topo.ns.server) };
+      if (sc.workload.kind === 'messages') {
+        // TCP keepalive probe spacing and count are per-namespace sysctls (Node sets only the idle time)
+        const k = sc.workload.keepalive;
+        const set: Record<string, string> = {};
+        if (k.tcp_keepalive_interval_s) set['net.ipv4.tcp_keepalive_intvl'] = String(k.tcp_keepalive_interval_s);
+        if (k.tcp_keepalive_probes) set['net.ipv4.tcp_keepalive_probes'] = String(k.tcp_keepalive_probes);
+        for (const [key, v] of Object.entries(set)) for (const n of [topo.ns.client, topo.ns.server]) await sysctl(n, key, v);
+        if (Object.keys(set).length) runJson.namespace_sysctls = set;
+      }
       const backend: ImpairmentBackend = await createBackend(chosen.name, topo);
       disposers.push(() => backend.teardown());
       await backend.apply(loaded.cells[0]!.profile);

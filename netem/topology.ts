@@ -56,7 +56,7 @@ async function ipn(ns: string, ...args: string[]) {
   await run('ip', ['-n', ns, ...args]);
 }
 
-async function sysctl(ns: string, key: string, value: string) {
+export async function sysctl(ns: string, key: string, value: string) {
   await run('sysctl', ['-q', '-w', `${key}=${value}`], { ns });
 }
 

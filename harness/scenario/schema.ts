@@ -61,6 +61,8 @@ const ms = (max: number) => z.number().int().min(1).max(max);
 const KeepaliveSchema = z
   .object({
     tcp_keepalive_ms: ms(7_200_000).optional().describe('TCP keepalive idle time before probing (both sides, TCP protocols)'),
+    tcp_keepalive_interval_s: z.number().int().min(1).max(32767).optional().describe('net.ipv4.tcp_keepalive_intvl in the client and server namespaces (kernel default 75)'),
+    tcp_keepalive_probes: z.number().int().min(1).max(127).optional().describe('net.ipv4.tcp_keepalive_probes in the client and server namespaces (kernel default 9)'),
     ping_ms: ms(3_600_000).optional().describe('WebSocket ping / gRPC keepalive interval (both sides)'),
     ping_timeout_ms: ms(3_600_000).optional().describe('declare the peer dead when the pong/keepalive ack is this late (default ping_ms)'),
     heartbeat_ms: ms(3_600_000).optional().describe('SSE comment heartbeat interval (server)'),
