@@ -3,6 +3,7 @@
 import { fmt } from './labels.ts';
 import type { EmulationRow } from './emulation.ts';
 import type { Results, SummaryRow } from './load.ts';
+import { SUMMARY_COLUMNS } from '../summary.ts';
 
 export interface HtmlChart {
   id: string;
@@ -74,11 +75,8 @@ function emulationTable(m: HtmlModel['emulation']): string {
   return `<table class="grid"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
 }
 
-const SUMMARY_COLS: (keyof SummaryRow)[] = [
-  'cell', 'protocol', 'rep', 'status', 'reason', 'workload', 'loss_pct', 'rtt_ms', 'rate_mbps', 'tcp_cc', 'quic_cc', 'page_ms', 'requests', 'errors',
-  'ttfb_p50_ms', 'ttlb_p50_ms', 'p50_ms', 'p95_ms', 'p99_ms', 'goodput_mbps', 'completion_spread_ms', 'connections_used', 'server_connections',
-  'retransmissions', 'co_stall_index', 'stall_ms_mean', 'loss_measured_pct', 'drops_loss', 'drops_queue',
-];
+// every summary.csv column but the scenario name (the page title has it)
+const SUMMARY_COLS = SUMMARY_COLUMNS.filter((c) => c !== 'scenario');
 
 function summaryTable(rows: SummaryRow[]): string {
   // drop columns that are empty in every row (e.g. latency columns of a page-only run)
