@@ -149,6 +149,7 @@ export class QuicConn {
   private slab = Buffer.allocUnsafe(SLAB);
   private slabOff = 0;
   private sendSlab = Buffer.allocUnsafe(0);
+  private recvInfo: { from: HostPort; to: HostPort } | null = null;
   private sendOff = 0;
   private timerAt = 0;
   /** largest datagram we may produce; quiche never exceeds its max_send_udp_payload_size */
@@ -177,10 +178,14 @@ export class QuicConn {
     return this.maxPacket;
   }
 
-  recv(msg: Buffer, from: HostPort): void {
+  /** Feed one datagram from host:port. */
+  recv(msg: Buffer, host: string, port: number): void {
     if (this.done) return;
+    // The peer's address rarely changes: reuse the info object (one allocation less per datagram).
+    let info = this.recvInfo;
+    if (!info || info.from.port !== port || info.from.host !== host) info = this.recvInfo = { from: { host, port }, to: this.local };
     try {
-      this.raw.recv(msg, { from, to: this.local });
+      this.raw.recv(msg, info);
     } catch {
       // A recv error closes the connection inside quiche (localError set) or drops the
       // packet; either way flush() sends what is needed and notices closure.
@@ -508,7 +513,7 @@ export async function quicConnect(
   const raw = q.Connection.connect(serverName, scid, local, remote, cfg);
   const send: SendFn = (buf, off, len) => socket.send(buf, off, len);
   const conn = new QuicConn(raw, scid, send, local, () => socket.close(), path.maxUdpPayload);
-  socket.on('message', (msg, rinfo) => conn.recv(msg, { host: rinfo.address, port: rinfo.port }));
+  socket.on('message', (msg, rinfo) => conn.recv(msg, rinfo.address, rinfo.port));
   socket.on('error', (e: NodeJS.ErrnoException) => {
     if (!ICMP_ERRORS.has(e.code ?? '')) conn.destroy(new QuicError('HOLBENCH_QUIC_SOCKET', `socket error: ${e.message}`));
   });
@@ -604,10 +609,10 @@ export class QuicListener {
       }
       key = Buffer.from(hdr.dcid).toString('latin1');
     }
-    const from = { host: rinfo.address, port: rinfo.port };
     let conn = this.conns.get(key);
     if (!conn) {
       const q = quiche();
+      const from = { host: rinfo.address, port: rinfo.port };
       if (!hdr) return; // short header for an unknown connection
       if (!q.versionIsSupported(hdr.version)) {
         const out = Buffer.allocUnsafe(1350);
@@ -637,7 +642,7 @@ export class QuicListener {
       this.count++;
       this.onConn(c);
     }
-    conn.recv(msg, from);
+    conn.recv(msg, rinfo.address, rinfo.port);
   }
 
   async close(): Promise<void> {
