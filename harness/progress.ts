@@ -1,4 +1,5 @@
 // Console progress for a run: a one-line bar with ETA on a TTY, plain lines otherwise.
+import type { SummaryRow } from './summary.ts';
 import type { RunEvent } from './runner.ts';
 
 export function progressPrinter(opts: { quiet: boolean; json: boolean; stream?: NodeJS.WriteStream }) {
@@ -31,10 +32,23 @@ export function progressPrinter(opts: { quiet: boolean; json: boolean; stream?: 
       }
     } else if (e.type === 'job-end') {
       const r = e.row;
-      const what = r.status !== 'SUCCEEDED' ? `${r.status}: ${r.reason}` : r.workload === 'page' ? `page ${r.page_ms} ms, ${r.connections_used} conn, co-stall ${r.co_stall_index ?? '-'}` : `p50 ${r.p50_ms} ms p99 ${r.p99_ms} ms, ${r.requests} req`;
+      const what = r.status !== 'SUCCEEDED' ? `${r.status}: ${r.reason}` : jobLine(r);
       clear();
       lastLine = '';
       out.write(`${String(e.index).padStart(String(e.jobs).length)}/${e.jobs} ${r.protocol.padEnd(9)} ${r.cell} rep ${r.rep}: ${what}\n`);
     }
   };
+}
+
+/** One job's outcome in a line, by workload. */
+export function jobLine(r: SummaryRow): string {
+  if (r.workload === 'page') return `page ${r.page_ms} ms, ${r.connections_used} conn, co-stall ${r.co_stall_index === null ? '-' : r.co_stall_index.toFixed(2)}`;
+  if (r.workload === 'load') return `p50 ${r.p50_ms} ms p99 ${r.p99_ms} ms, ${r.requests} req`;
+  const parts = [`${r.msgs_received}/${r.msgs_sent} msgs`, `p50 ${r.msg_p50_ms} ms p99 ${r.msg_p99_ms} ms`, `${r.wire_bytes_per_msg} B/msg on the wire`, `${r.connections_used} conn`];
+  if (r.msgs_lost || r.msgs_dup) parts.push(`lost ${r.msgs_lost} dup ${r.msgs_dup}`);
+  if (r.detect_ms_client !== null || r.detect_ms_server !== null || r.detect_mech_client || r.detect_mech_server) {
+    const d = (ms: number | null, mech: string) => (ms === null ? 'not detected' : `${ms} ms (${mech})`);
+    parts.push(`detect client ${d(r.detect_ms_client, r.detect_mech_client)}, server ${d(r.detect_ms_server, r.detect_mech_server)}`);
+  }
+  return parts.join(', ');
 }
