@@ -38,7 +38,7 @@ export const KNOWN_METRICS: Readonly<Record<string, Direction>> = {
   completion_spread_ms: 'lower', stall_ms_mean: 'lower', co_stall_index: 'lower', retransmissions: 'lower', errors: 'lower',
   goodput_mbps: 'higher',
   // messages workloads
-  msg_p50_ms: 'lower', msg_p99_ms: 'lower', msgs_per_s: 'higher', wire_bytes_per_msg: 'lower', msgs_lost: 'lower',
+  msg_p50_ms: 'lower', msg_p99_ms: 'lower', msgs_per_s: 'higher', wire_bytes_per_msg: 'lower', payload_bytes_per_msg: 'lower', msgs_lost: 'lower',
   msgs_dup: 'lower', reconnects: 'lower', detect_ms_client: 'lower', detect_ms_server: 'lower',
   // counts and emulator measurements: a change is worth seeing, but is not better or worse
   requests: 'neutral', connections_used: 'neutral', server_connections: 'neutral', loss_measured_pct: 'neutral',

@@ -89,11 +89,11 @@ function request<T>(child: ChildProcess, msg: object, match: (m: any) => boolean
 }
 
 /** L2 byte counters of a namespace's eth0 (tx = towards the router). */
-async function vethBytes(ns: string): Promise<{ tx: number; rx: number } | null> {
+async function vethBytes(ns: string): Promise<{ tx: number; rx: number; packets: number } | null> {
   const r = await run('ip', ['-n', ns, '-j', '-s', 'link', 'show', 'dev', 'eth0'], { allowFail: true });
   if (r.exitCode !== 0) return null;
   const st = (JSON.parse(r.stdout) as any[])[0]?.stats64;
-  return st ? { tx: Number(st.tx.bytes), rx: Number(st.rx.bytes) } : null;
+  return st ? { tx: Number(st.tx.bytes), rx: Number(st.rx.bytes), packets: Number(st.tx.packets) + Number(st.rx.packets) } : null;
 }
 
 /** First detection at or after `from` (wall ms): its delay and mechanism. */
@@ -201,7 +201,7 @@ export class Runner extends EventEmitter {
             let statsAfter: BackendStats | undefined;
             let serverConnections: number | null = null;
             let retrans: number | null = null;
-            let wire: { up: number; down: number } | null = null;
+            let wire: { up: number; down: number; packets: number } | null = null;
             let detect: { clientMs: number | null; clientMech: string; serverMs: number | null; serverMech: string } | undefined;
             const emptyResult = (status: JobResult['status'], reason: string): JobResult => ({ type: 'result', id: index, status, reason, connectionsOpened: 0, bytes: 0, elapsedMs: 0, requests: [], chunks: [] });
             if (!port) {
@@ -233,7 +233,7 @@ export class Runner extends EventEmitter {
               }
               statsAfter = await backend.stats();
               const wireAfter = await vethBytes(topo.ns.client);
-              if (wireBefore && wireAfter) wire = { up: wireAfter.tx - wireBefore.tx, down: wireAfter.rx - wireBefore.rx };
+              if (wireBefore && wireAfter) wire = { up: wireAfter.tx - wireBefore.tx, down: wireAfter.rx - wireBefore.rx, packets: wireAfter.packets - wireBefore.packets };
               const srvAfter = await request<any>(server.child, { type: 'stats' }, (m) => m.type === 'stats', 10_000);
               serverConnections = srvAfter.stats[plugin].connections - srvBefore.stats[plugin].connections;
               if (outageOn.length) {

@@ -48,6 +48,8 @@ export interface SummaryRow {
   msg_p99_ms: number | null;
   msgs_per_s: number | null;
   wire_bytes_per_msg: number | null;
+  /** TCP payload per message: (wire bytes - 66 x frames) / messages (66 = Ethernet 14 + IPv4 20 + TCP 20 + timestamps 12) */
+  payload_bytes_per_msg: number | null;
   reconnects: number | null;
   detect_ms_client: number | null;
   detect_mech_client: string;
@@ -60,10 +62,13 @@ export const SUMMARY_COLUMNS: (keyof SummaryRow)[] = [
   'page_ms', 'requests', 'errors', 'ttfb_p50_ms', 'ttlb_p50_ms', 'p50_ms', 'p95_ms', 'p99_ms', 'goodput_mbps', 'completion_spread_ms',
   'connections_used', 'server_connections', 'retransmissions', 'co_stall_index', 'stall_ms_mean', 'loss_measured_pct', 'drops_loss', 'drops_queue',
   'wire_bytes_up', 'wire_bytes_down', 'msgs_sent', 'msgs_received', 'msgs_lost', 'msgs_dup', 'msg_p50_ms', 'msg_p99_ms', 'msgs_per_s',
-  'wire_bytes_per_msg', 'reconnects', 'detect_ms_client', 'detect_mech_client', 'detect_ms_server', 'detect_mech_server',
+  'wire_bytes_per_msg', 'payload_bytes_per_msg', 'reconnects', 'detect_ms_client', 'detect_mech_client', 'detect_ms_server', 'detect_mech_server',
 ];
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
+/** Ethernet + IPv4 + TCP header bytes of a frame with the timestamp option (every segment
+ *  after the handshake on Linux); SYNs carry a few more, counted as payload. */
+export const TCP_FRAME_OVERHEAD = 14 + 20 + 20 + 12;
 
 function diffDir(a: DirectionStats, b: DirectionStats) {
   return { packets: b.packets - a.packets, loss: b.drops.loss - a.drops.loss, queue: b.drops.queue - a.drops.queue };
@@ -83,7 +88,7 @@ export interface SummaryContext {
   retransmissions: number | null;
   stall?: { coStallIndex: number | null; stallMsMean: number | null };
   /** client veth byte counters around the job */
-  wire?: { up: number; down: number } | null;
+  wire?: { up: number; down: number; packets: number } | null;
   /** dead-peer detection relative to the first outage's start (messages workloads) */
   detect?: { clientMs: number | null; clientMech: string; serverMs: number | null; serverMech: string };
 }
@@ -150,6 +155,7 @@ export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
     msg_p99_ms: msg?.latencyMs?.p99 ?? null,
     msgs_per_s: msg?.msgsPerS ?? null,
     wire_bytes_per_msg: msg && wire && msg.received ? r3((wire.up + wire.down) / msg.received) : null,
+    payload_bytes_per_msg: msg && wire && msg.received ? r3((wire.up + wire.down - TCP_FRAME_OVERHEAD * wire.packets) / msg.received) : null,
     reconnects: msg ? msg.reconnects : null,
     detect_ms_client: c.detect?.clientMs ?? null,
     detect_mech_client: c.detect?.clientMech ?? '',
