@@ -22,21 +22,14 @@ export const MIN_UDP_PAYLOAD = 1200;
 /** When no MTU can be found: fits any path with a 1500-byte MTU, tunnels included. */
 export const FALLBACK_UDP_PAYLOAD = 1350;
 
-const mtuCache = new Map<string, number | null>();
-
 /** MTU of a network interface in this network namespace (/sys/class/net), or null. */
 function deviceMtu(ifname: string): number | null {
-  let v = mtuCache.get(ifname);
-  if (v === undefined) {
-    try {
-      const n = Number(readFileSync(`/sys/class/net/${ifname}/mtu`, 'utf8').trim());
-      v = Number.isInteger(n) && n >= 576 ? n : null;
-    } catch {
-      v = null;
-    }
-    mtuCache.set(ifname, v);
+  try {
+    const n = Number(readFileSync(`/sys/class/net/${ifname}/mtu`, 'utf8').trim());
+    return Number.isInteger(n) && n >= 576 ? n : null;
+  } catch {
+    return null;
   }
-  return v;
 }
 
 function isUnspecified(addr: string): boolean {
@@ -59,7 +52,13 @@ function scanInterfaces(): Interfaces {
   const byAddress = new Map<string, string>();
   let loopback: string | null = null;
   const external: string[] = [];
-  for (const [name, list] of Object.entries(os.networkInterfaces())) {
+  let all: ReturnType<typeof os.networkInterfaces> = {};
+  try {
+    all = os.networkInterfaces();
+  } catch {
+    /* some sandboxes refuse; nothing known */
+  }
+  for (const [name, list] of Object.entries(all)) {
     for (const i of list ?? []) {
       if (i.internal) loopback ??= name;
       else if (!external.includes(name)) external.push(name);
@@ -73,27 +72,18 @@ function isLoopbackAddress(a: string): boolean {
   return a === '::1' || (net.isIPv4(a) && a.startsWith('127.'));
 }
 
-const payloadCache = new Map<string, number>();
-
 /**
  * Largest UDP payload to send from `local` to `peer` (peer null: any peer of a server bound
  * to `local`): the MTU of the interface the datagrams leave by, minus the IP and UDP
  * headers, within [1200, 16383]. A peer on this host (loopback, or one of our own
  * addresses) is reached over loopback. An unspecified local address and a peer elsewhere
- * take the smallest MTU of the non-loopback interfaces. Unknown -> 1350. Cached.
+ * take the smallest MTU of the non-loopback interfaces. Unknown -> 1350. Not cached: an
+ * interface's MTU may change, and this costs one getifaddrs and one small file read, once
+ * per connection.
  */
-export function pathMaxUdpPayload(local: string, peer: string | null): number {
-  const key = `${local}|${peer}`;
-  let v = payloadCache.get(key);
-  if (v === undefined) {
-    v = compute(normalise(local), peer === null ? null : normalise(peer));
-    if (payloadCache.size > 1000) payloadCache.clear();
-    payloadCache.set(key, v);
-  }
-  return v;
-}
-
-function compute(l: string, p: string | null): number {
+export function pathMaxUdpPayload(local: string, peerAddr: string | null): number {
+  const l = normalise(local);
+  const p = peerAddr === null ? null : normalise(peerAddr);
   const v6 = p !== null ? net.isIPv6(p) : net.isIPv6(l);
   const headers = v6 ? 48 : 28;
   const ifs = scanInterfaces();
