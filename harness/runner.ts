@@ -128,9 +128,14 @@ export class Runner extends EventEmitter {
     emit({ type: 'plan', jobs: jobsTotal, cells: loaded.cells.length, protocols: loaded.protocols.map((p) => p.label), repetitions: reps, backend: chosen.name, outDir });
 
     const disposers: (() => Promise<void>)[] = [];
-    const dispose = async () => {
-      for (const d of disposers.splice(0).reverse()) await d().catch(() => {});
-    };
+    // One teardown, however many callers: a signal's cleanup and this function's `finally`
+    // can both get here; the second must wait for the first to finish, not return early
+    // (the signal handler exits the process as soon as its cleanups resolve).
+    let disposing: Promise<void> | null = null;
+    const dispose = () =>
+      (disposing ??= (async () => {
+        for (const d of disposers.splice(0).reverse()) await d().catch(() => {});
+      })());
     const unregister = onCleanup(dispose);
     const rows: SummaryRow[] = [];
     const startedAt = new Date().toISOString();
