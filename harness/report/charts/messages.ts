@@ -89,6 +89,17 @@ function labelsWithOutages(rows: SummaryRow[], outages: Map<string, OutageInfo[]
   return cellLabels(rows, new Map([...outages].map(([c, o]) => [c, outageText(o)])));
 }
 
+/** The rows of `msg` in outage cells, with their outage-aware cell labels; a skip reason
+ *  when there are none (shared by the detection and recovery charts). */
+function inOutageCells(ctx: ChartContext, msg: SummaryRow[]): { rows: SummaryRow[]; oc: ReturnType<typeof outageCells>; labels: Map<string, string> } | { skipped: string } {
+  const oc = outageCells(ctx, msg);
+  const rows = msg.filter((r) => oc.cells.has(r.cell));
+  if (rows.length === 0) {
+    return { skipped: oc.outages ? 'no messages runs in a cell with an outage (run.json cells[].profile.outages)' : 'run.json has no cell profiles (outages) and no run recorded a detection' };
+  }
+  return { rows, oc, labels: labelsWithOutages(rows, oc.outages) };
+}
+
 function labelsFor(ctx: ChartContext, rows: SummaryRow[]): Map<string, string> {
   return labelsWithOutages(rows, outagesByCell(ctx));
 }
@@ -507,13 +518,10 @@ export function deadPeerDetectionChart(ctx: ChartContext): ChartResult {
   const title = 'Dead-peer detection after an outage began';
   const msg = messageRows(ctx, true);
   if (msg.length === 0) return { id, title, skipped: 'no messages-workload runs' };
-  const oc = outageCells(ctx, msg);
-  const rows = msg.filter((r) => oc.cells.has(r.cell));
-  if (rows.length === 0) {
-    return { id, title, skipped: oc.outages ? 'no messages runs in a cell with an outage (run.json cells[].profile.outages)' : 'run.json has no cell profiles (outages) and no run recorded a detection' };
-  }
+  const sel = inOutageCells(ctx, msg);
+  if ('skipped' in sel) return { id, title, skipped: sel.skipped };
+  const { rows, oc, labels } = sel;
   const w = workloadInfo(ctx);
-  const labels = labelsWithOutages(rows, oc.outages);
   const label = (r: SummaryRow) => labels.get(r.cell) ?? r.cell;
   const lastRecv = new Map<string, number>();
   for (const m of ctx.results.messages) {
@@ -627,13 +635,10 @@ export function recoveryChart(ctx: ChartContext): ChartResult {
   const title = 'Messages lost and duplicated across an outage';
   const msg = messageRows(ctx, true).filter((r) => r.msgs_lost !== null || r.msgs_dup !== null);
   if (msg.length === 0) return { id, title, skipped: 'no messages-workload runs with msgs_lost / msgs_dup' };
-  const oc = outageCells(ctx, msg);
-  const rows = msg.filter((r) => oc.cells.has(r.cell));
-  if (rows.length === 0) {
-    return { id, title, skipped: oc.outages ? 'no messages runs in a cell with an outage (run.json cells[].profile.outages)' : 'run.json has no cell profiles (outages) and no run recorded a detection' };
-  }
+  const sel = inOutageCells(ctx, msg);
+  if ('skipped' in sel) return { id, title, skipped: sel.skipped };
+  const { rows, oc, labels } = sel;
   const w = workloadInfo(ctx);
-  const labels = labelsWithOutages(rows, oc.outages);
   const KINDS = [
     { kind: 'lost', field: 'msgs_lost' as const },
     { kind: 'duplicated', field: 'msgs_dup' as const },
