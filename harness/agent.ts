@@ -41,6 +41,15 @@ export interface JobResult {
   messageRows?: MessageRow[];
 }
 
+/** `work`, or a rejection once `ms` pass (the job's time bound); the timer never outlives it. */
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 export async function runJob(job: Job): Promise<JobResult> {
   if (job.workload.kind === 'messages') return runMessagesJob(job, job.workload);
   const rec = new Recorder({
@@ -58,14 +67,10 @@ export async function runJob(job: Job): Promise<JobResult> {
     return { ...base, status: 'UNSUPPORTED', reason: (e as Error).message.split('\n')[0]! };
   }
   const driver = await factory({ target: job.target, connections: job.protocol.connections, requestTimeoutMs: job.requestTimeoutMs, quicCc: job.quicCc });
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${job.jobTimeoutMs / 1000} s`)), job.jobTimeoutMs);
-  });
   try {
     const work: Promise<{ page?: PageResult; load?: LoadResult }> =
       job.workload.kind === 'page' ? runPage(driver, job.workload, rec).then((page) => ({ page })) : runLoad(driver, job.workload, rec).then((load) => ({ load }));
-    const out = await Promise.race([work, timeout]);
+    const out = await withDeadline(work, job.jobTimeoutMs);
     const failed = out.page ? out.page.failed : 0;
     const ok = out.page ? failed === 0 : out.load!.requests > 0 && out.load!.errors < out.load!.requests;
     return {
@@ -80,7 +85,6 @@ export async function runJob(job: Job): Promise<JobResult> {
   } catch (e) {
     return { ...base, status: 'FAILED', reason: (e as Error).message.split('\n')[0]!, connectionsOpened: driver.connectionsOpened(), bytes: rec.bytes, elapsedMs: rec.now() };
   } finally {
-    clearTimeout(timer);
     await Promise.race([driver.close(), new Promise((r) => setTimeout(r, 5000))]);
   }
 }
@@ -97,12 +101,8 @@ async function runMessagesJob(job: Job, w: MessagesWorkloadT): Promise<JobResult
   }
   const t0 = performance.now();
   const driver = await factory({ target: job.target, keepalive: keepaliveOf(w.keepalive), requestTimeoutMs: job.requestTimeoutMs });
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${job.jobTimeoutMs / 1000} s`)), job.jobTimeoutMs);
-  });
   try {
-    const m = await Promise.race([runMessages(driver, w, { cell: job.cell, protocol: job.protocol.label, rep: job.rep }, rows, { requestTimeoutMs: job.requestTimeoutMs }), timeout]);
+    const m = await withDeadline(runMessages(driver, w, { cell: job.cell, protocol: job.protocol.label, rep: job.rep }, rows, { requestTimeoutMs: job.requestTimeoutMs }), job.jobTimeoutMs);
     const ok = m.received > 0;
     return {
       ...base,
@@ -116,7 +116,6 @@ async function runMessagesJob(job: Job, w: MessagesWorkloadT): Promise<JobResult
   } catch (e) {
     return { ...base, status: 'FAILED', reason: (e as Error).message.split('\n')[0]!, connectionsOpened: driver.connectionsOpened(), elapsedMs: performance.now() - t0 };
   } finally {
-    clearTimeout(timer);
     await Promise.race([driver.close(), new Promise((r) => setTimeout(r, 5000))]);
   }
 }
