@@ -99,10 +99,12 @@ export class PushSchedules {
 export interface Keepalive {
   /** TCP keepalive: idle time before the first probe (socket.setKeepAlive) */
   tcpKeepaliveMs?: number;
-  /** WebSocket ping / HTTP/2 PING / gRPC keepalive_time interval */
+  /** WebSocket ping / HTTP/2 PING / gRPC keepalive_time / QUIC PING interval */
   pingMs?: number;
   /** how long to wait for the pong / PING ack / keepalive ack before declaring the peer dead */
   pingTimeoutMs?: number;
+  /** QUIC max_idle_timeout (both sides; the effective value is the smaller of the two) */
+  quicIdleTimeoutMs?: number;
   /** SSE comment heartbeat interval (server); the client declares the stream dead after
    *  heartbeatTimeoutMs without any bytes */
   heartbeatMs?: number;
@@ -117,6 +119,6 @@ export interface Keepalive {
 export interface DeadPeerEvent {
   /** wall clock (nowMs()) when the mechanism fired */
   atMs: number;
-  /** e.g. 'ws-ping', 'grpc-keepalive', 'sse-write', 'tcp-keepalive' */
+  /** e.g. 'ws-ping', 'grpc-keepalive', 'sse-write', 'tcp-keepalive', 'h2-ping', 'quic-idle' */
   mechanism: string;
 }

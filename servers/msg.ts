@@ -22,6 +22,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { closeAll, listenTcp } from './http-common.ts';
+import { EVENT_STREAM_HEADERS, followEventStream, resumeFrom } from './eventstream.ts';
 import { encodeMessage, nowMs, parsePushParams, PushSchedules, type DeadPeerEvent, type Keepalive, type PushParams } from './messages.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
 
@@ -121,24 +122,18 @@ export function msgPlugin(): ServerPlugin & { stats(): MsgServerStats } {
 
   // ------------------------------------------------------------------ SSE
 
-  const onSse = (req: http.IncomingMessage, res: http.ServerResponse, p: PushParams) => {
+  const onSse = (req: http.IncomingMessage, res: http.ServerResponse, p0: PushParams) => {
     const socket = req.socket;
-    const lastId = req.headers['last-event-id'];
-    if (typeof lastId === 'string' && lastId.trim() !== '') {
-      const n = Number(lastId.trim());
-      if (!Number.isInteger(n) || n < 0 || n > 10_000_000) return void reply(res, 400, `bad Last-Event-ID: ${lastId}\n`);
-      p = { ...p, after: n };
-    }
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+    const p = resumeFrom(p0, req.headers['last-event-id']);
+    if (typeof p === 'string') return void reply(res, 400, `${p}\n`);
+    res.writeHead(200, EVENT_STREAM_HEADERS);
     res.flushHeaders();
     let ended = false;
-    let heartbeat: NodeJS.Timeout | undefined;
     let cancel = () => {};
     const stop = () => {
       if (ended) return;
       ended = true;
       cancel();
-      clearInterval(heartbeat);
       untrack();
     };
     const untrack = track(() => (stop(), res.destroy()));
@@ -148,18 +143,12 @@ export function msgPlugin(): ServerPlugin & { stats(): MsgServerStats } {
       stop();
       res.destroy();
     };
-    const write = (s: string) => {
-      if (!ended && !res.destroyed) res.write(s, onWriteError);
-    };
     res.on('error', onWriteError);
     res.on('close', stop);
-    write(`retry:${ka.retryMs ?? 1000}\n\n`);
-    // Minimal framing: no space after the colon (the spec strips one if present).
-    cancel = schedules.follow(p, (seq) => {
-      stats.messagesSent++;
-      write(`id:${seq}\ndata:${encodeMessage(seq, p.bytes)}\n\n`);
+    cancel = followEventStream(schedules, p, { retryMs: ka.retryMs ?? 1000, heartbeatMs: ka.heartbeatMs, onSent: () => void stats.messagesSent++ }, (s) => {
+      if (!ended && !res.destroyed) res.write(s, onWriteError);
     });
-    if (ka.heartbeatMs && !ended) heartbeat = setInterval(() => write(':\n\n'), ka.heartbeatMs);
+    if (ended) cancel();
   };
 
   // ------------------------------------------------------------------ long polling

@@ -22,6 +22,8 @@ export async function loadPlugin(name: PluginName): Promise<ServerPlugin> {
 export function pluginFor(protocol: string): PluginName {
   if (protocol === 'http1.0' || protocol === 'http1.1') return 'h1';
   if (protocol === 'h2' || protocol === 'h3') return protocol;
+  if (protocol === 'sse-h2') return 'h2';
+  if (protocol === 'sse-h3') return 'h3';
   if (protocol === 'ws' || protocol === 'sse' || protocol === 'longpoll') return 'msg';
   if (protocol.startsWith('grpc-')) return 'grpc';
   throw new Error(`no server plugin for protocol ${protocol}`);

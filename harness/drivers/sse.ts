@@ -1,5 +1,6 @@
-// Server-Sent Events against the msg plugin's /sse endpoint, implemented on one undici
-// Client following the EventSource processing model (WHATWG HTML, "Server-sent events"):
+// Server-Sent Events against GET /sse (servers/eventstream.ts). createEventStreamDriver is
+// the transport-independent client; here it runs on one undici Client (HTTP/1.1, `sse`),
+// in sse-h2.ts on node:http2 and in sse-h3.ts on our HTTP/3 client. It follows the EventSource processing model (WHATWG HTML, "Server-sent events"):
 // the same URL on every reconnection, Last-Event-ID carrying the id of the last complete
 // event, `retry:` setting the reconnection delay (keepalive.retryMs overrides it).
 // The `eventsource` package is not used because a liveness watchdog needs every byte,
@@ -194,10 +195,70 @@ export class SseParser {
 
 // ---------------------------------------------------------------- the driver
 
+/** A response whose body is the event stream (or an error text for a non-200). */
+export interface StreamResponse {
+  status: number;
+  contentType: string;
+  /** chunks as they arrive; throws when the stream or its connection dies */
+  body: AsyncIterable<Uint8Array>;
+}
+
+/** What an HTTP version provides to the event-stream driver: GET requests on its own
+ *  connection(s), reconnecting by itself when a new request finds the connection dead. */
+export interface StreamTransport {
+  /** GET `path`; aborting `signal` ends the request/stream (the body throws) */
+  request(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<StreamResponse>;
+  /** transport connections opened so far */
+  connections(): number;
+  /** the onDead mechanism of a failed request or a body that threw: the transport's own
+   *  liveness mechanism when that is what killed it ('h2-ping', 'quic-idle', 'tcp-keepalive'),
+   *  else 'error:<code>' */
+  mechanismOf(err: unknown): { mechanism: string; detail: string };
+  close(): Promise<void>;
+}
+
+/** The HTTP/1.1 transport: one undici connection, TCP keepalive from the scenario. */
+function undiciStreamTransport(opts: MessageDriverOptions): StreamTransport & { wireBytes(): { read: number; written: number } } {
+  const t = undiciTransport(opts, 0); // a quiet stream is legal: liveness is the heartbeat's job
+  return {
+    async request(path, headers, signal) {
+      t.takeSocketError();
+      const res = await t.client.request({ path, method: 'GET', headers, signal });
+      return { status: res.statusCode, contentType: String(res.headers['content-type'] ?? ''), body: res.body };
+    },
+    connections: () => t.connections(),
+    mechanismOf: (err) => errorMechanism(err, t.takeSocketError(), opts.keepalive),
+    wireBytes: () => t.wireBytes(),
+    close: () => t.client.destroy().catch(() => {}),
+  };
+}
+
 export const createSseDriver: MessageDriverFactory = async (opts) => {
   const ka = opts.keepalive;
-  const heartbeatTimeoutMs = ka.heartbeatMs ? (ka.heartbeatTimeoutMs ?? 2.5 * ka.heartbeatMs) : 0;
-  const t = undiciTransport(opts, 0); // a quiet stream is legal: liveness is the heartbeat's job
+  const t = undiciStreamTransport(opts);
+  return Object.assign(createEventStreamDriver('sse', t, { retryMs: ka.retryMs, heartbeatTimeoutMs: ka.heartbeatMs ? (ka.heartbeatTimeoutMs ?? 2.5 * ka.heartbeatMs) : 0 }), {
+    wireBytes: () => t.wireBytes(),
+  });
+};
+
+const drain = async (body: AsyncIterable<Uint8Array>): Promise<string> => {
+  let s = '';
+  try {
+    for await (const c of body) if (s.length < 4096) s += Buffer.from(c).toString('utf8');
+  } catch {
+    /* an error body that fails is still an error */
+  }
+  return s;
+};
+
+/**
+ * The EventSource processing model over any StreamTransport: GET /sse with the push params,
+ * Last-Event-ID on every reconnection, `retry:` as the delay unless `retryMs` overrides it.
+ * heartbeatTimeoutMs > 0: declare the stream dead ('sse-heartbeat') after that long without
+ * a byte (the server sends comment heartbeats); 0: only the transport notices a dead path.
+ */
+export function createEventStreamDriver(protocol: string, t: StreamTransport, o: { retryMs?: number; heartbeatTimeoutMs: number }): MessageDriver {
+  const heartbeatTimeoutMs = o.heartbeatTimeoutMs;
   const stopAll = new AbortController();
   let current: AbortController | null = null;
   let watchdog: NodeJS.Timeout | undefined;
@@ -206,16 +267,16 @@ export const createSseDriver: MessageDriverFactory = async (opts) => {
   let opened = false;
   let loop: Promise<void> | null = null;
 
-  const driver: MessageDriver & { wireBytes(): { read: number; written: number } } = {
-    protocol: 'sse',
+  const driver: MessageDriver = {
+    protocol,
     patterns: ['push'],
     async open(p, ev) {
-      if (closed) throw new Error('sse driver closed');
-      if (opened) throw new Error('sse driver: open() called twice');
+      if (closed) throw new Error(`${protocol} driver closed`);
+      if (opened) throw new Error(`${protocol} driver: open() called twice`);
       opened = true;
-      if (p.pattern !== 'push') throw new Error('sse carries push only');
+      if (p.pattern !== 'push') throw new Error(`${protocol} carries push only`);
       const path = `/sse?${pushQuery({ stream: p.stream, count: p.count, intervalMs: p.intervalMs, bytes: p.bytes, after: 0 })}`;
-      let retryMs = ka.retryMs ?? 1000;
+      let retryMs = o.retryMs ?? 1000;
       let highest = 0;
       const parser = new SseParser(
         (e) => {
@@ -226,7 +287,7 @@ export const createSseDriver: MessageDriverFactory = async (opts) => {
           ev.onMessage(m.seq, m.tMs, m.bytes);
         },
         (ms) => {
-          if (ka.retryMs === undefined) retryMs = ms;
+          if (o.retryMs === undefined) retryMs = ms;
         },
       );
 
@@ -235,21 +296,19 @@ export const createSseDriver: MessageDriverFactory = async (opts) => {
       const once = async (onStreamOpen: () => void): Promise<'failed' | 'ended'> => {
         const ac = new AbortController();
         current = ac;
-        t.takeSocketError();
-        let res;
+        let res: StreamResponse;
         try {
           const headers: Record<string, string> = { accept: 'text/event-stream', 'cache-control': 'no-store' };
           if (parser.lastEventId !== '') headers['last-event-id'] = parser.lastEventId;
-          res = await t.client.request({ path, method: 'GET', headers, signal: ac.signal });
+          res = await t.request(path, headers, ac.signal);
         } catch (err) {
           if (!closed && !opened2) firstError = err as Error;
-          return 'failed';
+          return 'failed'; // a reconnection attempt that failed is retried after retryMs
         }
-        const ctype = String(res.headers['content-type'] ?? '');
-        if (res.statusCode !== 200 || !ctype.startsWith('text/event-stream')) {
-          const text = await res.body.text().catch(() => '');
-          if (!opened2) firstError = new Error(`sse: HTTP ${res.statusCode} ${ctype}: ${text.slice(0, 200)}`);
-          else if (!closed) ev.onDead(`error:http-${res.statusCode}`, text.slice(0, 200));
+        if (res.status !== 200 || !res.contentType.startsWith('text/event-stream')) {
+          const text = await drain(res.body);
+          if (!opened2) firstError = new Error(`${protocol}: HTTP ${res.status} ${res.contentType}: ${text.slice(0, 200)}`);
+          else if (!closed) ev.onDead(`error:http-${res.status}`, text.slice(0, 200));
           return opened2 ? 'ended' : 'failed';
         }
         onStreamOpen();
@@ -268,14 +327,14 @@ export const createSseDriver: MessageDriverFactory = async (opts) => {
         try {
           for await (const chunk of res.body) {
             arm();
-            parser.feed(decoder.decode(chunk as Buffer, { stream: true }));
+            parser.feed(decoder.decode(chunk, { stream: true }));
           }
           clearTimeout(watchdog);
           if (!dead && !closed) ev.onDead('closed', 'event stream ended');
         } catch (err) {
           clearTimeout(watchdog);
           if (!dead && !closed) {
-            const m = errorMechanism(err, t.takeSocketError(), ka);
+            const m = t.mechanismOf(err);
             ev.onDead(m.mechanism, m.detail);
           }
         }
@@ -294,12 +353,12 @@ export const createSseDriver: MessageDriverFactory = async (opts) => {
               if (!opened2) (opened2 = true), resolve();
               else if (reconnecting) (reconnecting = false), reconnects++;
             });
-            if (!opened2) return reject(firstError ?? new Error('sse: closed before the stream opened'));
+            if (!opened2) return reject(firstError ?? new Error(`${protocol}: closed before the stream opened`));
             if (closed || (r === 'ended' && (!p.resume || done()))) break;
             reconnecting = true;
             await sleep(retryMs, stopAll.signal);
           }
-          if (!opened2) reject(new Error('sse driver closed'));
+          if (!opened2) reject(new Error(`${protocol} driver closed`));
         })();
       });
     },
@@ -308,7 +367,6 @@ export const createSseDriver: MessageDriverFactory = async (opts) => {
     },
     connectionsOpened: () => t.connections(),
     reconnects: () => reconnects,
-    wireBytes: () => t.wireBytes(),
     async close() {
       if (closed) return;
       closed = true;
@@ -316,8 +374,8 @@ export const createSseDriver: MessageDriverFactory = async (opts) => {
       clearTimeout(watchdog);
       current?.abort();
       await (loop as Promise<void> | null)?.catch(() => {});
-      await t.client.destroy().catch(() => {});
+      await t.close();
     },
   };
   return driver;
-};
+}

@@ -6,13 +6,18 @@ import { LinkSchema, NetworkSchema } from '../../netem/profile.ts';
 /** Protocols a scenario can name. `http1.1` takes connections 1 (serial keep-alive) or 6.
  *  The first four carry page/load workloads; the messaging ones carry `messages` workloads. */
 export const HTTP_PROTOCOLS = ['http1.0', 'http1.1', 'h2', 'h3'] as const;
-export const MESSAGE_PROTOCOLS = ['ws', 'sse', 'longpoll', 'grpc-unary', 'grpc-stream', 'grpc-bidi'] as const;
+/** sse-h2 / sse-h3: the same event stream as sse, on one HTTP/2 (TLS) or HTTP/3 connection,
+ *  so their liveness is the transport's: HTTP/2 PING (ping_ms) or QUIC idle timeout
+ *  (quic_idle_timeout_ms, with QUIC PINGs every ping_ms). */
+export const MESSAGE_PROTOCOLS = ['ws', 'sse', 'sse-h2', 'sse-h3', 'longpoll', 'grpc-unary', 'grpc-stream', 'grpc-bidi'] as const;
 export const PROTOCOLS = [...HTTP_PROTOCOLS, ...MESSAGE_PROTOCOLS] as const;
 export type ProtocolName = (typeof PROTOCOLS)[number];
 /** Which message patterns each messaging protocol carries (checked when a scenario loads). */
 export const PATTERNS_OF: Record<(typeof MESSAGE_PROTOCOLS)[number], readonly ('echo' | 'push')[]> = {
   ws: ['echo', 'push'],
   sse: ['push'],
+  'sse-h2': ['push'],
+  'sse-h3': ['push'],
   longpoll: ['push'],
   'grpc-unary': ['echo'],
   'grpc-stream': ['push'],
@@ -63,9 +68,10 @@ const KeepaliveSchema = z
     tcp_keepalive_ms: ms(7_200_000).optional().describe('TCP keepalive idle time before probing (both sides, TCP protocols)'),
     tcp_keepalive_interval_s: z.number().int().min(1).max(32767).optional().describe('net.ipv4.tcp_keepalive_intvl in the client and server namespaces (kernel default 75)'),
     tcp_keepalive_probes: z.number().int().min(1).max(127).optional().describe('net.ipv4.tcp_keepalive_probes in the client and server namespaces (kernel default 9)'),
-    ping_ms: ms(3_600_000).optional().describe('WebSocket ping / gRPC keepalive interval (both sides)'),
-    ping_timeout_ms: ms(3_600_000).optional().describe('declare the peer dead when the pong/keepalive ack is this late (default ping_ms)'),
-    heartbeat_ms: ms(3_600_000).optional().describe('SSE comment heartbeat interval (server)'),
+    ping_ms: ms(3_600_000).optional().describe('WebSocket ping / HTTP/2 PING (sse-h2) / gRPC keepalive / QUIC PING (sse-h3) interval (both sides)'),
+    ping_timeout_ms: ms(3_600_000).optional().describe('declare the peer dead when the pong / PING ack / keepalive ack is this late (default ping_ms; not QUIC, where the idle timeout decides)'),
+    quic_idle_timeout_ms: ms(600_000).optional().describe('sse-h3: QUIC max_idle_timeout on both sides (the connection dies after this long without a packet from the peer; default 30000)'),
+    heartbeat_ms: ms(3_600_000).optional().describe('SSE comment heartbeat interval (server; sse over HTTP/1.1 only)'),
     heartbeat_timeout_ms: ms(3_600_000).optional().describe('SSE client: dead after this long without bytes (default 2.5 x heartbeat_ms)'),
     hold_ms: ms(600_000).optional().describe('long polling: how long the server holds an empty poll (default 30000)'),
     retry_ms: ms(600_000).optional().describe('client reconnect delay after a dead or closed channel (SSE retry:, default 1000)'),
@@ -138,6 +144,7 @@ export function keepaliveOf(k: KeepaliveInput): import('../../servers/messages.t
     tcpKeepaliveMs: k.tcp_keepalive_ms,
     pingMs: k.ping_ms,
     pingTimeoutMs: k.ping_timeout_ms,
+    quicIdleTimeoutMs: k.quic_idle_timeout_ms,
     heartbeatMs: k.heartbeat_ms,
     heartbeatTimeoutMs: k.heartbeat_timeout_ms,
     holdMs: k.hold_ms,
