@@ -1,16 +1,78 @@
-// HTTP/2 over TLS (ALPN h2) on node:http2 with the per-run certificate.
+// HTTP/2 over TLS (ALPN h2) on node:http2 with the per-run certificate. Serves the
+// deterministic endpoints (http-common.ts) and, for `sse-h2`, the event stream at
+// GET /sse?<push params> (eventstream.ts; no comment heartbeats: liveness is HTTP/2 PING).
+//
+// Liveness (ctx.keepalive, messages workloads only): with pingMs every session sends an
+// HTTP/2 PING every pingMs and, when the ACK is pingTimeoutMs (default pingMs) late, records
+// a dead peer ('h2-ping') and destroys the session. tcpKeepaliveMs applies to every socket.
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import { closeAll, handle, listenTcp } from './http-common.ts';
+import { EVENT_STREAM_HEADERS, followEventStream, resumeFrom } from './eventstream.ts';
+import { nowMs, parsePushParams, PushSchedules, type DeadPeerEvent, type Keepalive } from './messages.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
 
+/** dead-peer events kept (oldest dropped first) */
+const MAX_DEAD_PEERS = 10_000;
+
+/**
+ * HTTP/2 PING keepalive on a session (either side): a PING every pingMs, one outstanding at a
+ * time; when its ACK is timeoutMs late, `onDead()` runs and the session is destroyed with an
+ * error whose code is HOLBENCH_H2_PING. Stops when the session closes.
+ */
+export function h2PingKeepalive(s: http2.Http2Session, pingMs: number, timeoutMs: number, onDead: () => void): void {
+  let waiting: NodeJS.Timeout | undefined;
+  const timer = setInterval(() => {
+    if (waiting || s.destroyed || s.closed) return;
+    const sent = s.ping(() => {
+      clearTimeout(waiting);
+      waiting = undefined;
+    });
+    if (!sent) return;
+    waiting = setTimeout(() => {
+      clearInterval(timer);
+      onDead();
+      s.destroy(Object.assign(new Error(`no HTTP/2 PING ACK within ${timeoutMs} ms`), { code: 'HOLBENCH_H2_PING' }));
+    }, timeoutMs);
+  }, pingMs);
+  s.once('close', () => {
+    clearInterval(timer);
+    clearTimeout(waiting);
+  });
+}
+
 export function h2Plugin(): ServerPlugin {
-  const stats: ServerStats = { connections: 0, requests: 0 };
+  const stats = { connections: 0, requests: 0, messagesSent: 0 };
+  const deadPeers: DeadPeerEvent[] = [];
   const sessions = new Set<http2.ServerHttp2Session>();
+  const schedules = new PushSchedules();
   let server: http2.Http2SecureServer | undefined;
+  let ka: Keepalive = {};
+
+  const recordDead = (mechanism: string) => {
+    deadPeers.push({ atMs: nowMs(), mechanism });
+    if (deadPeers.length > MAX_DEAD_PEERS) deadPeers.shift();
+  };
+
+  const onSse = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, q: URLSearchParams) => {
+    const p0 = parsePushParams(q);
+    const p = typeof p0 === 'string' ? p0 : resumeFrom(p0, req.headers['last-event-id']);
+    if (typeof p === 'string') {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      return void res.end(`${p}\n`);
+    }
+    res.writeHead(200, EVENT_STREAM_HEADERS);
+    const stop = followEventStream(schedules, p, { retryMs: ka.retryMs ?? 1000, onSent: () => void stats.messagesSent++ }, (s) => {
+      if (!res.stream.destroyed) res.write(s);
+    });
+    res.on('close', stop);
+    res.stream.on('error', stop);
+  };
+
   return {
     protocol: 'h2',
     async start(ctx) {
+      ka = ctx.keepalive ?? {};
       server = http2.createSecureServer({
         key: ctx.tls.key,
         cert: ctx.tls.cert,
@@ -24,15 +86,25 @@ export function h2Plugin(): ServerPlugin {
         sessions.add(s);
         s.setLocalWindowSize?.(16 * 1024 * 1024);
         s.on('close', () => sessions.delete(s));
+        s.on('error', () => {}); // 'close' follows
+        if (ka.pingMs) h2PingKeepalive(s, ka.pingMs, ka.pingTimeoutMs ?? ka.pingMs, () => recordDead('h2-ping'));
       });
-      server.on('secureConnection', (sock: Socket) => sock.setNoDelay(true));
+      server.on('secureConnection', (sock: Socket) => {
+        sock.setNoDelay(true);
+        if (ka.tcpKeepaliveMs) {
+          sock.setKeepAlive(true, ka.tcpKeepaliveMs);
+          sock.on('error', (err: NodeJS.ErrnoException) => void (err.code === 'ETIMEDOUT' && recordDead('tcp-keepalive')));
+        }
+      });
       server.on('request', (req, res) => {
         stats.requests++;
+        const url = new URL(req.url ?? '/', 'https://x');
+        if (url.pathname === '/sse' && req.method === 'GET') return onSse(req, res, url.searchParams);
         handle(req, res);
       });
       return listenTcp(server, ctx.host);
     },
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, deadPeers: [...deadPeers] }) as ServerStats,
     stop: () => closeAll(server, sessions),
   };
 }
