@@ -48,7 +48,7 @@ export interface SummaryRow {
   msg_p99_ms: number | null;
   msgs_per_s: number | null;
   wire_bytes_per_msg: number | null;
-  /** TCP payload per message: (wire bytes - 66 x frames) / messages (66 = Ethernet 14 + IPv4 20 + TCP 20 + timestamps 12) */
+  /** TCP/UDP payload per message: (wire bytes - header bytes x frames) / messages (66 = Ethernet 14 + IPv4 20 + TCP 20 + timestamps 12; UDP (sse-h3): 42) */
   payload_bytes_per_msg: number | null;
   reconnects: number | null;
   detect_ms_client: number | null;
@@ -69,6 +69,10 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 /** Ethernet + IPv4 + TCP header bytes of a frame with the timestamp option (every segment
  *  after the handshake on Linux); SYNs carry a few more, counted as payload. */
 export const TCP_FRAME_OVERHEAD = 14 + 20 + 20 + 12;
+/** Ethernet + IPv4 + UDP header bytes (QUIC: h3, sse-h3). */
+export const UDP_FRAME_OVERHEAD = 14 + 20 + 8;
+/** Per-frame header bytes below the protocol's own bytes. */
+export const frameOverhead = (protocol: string): number => (protocol === 'h3' || protocol === 'sse-h3' ? UDP_FRAME_OVERHEAD : TCP_FRAME_OVERHEAD);
 
 function diffDir(a: DirectionStats, b: DirectionStats) {
   return { packets: b.packets - a.packets, loss: b.drops.loss - a.drops.loss, queue: b.drops.queue - a.drops.queue };
@@ -155,7 +159,7 @@ export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
     msg_p99_ms: msg?.latencyMs?.p99 ?? null,
     msgs_per_s: msg?.msgsPerS ?? null,
     wire_bytes_per_msg: msg && wire && msg.received ? r3((wire.up + wire.down) / msg.received) : null,
-    payload_bytes_per_msg: msg && wire && msg.received ? r3((wire.up + wire.down - TCP_FRAME_OVERHEAD * wire.packets) / msg.received) : null,
+    payload_bytes_per_msg: msg && wire && msg.received ? r3((wire.up + wire.down - frameOverhead(c.protocol) * wire.packets) / msg.received) : null,
     reconnects: msg ? msg.reconnects : null,
     detect_ms_client: c.detect?.clientMs ?? null,
     detect_mech_client: c.detect?.clientMech ?? '',

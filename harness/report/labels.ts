@@ -3,7 +3,7 @@
 import type { SummaryRow } from './load.ts';
 
 /** Protocols in the order charts list them; unknown labels follow alphabetically. */
-const PROTOCOL_ORDER = ['http1.0', 'http1.1', 'http1.1x1', 'http1.1x6', 'h2', 'h3', 'ws', 'sse', 'longpoll', 'grpc', 'grpc-unary', 'grpc-stream', 'grpc-bidi'];
+const PROTOCOL_ORDER = ['http1.0', 'http1.1', 'http1.1x1', 'http1.1x6', 'h2', 'h3', 'ws', 'sse', 'sse-h2', 'sse-h3', 'longpoll', 'grpc', 'grpc-unary', 'grpc-stream', 'grpc-bidi'];
 
 export function sortProtocols(ps: Iterable<string>): string[] {
   const rank = (p: string) => {
@@ -18,7 +18,7 @@ const HTTP_COLORS: Record<string, string> = { 'http1.0': '#9d755d', 'http1.1': '
 /** Messaging protocols never share a run with the HTTP ones (a scenario has one workload
  *  and the protocol x workload fit is checked at load), so they reuse the same hues. */
 const MESSAGE_COLORS: Record<string, string> = {
-  ws: '#4c78a8', sse: '#f58518', longpoll: '#9d755d', 'grpc-unary': '#b279a2', 'grpc-stream': '#54a24b', 'grpc-bidi': '#72b7b2',
+  ws: '#4c78a8', sse: '#f58518', 'sse-h2': '#e45756', 'sse-h3': '#ff9da6', longpoll: '#9d755d', 'grpc-unary': '#b279a2', 'grpc-stream': '#54a24b', 'grpc-bidi': '#72b7b2',
 };
 
 /** Fixed colors per protocol (Tableau 10), so a protocol has one color in every chart.
