@@ -30,10 +30,10 @@ export interface EventStreamOptions {
 export function followEventStream(schedules: PushSchedules, p: PushParams, o: EventStreamOptions, write: (s: string) => void): () => void {
   let stopped = false;
   write(`retry:${o.retryMs}\n\n`);
-  const cancel = schedules.follow(p, (seq) => {
+  const cancel = schedules.follow(p, (seq, due) => {
     if (stopped) return;
     o.onSent?.();
-    write(`id:${seq}\ndata:${encodeMessage(seq, p.bytes)}\n\n`);
+    write(`id:${seq}\ndata:${encodeMessage(seq, p.bytes, due)}\n\n`);
   });
   const heartbeat = o.heartbeatMs ? setInterval(() => stopped || write(':\n\n'), o.heartbeatMs) : undefined;
   return () => {

@@ -101,10 +101,10 @@ export function grpcPlugin(): ServerPlugin {
       let ended = false;
       const stop = schedules.follow(
         p,
-        (seq) => {
+        (seq, due) => {
           if (ended) return;
           stats.requests++;
-          call.write({ data: encodeMessage(seq, p.bytes) });
+          call.write({ data: encodeMessage(seq, p.bytes, due) });
         },
         () => {
           ended = true;

@@ -4,7 +4,8 @@
 //
 // A message is ASCII text: "<seq> <t_ms> " followed by 'x' padding up to `bytes` octets.
 // t_ms is the sender's wall clock in ms (performance.timeOrigin + performance.now(), three
-// decimals). All namespaces share one kernel clock, so server->client one-way latency is
+// decimals): for echo the client's send time, for push the time the server's schedule
+// produced the message (PushSchedules.follow). All namespaces share one kernel clock, so server->client one-way latency is
 // recv_t_ms - t_ms without clock sync.
 
 /** Wall-clock ms with sub-ms resolution; identical across namespaces of one host. */
@@ -72,9 +73,12 @@ export class PushSchedules {
     return t;
   }
 
-  /** Run `emit(seq)` for seq = after+1..count, each no earlier than its due time; returns a
-   *  cancel function. Messages already due go out at once, in order. */
-  follow(p: PushParams, emit: (seq: number) => void, done?: () => void): () => void {
+  /** Run `emit(seq, dueMs)` for seq = after+1..count, each no earlier than its due time;
+   *  returns a cancel function. Messages already due go out at once, in order. Senders stamp
+   *  a message with dueMs (when the schedule produced it), not the time it is written, so
+   *  its latency includes every wait on the server's side: a long poll not yet outstanding,
+   *  a send queue, and a replay after an outage. */
+  follow(p: PushParams, emit: (seq: number, dueMs: number) => void, done?: () => void): () => void {
     const start = this.startOf(p.stream);
     let seq = p.after + 1;
     let timer: NodeJS.Timeout | undefined;
@@ -82,7 +86,7 @@ export class PushSchedules {
     const tick = () => {
       if (cancelled) return;
       const now = nowMs();
-      while (seq <= p.count && start + (seq - 1) * p.intervalMs <= now) emit(seq++);
+      while (seq <= p.count && start + (seq - 1) * p.intervalMs <= now) emit(seq, start + (seq++ - 1) * p.intervalMs);
       if (seq > p.count) return void done?.();
       timer = setTimeout(tick, Math.max(0, start + (seq - 1) * p.intervalMs - nowMs()));
     };

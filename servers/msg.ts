@@ -113,10 +113,10 @@ export function msgPlugin(): ServerPlugin & { stats(): MsgServerStats } {
     }
     ws.on('message', () => void stats.requests++);
     const p = parsePushParams(q) as PushParams; // validated before the upgrade
-    cancelPush = schedules.follow(p, (seq) => {
+    cancelPush = schedules.follow(p, (seq, due) => {
       if (ws.readyState !== ws.OPEN) return;
       stats.messagesSent++;
-      ws.send(encodeMessage(seq, p.bytes));
+      ws.send(encodeMessage(seq, p.bytes, due));
     });
   };
 
@@ -174,7 +174,7 @@ export function msgPlugin(): ServerPlugin & { stats(): MsgServerStats } {
       if (last > p.after) {
         finish();
         const lines: string[] = [];
-        for (let seq = p.after + 1; seq <= last; seq++) lines.push(encodeMessage(seq, p.bytes));
+        for (let seq = p.after + 1; seq <= last; seq++) lines.push(encodeMessage(seq, p.bytes, start + (seq - 1) * p.intervalMs));
         stats.messagesSent += lines.length;
         const body = lines.join('\n');
         res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store', 'x-last-seq': String(last) });

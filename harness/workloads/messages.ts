@@ -1,6 +1,6 @@
 // The `messages` workload: one long-lived channel (ws, SSE, long polling, gRPC), then
 //  - push: the server sends `messages` messages on a fixed schedule; one-way latency is the
-//    client's receive time minus the server's send stamp (same kernel clock in every
+//    client's receive time minus the message's due time on the server (same kernel clock in every
 //    namespace, so no clock sync is involved);
 //  - echo: the client sends on a schedule with up to `window` in flight; the server returns
 //    each message; round-trip latency = receive time - the client's own send stamp.
@@ -17,7 +17,7 @@ export interface MessageRow {
   protocol: string;
   rep: number;
   seq: number;
-  /** send stamp (server's for push, client's for echo), ms since the job's start */
+  /** send stamp (server's due time for push, client's send time for echo), ms since the job's start */
   sent_ms: number;
   recv_ms: number;
   latency_ms: number;
