@@ -31,7 +31,7 @@ function holbench(args: string[], cwd = process.cwd()) {
 const COLUMNS = [
   'scenario', 'cell', 'protocol', 'rep', 'status', 'reason', 'workload', 'loss_pct', 'rtt_ms', 'rate_mbps', 'tcp_cc', 'quic_cc',
   'page_ms', 'requests', 'errors', 'ttfb_p50_ms', 'ttlb_p50_ms', 'p50_ms', 'p95_ms', 'p99_ms', 'goodput_mbps', 'completion_spread_ms',
-  'connections_used', 'server_connections', 'retransmissions', 'co_stall_index', 'stall_ms_mean', 'loss_measured_pct', 'drops_loss', 'drops_queue',
+  'connections_used', 'server_connections', 'retransmissions', 'co_stall_index', 'hol_stall_index', 'stall_ms_mean', 'loss_measured_pct', 'drops_loss', 'drops_queue',
   'wire_bytes_per_msg',
 ];
 

@@ -35,7 +35,7 @@ const NOT_METRICS = new Set([
 /** Known summary.csv metrics (harness/summary.ts) and which way is better. */
 export const KNOWN_METRICS: Readonly<Record<string, Direction>> = {
   page_ms: 'lower', ttfb_p50_ms: 'lower', ttlb_p50_ms: 'lower', p50_ms: 'lower', p95_ms: 'lower', p99_ms: 'lower',
-  completion_spread_ms: 'lower', stall_ms_mean: 'lower', co_stall_index: 'lower', retransmissions: 'lower', errors: 'lower',
+  completion_spread_ms: 'lower', stall_ms_mean: 'lower', co_stall_index: 'lower', hol_stall_index: 'lower', retransmissions: 'lower', errors: 'lower',
   goodput_mbps: 'higher',
   // messages workloads
   msg_p50_ms: 'lower', msg_p99_ms: 'lower', msgs_per_s: 'higher', wire_bytes_per_msg: 'lower', payload_bytes_per_msg: 'lower', msgs_lost: 'lower',

@@ -171,6 +171,29 @@ test('no stall at all -> index null, mean 0', () => {
   assert.equal(coStallIndex([], []), null);
 });
 
+test('HoL stall index: a stall counts only while the whole connection is silent', () => {
+  // both streams on one connection stall together [40,80]: the connection is silent -> 1
+  const rs = [req(1, 0, 0, 100), req(2, 0, 0, 100)];
+  const together = stallAnalysis(rs, [...chunks(1, 0, 100, 5, [[40, 80]]), ...chunks(2, 0, 100, 5, [[40, 80]])], 10);
+  assert.equal(together.holStallIndex, 1);
+  // stream 1 stalls while stream 2 keeps receiving on the same connection (QUIC, or sharing) -> 0
+  const alone = stallAnalysis(rs, [...chunks(1, 0, 100, 5, [[40, 80]]), ...chunks(2, 0, 100, 5)], 10);
+  assert.equal(alone.holStallIndex, 0);
+  // round-robin sharing: two streams receive in alternating 20 ms turns, so each is silent
+  // for 20 ms > T while the other is served: stalls, but the connection never goes quiet
+  const turns = (id: number, offset: number) => chunks(id, 0, 200, 2).filter((c) => Math.floor((c.t_ms + offset) / 20) % 2 === 0 || c.t_ms === 0 || c.t_ms === 200);
+  const rr = stallAnalysis([req(1, 0, 0, 200), req(2, 0, 0, 200)], [...turns(1, 0), ...turns(2, 20)], 10);
+  assert.ok(rr.stallMsTotal > 100, `round robin produces stalls (${rr.stallMsTotal} ms)`);
+  assert.equal(rr.holStallIndex, 0, 'sharing is not head-of-line blocking');
+  // streams on different connections: not shared -> null (HTTP/1.x)
+  const sep = [req(1, 0, 0, 100), { ...req(2, 0, 0, 100), conn_id: '2' }];
+  assert.equal(stallAnalysis(sep, [...chunks(1, 0, 100, 5, [[40, 80]]), ...chunks(2, 0, 100, 5, [[40, 80]])], 10).holStallIndex, null);
+  // partly covered: stream 1 stalls [40,80] while stream 2 receives until 60, then stream 2
+  // stalls [60,80] too. Silent: [60,80] of stream 1's 40 ms and all of stream 2's 20 ms.
+  const half = stallAnalysis(rs, [...chunks(1, 0, 100, 5, [[40, 80]]), ...chunks(2, 0, 100, 5, [[60, 80]])], 10);
+  close(half.holStallIndex!, (20 + 20) / (40 + 20));
+});
+
 test('failed request: window ends at its last chunk', () => {
   const a = stallAnalysis([req(1, 0, 0, null)], chunks(1, 0, 20, 5), 10);
   assert.equal(a.perRequest[0]!.stall_ms, 0);

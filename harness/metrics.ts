@@ -210,6 +210,8 @@ export interface StallAnalysis {
   stallMsMean: number;
   /** total stall time, summed over requests, ms */
   stallMsTotal: number;
+  /** see holStallIndex(); null when no stall happened on a shared connection */
+  holStallIndex: number | null;
 }
 
 /** When a request's first / last body byte arrived, ms on the job's clock (the clock of
@@ -305,6 +307,64 @@ export function coStallIndex(windows: readonly [number, number][], stalls: reado
   return total > 0 ? co / total : null;
 }
 
+/** Head-of-line stall index of one page load, in [0, 1], or null.
+ *
+ *  Definition. Only stalls on *shared* connections count: a stall interval [a, b] of a
+ *  stream whose connection had at least one other stream inside its receiving window at
+ *  time a. The connection's arrivals are the chunk times of all its streams. Within [a, b]
+ *  the connection is *silent* over every gap between consecutive connection arrivals (a and
+ *  b included as ends) longer than T. Then
+ *
+ *      holStallIndex = silent time within those stalls / total time of those stalls
+ *
+ *  1 = whenever a stream stalled, its whole connection delivered nothing (TCP head-of-line
+ *  blocking: the other HTTP/2 streams wait for the same retransmission); 0 = the connection
+ *  kept delivering to other streams while this one waited (QUIC's per-stream delivery, or
+ *  plain bandwidth sharing on a rate-limited link, which co_stall_index cannot tell from
+ *  HoL). null when no stall happened on a shared connection (HTTP/1.x: one response per
+ *  connection at a time). A loss whose recovery silences the whole QUIC connection (a tail
+ *  loss with nothing else in flight) counts too: the metric measures connection silence.
+ *  Chunks of different streams arrive in separate reads, so "delivered nothing" is as
+ *  seen by the client application, the same vantage point as the stalls themselves. */
+export function holStallIndex(
+  streams: readonly { conn: string; window: [number, number] | null; times: readonly number[]; stalls: readonly [number, number][] }[],
+  thresholdMs: number,
+): number | null {
+  const byConn = new Map<string, typeof streams[number][]>();
+  for (const st of streams) {
+    let l = byConn.get(st.conn);
+    if (!l) byConn.set(st.conn, (l = []));
+    l.push(st);
+  }
+  let total = 0;
+  let silent = 0;
+  for (const group of byConn.values()) {
+    if (group.length < 2) continue;
+    const arrivals = group.flatMap((g) => g.times).sort((x, y) => x - y);
+    for (const st of group) {
+      for (const [a, b] of st.stalls) {
+        const shared = group.some((o) => o !== st && o.window && o.window[0] <= a && a < o.window[1]);
+        if (!shared || b <= a) continue;
+        total += b - a;
+        let prev = a;
+        let lo = 0;
+        let hi = arrivals.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (arrivals[mid]! <= a) lo = mid + 1;
+          else hi = mid;
+        }
+        for (let i = lo; i < arrivals.length && arrivals[i]! < b; i++) {
+          if (arrivals[i]! - prev > thresholdMs) silent += arrivals[i]! - prev;
+          prev = arrivals[i]!;
+        }
+        if (b - prev > thresholdMs) silent += b - prev;
+      }
+    }
+  }
+  return total > 0 ? silent / total : null;
+}
+
 /** Stall analysis of one page load: `requests` and `chunks` of ONE protocol x cell x
  *  repetition (chunks are matched to requests by req_id; extra chunks are ignored).
  *  baseRttMs = the path's configured RTT (rtt_ms in summary.csv). See streamStalls and
@@ -324,12 +384,14 @@ export function stallAnalysis(
   }
   const windows: [number, number][] = [];
   const allStalls: [number, number][] = [];
+  const streams: Parameters<typeof holStallIndex>[0][number][] = [];
   const perRequest = requests.map((r) => {
     const times = (byReq.get(r.req_id) ?? []).filter(Number.isFinite).sort((a, b) => a - b);
     const w = receivingWindow(r, times);
     if (w) windows.push(w);
     const s = streamStalls(r, times, thresholdMs);
     allStalls.push(...s.intervals);
+    streams.push({ conn: r.conn_id, window: w, times, stalls: s.intervals });
     return s;
   });
   const stallMsTotal = perRequest.reduce((s, r) => s + r.stall_ms, 0);
@@ -337,6 +399,7 @@ export function stallAnalysis(
     thresholdMs,
     perRequest,
     coStallIndex: coStallIndex(windows, allStalls),
+    holStallIndex: holStallIndex(streams, thresholdMs),
     stallMsMean: perRequest.length ? stallMsTotal / perRequest.length : NaN,
     stallMsTotal,
   };

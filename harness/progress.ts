@@ -42,7 +42,7 @@ export function progressPrinter(opts: { quiet: boolean; json: boolean; stream?: 
 
 /** One job's outcome in a line, by workload. */
 export function jobLine(r: SummaryRow): string {
-  if (r.workload === 'page') return `page ${r.page_ms} ms, ${r.connections_used} conn, co-stall ${r.co_stall_index === null ? '-' : r.co_stall_index.toFixed(2)}`;
+  if (r.workload === 'page') return `page ${r.page_ms} ms, ${r.connections_used} conn, co-stall ${r.co_stall_index === null ? '-' : r.co_stall_index.toFixed(2)}, HoL ${r.hol_stall_index === null ? '-' : r.hol_stall_index.toFixed(2)}`;
   if (r.workload === 'load') return `p50 ${r.p50_ms} ms p99 ${r.p99_ms} ms, ${r.requests} req`;
   const parts = [`${r.msgs_received}/${r.msgs_sent} msgs`, `p50 ${r.msg_p50_ms} ms p99 ${r.msg_p99_ms} ms`, `${r.wire_bytes_per_msg} B/msg on the wire`, `${r.connections_used} conn`];
   if (r.msgs_lost || r.msgs_dup) parts.push(`lost ${r.msgs_lost} dup ${r.msgs_dup}`);

@@ -257,7 +257,7 @@ export class Runner extends EventEmitter {
               dropsCsv.add(drops.map((d) => ({ cell: cell.id, rep, protocol: proto.label, t_ms: d.tMs - t0, direction: d.direction, cause: d.cause, proto: d.proto, src_port: d.srcPort, dst_port: d.dstPort })));
             }
             const stall = result.requests.length ? stallAnalysis(result.requests, result.chunks, cell.profile.uplink.delayMs + cell.profile.downlink.delayMs) : undefined;
-            const row = summarize(result, { ...ctx, statsBefore, statsAfter, serverConnections, retransmissions: retrans, stall: stall && { coStallIndex: stall.coStallIndex, stallMsMean: stall.stallMsMean }, wire, detect });
+            const row = summarize(result, { ...ctx, statsBefore, statsAfter, serverConnections, retransmissions: retrans, stall: stall && { coStallIndex: stall.coStallIndex, holStallIndex: stall.holStallIndex, stallMsMean: stall.stallMsMean }, wire, detect });
             requestsCsv.add(result.requests);
             chunksCsv.add(result.chunks);
             if (messagesCsv && result.messageRows) messagesCsv.add(result.messageRows);

@@ -32,6 +32,8 @@ export interface SummaryRow {
   server_connections: number | null;
   retransmissions: number | null;
   co_stall_index: number | null;
+  /** fraction of stall time on shared connections during which the whole connection was silent (metrics.ts holStallIndex) */
+  hol_stall_index: number | null;
   stall_ms_mean: number | null;
   loss_measured_pct: number | null;
   drops_loss: number | null;
@@ -60,7 +62,7 @@ export interface SummaryRow {
 export const SUMMARY_COLUMNS: (keyof SummaryRow)[] = [
   'scenario', 'cell', 'protocol', 'rep', 'status', 'reason', 'workload', 'loss_pct', 'rtt_ms', 'rate_mbps', 'tcp_cc', 'quic_cc',
   'page_ms', 'requests', 'errors', 'ttfb_p50_ms', 'ttlb_p50_ms', 'p50_ms', 'p95_ms', 'p99_ms', 'goodput_mbps', 'completion_spread_ms',
-  'connections_used', 'server_connections', 'retransmissions', 'co_stall_index', 'stall_ms_mean', 'loss_measured_pct', 'drops_loss', 'drops_queue',
+  'connections_used', 'server_connections', 'retransmissions', 'co_stall_index', 'hol_stall_index', 'stall_ms_mean', 'loss_measured_pct', 'drops_loss', 'drops_queue',
   'wire_bytes_up', 'wire_bytes_down', 'msgs_sent', 'msgs_received', 'msgs_lost', 'msgs_dup', 'msg_p50_ms', 'msg_p99_ms', 'msgs_per_s',
   'wire_bytes_per_msg', 'payload_bytes_per_msg', 'reconnects', 'detect_ms_client', 'detect_mech_client', 'detect_ms_server', 'detect_mech_server',
 ];
@@ -90,7 +92,7 @@ export interface SummaryContext {
   statsAfter?: BackendStats;
   serverConnections: number | null;
   retransmissions: number | null;
-  stall?: { coStallIndex: number | null; stallMsMean: number | null };
+  stall?: { coStallIndex: number | null; holStallIndex: number | null; stallMsMean: number | null };
   /** client veth byte counters around the job */
   wire?: { up: number; down: number; packets: number } | null;
   /** dead-peer detection relative to the first outage's start (messages workloads) */
@@ -145,6 +147,7 @@ export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
     server_connections: c.serverConnections,
     retransmissions: c.retransmissions,
     co_stall_index: c.stall?.coStallIndex ?? null,
+    hol_stall_index: c.stall?.holStallIndex ?? null,
     stall_ms_mean: c.stall?.stallMsMean ?? null,
     loss_measured_pct: lossMeasured,
     drops_loss: dropsLoss,

@@ -179,7 +179,7 @@ export function writeSyntheticResults(dir: string, o: SyntheticOptions = {}): { 
             ttlb_p50_ms: percentile(sim.requests.map((r) => r.ttlb_ms!), 50).toFixed(1),
             p50_ms: '', p95_ms: '', p99_ms: '', goodput_mbps: ((bytes * 8) / pageMs / 1000).toFixed(2),
             completion_spread_ms: completionSpreadMs(sim.requests)?.toFixed(1) ?? '', connections_used: sim.connections, server_connections: sim.connections,
-            retransmissions: protocol === 'h3' ? '' : lossDrops, co_stall_index: st.coStallIndex === null ? '' : st.coStallIndex.toFixed(3),
+            retransmissions: protocol === 'h3' ? '' : lossDrops, co_stall_index: st.coStallIndex === null ? '' : st.coStallIndex.toFixed(3), hol_stall_index: st.holStallIndex === null ? '' : st.holStallIndex.toFixed(3),
             stall_ms_mean: st.stallMsMean.toFixed(1), loss_measured_pct: ((100 * lossDrops) / packets).toFixed(2), drops_loss: lossDrops, drops_queue: queueDrops,
           });
         }
@@ -196,7 +196,7 @@ export function writeSyntheticResults(dir: string, o: SyntheticOptions = {}): { 
               rate_mbps: rateMbps ?? '', tcp_cc: 'cubic', quic_cc: 'cubic', page_ms: '', requests: 2000, errors: 0, ttfb_p50_ms: '', ttlb_p50_ms: '',
               p50_ms: base.toFixed(1), p95_ms: (base * 1.4 * tail).toFixed(1), p99_ms: (base * 2.2 * tail + (loss ? 200 : 0)).toFixed(1),
               goodput_mbps: (8 + rnd()).toFixed(2), completion_spread_ms: '', connections_used: protocol === 'http1.1x6' ? 6 : 1,
-              server_connections: protocol === 'http1.1x6' ? 6 : 1, retransmissions: '', co_stall_index: '', stall_ms_mean: '',
+              server_connections: protocol === 'http1.1x6' ? 6 : 1, retransmissions: '', co_stall_index: '', hol_stall_index: '', stall_ms_mean: '',
               loss_measured_pct: (loss * (0.9 + 0.2 * rnd())).toFixed(2), drops_loss: Math.round(loss * 40), drops_queue: 0,
             });
           }
@@ -325,7 +325,7 @@ export function writeSyntheticMessagesResults(dir: string, o: SyntheticMessagesO
           // one run where the server counts a connection the client does not (a reconnect
           // attempt the client abandoned in the handshake), so the two bars differ
           server_connections: conns + (out && protocol === 'ws' && rep === 1 ? 1 : 0), retransmissions: Math.round(cell.loss * 6 + (out ? 12 : 0)),
-          co_stall_index: '', stall_ms_mean: '', loss_measured_pct: cell.loss ? (cell.loss * (0.9 + 0.2 * rnd())).toFixed(2) : 0, drops_loss: Math.round(cell.loss * 10), drops_queue: 0,
+          co_stall_index: '', hol_stall_index: '', stall_ms_mean: '', loss_measured_pct: cell.loss ? (cell.loss * (0.9 + 0.2 * rnd())).toFixed(2) : 0, drops_loss: Math.round(cell.loss * 10), drops_queue: 0,
           wire_bytes_up: up, wire_bytes_down: down, msgs_sent: count, msgs_received: received, msgs_lost: lostSeqs.size, msgs_dup: dupSeqs.size,
           msg_p50_ms: r3(pctl(lat, 0.5)), msg_p99_ms: r3(pctl(lat, 0.99)), msgs_per_s: r3(received / ((lastRecv - 5) / 1000)),
           wire_bytes_per_msg: r3((up + down) / received), payload_bytes_per_msg: r3((up + down) / received - 2 * 66), reconnects,

@@ -1,5 +1,5 @@
-// Stall charts: per-stream timeline with stalls and drops (d), co-stall index and mean
-// stall time by protocol and loss (g).
+// Stall charts: per-stream timeline with stalls and drops (d), co-stall index, HoL stall
+// index and mean stall time by protocol and loss (g).
 import type { ChunkRow, RequestRow } from '../../records.ts';
 import { groupByRun, runKey, stallAnalysis, type StallAnalysis, firstByteAt, lastByteAt } from '../../metrics.ts';
 import { conditionLabel, fmt, pathLabel, setupLine, uniq } from '../labels.ts';
@@ -18,14 +18,16 @@ export function indexRecords(ctx: ChartContext): RunRecords {
 
 /** Stall metrics of one summary row: the summary's own values when it has them, else
  *  computed from requests.csv + chunks.csv (null when neither is available). */
-export function stallStats(row: SummaryRow, recs: RunRecords): { coStall: number | null; stallMean: number | null } {
-  if (row.stall_ms_mean !== null) return { coStall: row.co_stall_index, stallMean: row.stall_ms_mean };
+export function stallStats(row: SummaryRow, recs: RunRecords): { coStall: number | null; holStall: number | null; stallMean: number | null } {
+  // hol_stall_index is empty for HTTP/1.x and in summaries written before it existed:
+  // recompute from the records when they are there
+  if (row.stall_ms_mean !== null && row.hol_stall_index !== null) return { coStall: row.co_stall_index, holStall: row.hol_stall_index, stallMean: row.stall_ms_mean };
   const k = runKey(row);
   const reqs = recs.requests.get(k);
   const chunks = recs.chunks.get(k);
-  if (!reqs || !chunks) return { coStall: null, stallMean: null };
+  if (!reqs || !chunks) return { coStall: row.co_stall_index, holStall: null, stallMean: row.stall_ms_mean };
   const a = stallAnalysis(reqs, chunks, row.rtt_ms ?? 0);
-  return { coStall: a.coStallIndex, stallMean: a.stallMsMean };
+  return { coStall: a.coStallIndex, holStall: a.holStallIndex, stallMean: a.stallMsMean };
 }
 
 interface TimelinePick {
@@ -81,7 +83,7 @@ export function streamTimelineChart(ctx: ChartContext, recs: RunRecords): ChartR
     const t0 = Math.min(...allReqs.map((r) => r.start_ms));
     const tEnd = Math.max(...allReqs.map((r) => lastByteAt(r) ?? r.start_ms), ...chunks.map((c) => c.t_ms)) - t0;
     const nStalls = a.perRequest.reduce((s, p) => s + p.intervals.length, 0);
-    const panel = `${protocol} — co-stall index ${a.coStallIndex === null ? '–' : fmt(a.coStallIndex)}, ${nStalls} stalls, mean stall ${fmt(a.stallMsMean, 0)} ms/stream`;
+    const panel = `${protocol} — co-stall ${a.coStallIndex === null ? '–' : fmt(a.coStallIndex)}, HoL ${a.holStallIndex === null ? '–' : fmt(a.holStallIndex)}, ${nStalls} stalls, mean stall ${fmt(a.stallMsMean, 0)} ms/stream`;
     panels.push(panel);
     const byObj = new Map(allReqs.map((r) => [r.req_id, r.object]));
     for (const r of reqs) {
@@ -152,6 +154,7 @@ export function coStallChart(ctx: ChartContext, recs: RunRecords): ChartResult {
     used.push(r);
     const common = { path: pathLabel(r), protocol: r.protocol, rep: r.rep, loss: `${fmt(r.loss_pct ?? 0)}%`, loss_n: r.loss_pct ?? 0 };
     values.push({ ...common, metric: 'co-stall index (0–1)', v: s.coStall });
+    values.push({ ...common, metric: 'HoL stall index (0–1)', v: s.holStall });
     values.push({ ...common, metric: 'mean stall per stream (ms)', v: s.stallMean });
   }
   if (used.length === 0) return { id, title, skipped: 'no stall data (summary has no stall_ms_mean and no chunks.csv)' };
@@ -173,6 +176,7 @@ export function coStallChart(ctx: ChartContext, recs: RunRecords): ChartResult {
     ...base(`${title} — ${setupLine(used, ['loss', 'cc', 'reps'])}`, [
       `${setupLine(used, ['loss', 'rtt', 'rate'])}; bar = mean over repetitions, dots = repetitions`,
       'co-stall index = share of stall time during which ≥ half (and ≥ 2) of the receiving streams were stalled together',
+      'HoL stall index = share of stall time (streams sharing a connection) during which the whole connection delivered nothing',
     ]),
     data: { values },
     facet,
@@ -181,7 +185,7 @@ export function coStallChart(ctx: ChartContext, recs: RunRecords): ChartResult {
   };
   return {
     id, title,
-    caption: 'Co-stall index: fraction of all stall time (summed over streams) during which at least two and at least half of the streams that were receiving were stalled at once. Near 1 = stalls hit many streams together (TCP head-of-line blocking); near 0 = stalls are private to one stream. No bar = no stalls in that run.',
+    caption: 'Co-stall index: fraction of all stall time (summed over streams) during which at least two and at least half of the streams that were receiving were stalled at once. Near 1 = stalls hit many streams together (TCP head-of-line blocking, but also streams taking turns on a busy link); near 0 = stalls are private to one stream. HoL stall index: fraction of the stall time of streams that share a connection during which that whole connection delivered nothing; taking turns does not count, so it separates head-of-line blocking from bandwidth sharing (empty for HTTP/1.x: no shared connections). No bar = no stalls in that run.',
     spec,
   };
 }
