@@ -69,6 +69,14 @@ async function main() {
   const cs2 = ok(lossy, 'h2').map((r) => r.co_stall_index).filter((x): x is number => x !== null);
   const cs3 = ok(lossy, 'h3').map((r) => r.co_stall_index).filter((x): x is number => x !== null);
   checks.push({ name: 'h2 co-stalls more than h3 at 2% loss', expectation: 'mean co_stall_index h2 > h3', measured: `h2 ${f(mean(cs2))}, h3 ${f(mean(cs3))} (n=${cs2.length}, ${cs3.length})`, pass: cs2.length && cs3.length ? mean(cs2) > mean(cs3) : null });
+  // the HoL stall index must tell loss (h2 at 2%) from sharing (h2 at 0%) and from QUIC (h3 at 2%)
+  const hol = (rows: SummaryRow[], p: string) => ok(rows, p).map((r) => r.hol_stall_index ?? 0);
+  const [hol2, hol3, hol0] = [hol(lossy, 'h2'), hol(lossy, 'h3'), hol(clean, 'h2')];
+  checks.push({
+    name: 'HoL stall index: h2 at 2% > h2 at 0% and > h3 at 2%', expectation: 'mean hol_stall_index (no stall = 0)',
+    measured: `h2 2%: ${f(mean(hol2))}, h2 0%: ${f(mean(hol0))}, h3 2%: ${f(mean(hol3))}`,
+    pass: hol2.length && hol3.length && hol0.length ? mean(hol2) > mean(hol0) && mean(hol2) > mean(hol3) : null,
+  });
 
   // 3: reno, 1% random loss on data packets only (downlink), 100 ms RTT, no rate limit
   const p = 0.01;
