@@ -145,7 +145,7 @@ export function streamTimelineChart(ctx: ChartContext, recs: RunRecords): ChartR
 /** (g) Co-stall index and mean stall time per protocol and loss. */
 export function coStallChart(ctx: ChartContext, recs: RunRecords): ChartResult {
   const id = 'co-stall';
-  const title = 'Co-stall index and stall time by protocol and loss';
+  const title = 'Co-stall index, HoL stall index and stall time by protocol and loss';
   const values: Record<string, unknown>[] = [];
   const used: SummaryRow[] = [];
   for (const r of ctx.ok) {
@@ -170,7 +170,7 @@ export function coStallChart(ctx: ChartContext, recs: RunRecords): ChartResult {
       encoding: { x, xOffset, y: { field: 'v', type: 'quantitative' }, tooltip: [{ field: 'protocol' }, { field: 'rep' }, { field: 'loss' }, { field: 'metric' }, { field: 'v', format: '.2f' }] },
     },
   ];
-  const facet: Record<string, unknown> = { column: { field: 'metric', type: 'nominal', title: null, header: { labelFontSize: 12, labelFontWeight: 'bold' } } };
+  const facet: Record<string, unknown> = { column: { field: 'metric', type: 'nominal', title: null, sort: ['co-stall index (0–1)', 'HoL stall index (0–1)', 'mean stall per stream (ms)'], header: { labelFontSize: 12, labelFontWeight: 'bold' } } };
   if (paths.length > 1) facet.row = { field: 'path', type: 'nominal', title: null };
   const spec = {
     ...base(`${title} — ${setupLine(used, ['loss', 'cc', 'reps'])}`, [
