@@ -43,6 +43,8 @@ export interface QuicheConnection {
   streamSend(streamId: number, data: Uint8Array, fin: boolean): number | null;
   streamShutdown(streamId: number, direction: number, err: number): void | null;
   streamFinished(streamId: number): boolean;
+  /** send capacity of a stream; throws StreamStopped(code) once the peer sent STOP_SENDING */
+  streamCapacity(streamId: number): number;
   peerStreamsLeftBidi(): number;
   peerStreamsLeftUni(): number;
   readable(): Iterable<number>;
@@ -58,6 +60,9 @@ export interface QuicheConnection {
   applicationProto(): Uint8Array;
   stats(): { recv: number; sent: number; lost: number; retrans: number; sentBytes: number; recvBytes: number; lostBytes: number };
   pathStats(): Array<{ rtt: number; cwnd: number; deliveryRate: number }>;
+  /** quiche send_ack_eliciting(): the next packet carries a PING unless it already has an
+   *  ack-eliciting frame (a keepalive; no-op on a closing connection) */
+  sendAckEliciting(): void;
 }
 export interface Quiche {
   Config: {

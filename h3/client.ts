@@ -306,6 +306,7 @@ export async function connect(host: string, port: number, opts: ConnectOptions =
   const { conn } = await quicConnect(host, port, (path) => buildConfig('client', { caPem: opts.caPem, insecure: opts.insecure }, opts, path), servername, opts.maxUdpPayload);
   const authority = `${servername.includes(':') ? `[${servername}]` : servername}:${port}`;
   const client = new H3Client(conn, authority);
+  if (opts.pingMs) conn.pingEvery(opts.pingMs);
   await client.ready(opts.handshakeTimeoutMs ?? 10_000);
   return client;
 }

@@ -24,7 +24,11 @@ export interface TransportOptions {
   /** max UDP payload we send (1200..16383); default: from the path's interface MTU
    *  (path.ts), e.g. 16383 on loopback, 1472 on a 1500-byte-MTU veth */
   maxUdpPayload?: number;
+  /** QUIC max_idle_timeout (default 30 s; the smaller of the two ends' values applies) */
   idleTimeoutMs?: number;
+  /** send a QUIC PING every pingMs while established (keeps a quiet connection from idling
+   *  out); not a quiche setting: client.ts / server.ts apply it per connection */
+  pingMs?: number;
   /** bidirectional streams the peer may open concurrently (server: requests in flight) */
   maxStreamsBidi?: number;
 }
@@ -123,6 +127,8 @@ interface OutStream {
   /** called when queue is empty; returns more buffers, or null when the stream is done */
   pull: (() => Buffer[] | null) | null;
   fin: boolean;
+  /** called once if the stream can take no more (STOP_SENDING from the peer, ...) */
+  onStop: ((err: QuicError) => void) | null;
 }
 
 type SendFn = (buf: Buffer, off: number, len: number, to: HostPort) => void;
@@ -146,6 +152,13 @@ export class QuicStreamReset extends QuicError {
   }
 }
 
+/** The connection closed because no packet arrived for the idle timeout (RFC 9000 10.1). */
+export class QuicIdleTimeout extends QuicError {
+  constructor() {
+    super('HOLBENCH_QUIC_TIMEOUT', 'QUIC idle timeout');
+  }
+}
+
 export class QuicConn {
   readonly id: string;
   handler: ConnHandler | null = null;
@@ -163,6 +176,7 @@ export class QuicConn {
   /** largest datagram we may produce; quiche never exceeds its max_send_udp_payload_size */
   private readonly maxPacket: number;
   private closeErr: QuicError | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
   private readonly flushBound = () => this.flush();
 
   constructor(
@@ -229,15 +243,18 @@ export class QuicConn {
     return { data, fin: r[1] };
   }
 
-  /** Queue bytes on a stream; `pull` supplies more when the queue runs dry (null = no more). */
-  write(id: number, bufs: Buffer[], fin: boolean, pull: (() => Buffer[] | null) | null = null): void {
+  /** Queue bytes on a stream; `pull` supplies more when the queue runs dry (null = no more,
+   *  [] = nothing right now: call schedule() when there is). `onStop` hears once if the
+   *  stream stops taking data (the peer's STOP_SENDING, a reset); not on connection close. */
+  write(id: number, bufs: Buffer[], fin: boolean, pull: (() => Buffer[] | null) | null = null, onStop: ((err: QuicError) => void) | null = null): void {
     let s = this.out.get(id);
     if (!s) {
-      s = { id, queue: [], pull: null, fin: false };
+      s = { id, queue: [], pull: null, fin: false, onStop: null };
       this.out.set(id, s);
     }
     for (const b of bufs) s.queue.push(b);
     if (pull) s.pull = pull;
+    if (onStop) s.onStop = onStop;
     if (fin) s.fin = true;
     this.schedule();
   }
@@ -300,6 +317,30 @@ export class QuicConn {
     return this.wasEstablished;
   }
 
+  /** Send a QUIC PING every `ms` while established (0/undefined: stop). The peer's ACK restarts
+   *  our idle timer and the PING restarts the peer's, so a quiet but live path never idles out;
+   *  a dead one still does (nothing comes back). */
+  pingEvery(ms: number | undefined): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+    if (!ms || ms <= 0 || this.done) return;
+    this.pingTimer = setInterval(() => this.ping(), ms);
+    this.pingTimer.unref();
+  }
+
+  /** Make the next packet ack-eliciting (a PING if nothing else is) and send it now. False
+   *  before the handshake completed or once closed. */
+  ping(): boolean {
+    if (this.done || !this.wasEstablished) return false;
+    try {
+      this.raw.sendAckEliciting();
+    } catch {
+      return false;
+    }
+    this.flush();
+    return true;
+  }
+
   /** Close with an application (HTTP/3) error code; closed() fires once quiche is done. */
   close(code: number, reason = ''): void {
     if (this.done) return;
@@ -327,7 +368,12 @@ export class QuicConn {
           s.fin = true;
         } else {
           for (const b of more) s.queue.push(b);
-          if (more.length === 0) return; // source has nothing right now
+          if (more.length === 0) {
+            // Source has nothing right now. An idle stream would only learn of the peer's
+            // STOP_SENDING at its next write; a listener wants to know now.
+            if (s.onStop) this.checkStopped(s);
+            return;
+          }
         }
       }
       const head = s.queue[0];
@@ -341,7 +387,7 @@ export class QuicConn {
         const name = errorName(e);
         if (name === 'Done') return;
         // StreamStopped(code), FinalSize, InvalidStreamState: the stream is gone for us.
-        this.out.delete(s.id);
+        this.streamFailed(s, name);
         return;
       }
       if (n === null) return; // no capacity now
@@ -358,6 +404,23 @@ export class QuicConn {
         this.out.delete(s.id);
         return;
       }
+    }
+  }
+
+  private checkStopped(s: OutStream): void {
+    try {
+      this.raw.streamCapacity(s.id);
+    } catch (e) {
+      this.streamFailed(s, errorName(e));
+    }
+  }
+
+  /** The stream takes no more data: drop it and tell its listener. */
+  private streamFailed(s: OutStream, name: string): void {
+    this.out.delete(s.id);
+    if (s.onStop) {
+      const code = codeIn(name, 'StreamStopped');
+      s.onStop(new QuicError('HOLBENCH_QUIC_RESET', code !== null ? `stream ${s.id} stopped by peer with code 0x${code.toString(16)}` : `stream ${s.id} write failed: ${name}`, code ?? undefined));
     }
   }
 
@@ -427,6 +490,8 @@ export class QuicConn {
     this.done = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = null;
     this.out.clear();
     const err = this.closeErr ?? this.describeClose();
     this.onGone(this);
@@ -436,7 +501,7 @@ export class QuicConn {
   private describeClose(): QuicError | null {
     const local = this.raw.localError();
     const peer = this.raw.peerError();
-    if (this.raw.isTimedOut() && !local && !peer) return new QuicError('HOLBENCH_QUIC_TIMEOUT', 'QUIC idle timeout');
+    if (this.raw.isTimedOut() && !local && !peer) return new QuicIdleTimeout();
     const e = peer ?? local;
     if (!e) return null;
     const who = peer ? 'peer' : 'local';
