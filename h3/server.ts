@@ -1,14 +1,29 @@
 // HTTP/3 server: a handler per request, responses streamed from Buffers or iterables of
-// Buffers without copying the body into memory first.
+// Buffers without copying the body into memory first, or pushed over time (PushBody: an event
+// stream). A handler learns that its request's stream or connection is gone from
+// req.signal or PushBody.onClose; the server reports each closed connection with the
+// requests it still had in flight (ListenOptions.onConnectionClosed).
 import { connErr, H3Code, H3Error, QuicError } from './errors.ts';
 import { encodeFrame, encodeFrameHeader, Frame, FrameReader } from './frames.ts';
 import { decodeFieldSection, encodeFieldSection, type HeaderList } from './qpack.ts';
 import { buildConfig, QuicListener, type PathParams, type QuicConn, type TransportOptions } from './quic.ts';
 import { H3Session, MAX_FIELD_SECTION_SIZE, parseFields, type BidiHandler } from './session.ts';
 
+/** A closed server connection, with what it was doing. */
+export interface ConnectionClosedInfo {
+  connId: string;
+  /** null: a clean local close; QuicIdleTimeout (quic.ts) when the idle timeout fired */
+  err: QuicError | null;
+  /** requests whose response had not been completely handed to QUIC (event streams, bodies
+   *  still being pulled, handlers not yet resolved) */
+  inFlight: number;
+}
+
 export interface ListenOptions extends TransportOptions {
   key: string;
   cert: string;
+  /** called once per connection when it is gone */
+  onConnectionClosed?(info: ConnectionClosedInfo): void;
 }
 
 export interface H3Request {
@@ -18,13 +33,102 @@ export interface H3Request {
   headers: Record<string, string>;
   streamId: number;
   connId: string;
+  /** aborted (reason: the error) if the request's stream or connection is gone before the
+   *  response was completely handed to QUIC; never aborted after that */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A response body written over time (e.g. an event stream): write() queues bytes that go out
+ * as one DATA frame per pull, as flow control allows; end() finishes the stream. The body
+ * never ends by itself. onClose tells when it is over: null once end()'s FIN was handed to
+ * QUIC, else the error that killed the stream or its connection (further writes are dropped).
+ */
+export class PushBody {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private ended = false;
+  private result: { err: Error | null } | null = null;
+  private listeners: ((err: Error | null) => void)[] = [];
+  private wake: (() => void) | null = null;
+
+  /** write() returns false once this much is waiting for the stream (it still queues) */
+  constructor(readonly highWaterMark = 1 << 20) {}
+
+  /** Queue bytes; false when the body is closed (dropped) or above its high-water mark. */
+  write(chunk: Buffer | string): boolean {
+    if (this.result || this.ended) return false;
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (b.length > 0) {
+      this.pending.push(b);
+      this.pendingBytes += b.length;
+      this.wake?.();
+    }
+    return this.pendingBytes < this.highWaterMark;
+  }
+
+  /** Finish the stream once what is queued went out. */
+  end(): void {
+    if (this.result || this.ended) return;
+    this.ended = true;
+    this.wake?.();
+  }
+
+  /** bytes written but not yet handed to QUIC */
+  get buffered(): number {
+    return this.pendingBytes;
+  }
+
+  get closed(): boolean {
+    return this.result !== null;
+  }
+
+  /** `fn` runs once when the body is over (at once, asynchronously, if it already is). */
+  onClose(fn: (err: Error | null) => void): void {
+    if (this.result) {
+      const err = this.result.err;
+      queueMicrotask(() => fn(err));
+    } else this.listeners.push(fn);
+  }
+
+  /** @internal the stream is ready: `wake` is called when there is something to pull */
+  attach(wake: () => void): void {
+    this.wake = wake;
+    if (this.pendingBytes > 0 || this.ended) wake();
+  }
+
+  /** @internal what the stream may send now: DATA frame buffers, [] (nothing yet), or null (end) */
+  take(): Buffer[] | null {
+    if (this.pendingBytes === 0) return this.ended && !this.result ? null : [];
+    const out = [encodeFrameHeader(Frame.DATA, this.pendingBytes), ...this.pending];
+    this.pending = [];
+    this.pendingBytes = 0;
+    return out;
+  }
+
+  /** @internal the body is over: null = ended normally */
+  settle(err: Error | null): void {
+    if (this.result) return;
+    this.result = { err };
+    this.wake = null;
+    this.pending = [];
+    this.pendingBytes = 0;
+    for (const fn of this.listeners.splice(0)) {
+      try {
+        fn(err);
+      } catch {
+        /* a listener's failure is its own */
+      }
+    }
+  }
 }
 
 export interface H3Reply {
   status: number;
   headers?: Record<string, string>;
-  /** the body; an iterable is pulled lazily as flow control allows */
-  body?: Buffer | string | Iterable<Buffer>;
+  /** the body; an iterable is pulled lazily as flow control allows; a PushBody is sent as
+   *  it is written */
+  body?: Buffer | string | Iterable<Buffer> | PushBody;
 }
 
 export type H3Handler = (req: H3Request) => H3Reply | Promise<H3Reply>;
@@ -44,10 +148,43 @@ function replyHeaders(reply: H3Reply, bodyLen: number | null): HeaderList {
   return list;
 }
 
+/** One dispatched request until its response was handed to QUIC or its stream died. */
+class ServerRequest implements H3Request {
+  /** response complete (done) or stream gone */
+  finished = false;
+  goneErr: Error | null = null;
+  push: PushBody | null = null;
+  private ac: AbortController | null = null;
+
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly authority: string,
+    readonly headers: Record<string, string>,
+    readonly streamId: number,
+    readonly connId: string,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.ac) {
+      this.ac = new AbortController();
+      if (this.goneErr) this.ac.abort(this.goneErr);
+    }
+    return this.ac.signal;
+  }
+
+  gone(err: Error): void {
+    this.goneErr = err;
+    this.ac?.abort(err);
+    this.push?.settle(err);
+  }
+}
+
 class ServerSession extends H3Session {
   private maxAccepted = -4;
   private goingAway = false;
-  active = 0;
+  /** dispatched requests whose response is not complete yet, by stream id */
+  private inflight = new Map<number, ServerRequest>();
 
   constructor(
     conn: QuicConn,
@@ -56,11 +193,45 @@ class ServerSession extends H3Session {
     super(conn, 'server');
   }
 
+  /** requests in flight */
+  get active(): number {
+    return this.inflight.size;
+  }
+
+  /** in flight when the connection closed (before its streams were aborted) */
+  private inFlightAtClose = 0;
+
+  closed(err: QuicError | null): void {
+    this.inFlightAtClose = this.inflight.size;
+    super.closed(err);
+  }
+
   protected onEstablished(): void {}
   protected onTick(): void {}
-  protected onClosed(_err: QuicError | null): void {
-    this.server.sessionGone(this);
+  protected onClosed(err: QuicError | null): void {
+    const inFlight = this.inFlightAtClose;
+    const e = err ?? new QuicError('HOLBENCH_QUIC_CLOSED', 'connection closed');
+    for (const r of [...this.inflight.values()]) this.finish(r, e);
+    this.server.sessionGone(this, { connId: this.connId, err, inFlight });
   }
+
+  /** The response is complete (err null) or its stream is gone. */
+  private finish(r: ServerRequest, err: Error | null): void {
+    if (r.finished) return;
+    r.finished = true;
+    this.inflight.delete(r.streamId);
+    if (err) r.gone(err);
+    this.maybeFinish();
+  }
+
+  /** The peer reset or stopped a request stream whose response is in flight. */
+  private streamGone(id: number, err: Error): void {
+    const r = this.inflight.get(id);
+    if (!r) return;
+    this.finish(r, err);
+    this.conn.resetStream(id, H3Code.REQUEST_CANCELLED);
+  }
+
   protected onGoaway(_id: number): void {
     // A client's GOAWAY carries a push id; we never push, nothing to do.
   }
@@ -83,6 +254,17 @@ class ServerSession extends H3Session {
   }
 
   protected acceptBidi(id: number): BidiHandler {
+    const inflight = this.inflight.get(id);
+    if (inflight) {
+      // The request was read to its FIN and is being answered; the stream is readable again
+      // only because the peer reset it (the client cancelled).
+      return {
+        chunk() {},
+        fin() {},
+        reset: (code) => this.streamGone(id, new QuicError('HOLBENCH_QUIC_RESET', `stream ${id} reset by peer with code 0x${code.toString(16)}`, code)),
+        abort: (e) => this.streamGone(id, e),
+      };
+    }
     if (this.goingAway) {
       // Beyond our GOAWAY id: reject without processing (client may retry elsewhere).
       queueMicrotask(() => this.streamError(id, H3Code.REQUEST_REJECTED, new Error('going away')));
@@ -121,9 +303,10 @@ class ServerSession extends H3Session {
         if (state === 'headers') throw new H3Error(H3Code.REQUEST_INCOMPLETE, 'stream', 'request ended before HEADERS');
         finished = true;
       },
-      reset: () => {},
-      abort: () => {
+      reset: (code) => this.streamGone(id, new QuicError('HOLBENCH_QUIC_RESET', `stream ${id} reset by peer with code 0x${code.toString(16)}`, code)),
+      abort: (e) => {
         void finished;
+        this.streamGone(id, e);
       },
     };
   }
@@ -131,16 +314,9 @@ class ServerSession extends H3Session {
   private dispatch(id: number, fields: HeaderList): void {
     const f = parseFields(fields, 'request');
     const method = f.pseudo.get(':method')!;
-    const req: H3Request = {
-      method,
-      path: f.pseudo.get(':path') ?? '',
-      authority: f.pseudo.get(':authority') ?? f.headers.host ?? '',
-      headers: f.headers,
-      streamId: id,
-      connId: this.connId,
-    };
+    const req = new ServerRequest(method, f.pseudo.get(':path') ?? '', f.pseudo.get(':authority') ?? f.headers.host ?? '', f.headers, id, this.connId);
     this.server.requestCount++;
-    this.active++;
+    this.inflight.set(id, req);
     let reply: H3Reply | Promise<H3Reply>;
     try {
       reply = this.server.handler(req);
@@ -149,18 +325,23 @@ class ServerSession extends H3Session {
     }
     Promise.resolve(reply)
       .catch((e: Error): H3Reply => ({ status: 500, body: `handler error: ${e?.message}` }))
-      .then((r) => this.respond(id, method, r));
+      .then((r) => this.respond(req, r));
   }
 
-  private respond(id: number, method: string, reply: H3Reply): void {
-    const done = () => {
-      this.active--;
-      this.maybeFinish();
-    };
-    if (this.conn.closed) return done();
+  private respond(req: ServerRequest, reply: H3Reply): void {
+    const id = req.streamId;
     let body = reply.body;
+    if (req.finished || this.conn.closed) {
+      // the stream or connection died while the handler was working
+      if (body instanceof PushBody) body.settle(req.goneErr ?? new QuicError('HOLBENCH_QUIC_CLOSED', 'connection closed'));
+      return;
+    }
+    const done = () => this.finish(req, null);
     if (typeof body === 'string') body = Buffer.from(body);
-    if (method === 'HEAD') body = undefined;
+    if (req.method === 'HEAD') {
+      if (body instanceof PushBody) body.settle(null);
+      body = undefined;
+    }
     const headersFrame = encodeFrame(Frame.HEADERS, encodeFieldSection(replyHeaders(reply, Buffer.isBuffer(body) ? body.length : body ? null : 0)));
     if (!body || (Buffer.isBuffer(body) && body.length === 0)) {
       this.conn.write(id, [headersFrame], true);
@@ -169,6 +350,27 @@ class ServerSession extends H3Session {
     if (Buffer.isBuffer(body)) {
       this.conn.write(id, [headersFrame, encodeFrameHeader(Frame.DATA, body.length), body], true);
       return done();
+    }
+    const onStop = (err: QuicError) => this.streamGone(id, err);
+    if (body instanceof PushBody) {
+      const push = body;
+      req.push = push;
+      this.conn.write(
+        id,
+        [headersFrame],
+        false,
+        () => {
+          const out = push.take();
+          if (out === null) {
+            done();
+            push.settle(null);
+          }
+          return out;
+        },
+        onStop,
+      );
+      push.attach(() => this.conn.schedule());
+      return;
     }
     const it = body[Symbol.iterator]();
     this.conn.write(id, [headersFrame], false, () => {
@@ -186,7 +388,7 @@ class ServerSession extends H3Session {
         out.push(encodeFrameHeader(Frame.DATA, n.value.length), n.value);
       }
       return out;
-    });
+    }, onStop);
   }
 }
 
@@ -202,7 +404,17 @@ export class H3Server {
   static async listen(host: string, port: number, opts: ListenOptions, handler: H3Handler): Promise<H3Server> {
     const server = new H3Server(handler);
     const makeConfig = (path: PathParams) => buildConfig('server', { key: opts.key, cert: opts.cert }, opts, path);
-    server.listener = await QuicListener.listen(host, port, makeConfig, (conn) => server.sessions.add(new ServerSession(conn, server)), opts.maxUdpPayload);
+    server.onConnectionClosed = opts.onConnectionClosed ?? null;
+    server.listener = await QuicListener.listen(
+      host,
+      port,
+      makeConfig,
+      (conn) => {
+        server.sessions.add(new ServerSession(conn, server));
+        if (opts.pingMs) conn.pingEvery(opts.pingMs);
+      },
+      opts.maxUdpPayload,
+    );
     return server;
   }
 
@@ -216,8 +428,15 @@ export class H3Server {
     return { connections: this.listener?.accepted ?? this.acceptedBeforeClose, requests: this.requestCount, open: this.sessions.size };
   }
 
-  sessionGone(s: ServerSession): void {
+  private onConnectionClosed: ((info: ConnectionClosedInfo) => void) | null = null;
+
+  sessionGone(s: ServerSession, info: ConnectionClosedInfo): void {
     this.sessions.delete(s);
+    try {
+      this.onConnectionClosed?.(info);
+    } catch {
+      /* the callback's failure is its own */
+    }
   }
 
   /** GOAWAY to every connection, wait up to `graceMs` for in-flight requests, then stop. */
