@@ -1,22 +1,103 @@
 // HTTP/3 (our h3/ stack over quiche) with the per-run certificate, on UDP.
+//
+//   GET /sse?<push params>   text/event-stream (`sse-h3`): servers/eventstream.ts over one
+//                            HTTP/3 stream; Last-Event-ID resumes; no comment heartbeats
+//   everything else          the deterministic payload endpoints (h3/payload.ts)
+//
+// Liveness (ctx.keepalive, messages workloads only): quicIdleTimeoutMs is the listener's QUIC
+// max_idle_timeout (default 30 s); pingMs sends a QUIC PING on every connection that often.
+// A connection that closes because of the idle timeout while it had a request in flight (an event
+// stream) is a dead peer: stats().deadPeers gets {atMs, mechanism: 'quic-idle'}. On a dead
+// path that is the idle timeout after the first ack-eliciting packet (a message, a PING) sent
+// since the last packet received (RFC 9000 10.1).
+// retryMs is the event stream's `retry:` field.
+//
+// stats(): connections = QUIC connections accepted; requests = HTTP/3 requests; extra:
+// messagesSent (event-stream messages written), deadPeers.
 import { h3Support } from '../h3/binding.ts';
 import { payloadHandler } from '../h3/payload.ts';
 import { H3UnsupportedError } from '../h3/errors.ts';
-import type { H3Server } from '../h3/server.ts';
-import type { ServerPlugin } from './types.ts';
+import type { H3Reply, H3Request, H3Server, PushBody as PushBodyT } from '../h3/server.ts';
+import { EVENT_STREAM_HEADERS, followEventStream, resumeFrom } from './eventstream.ts';
+import { nowMs, parsePushParams, PushSchedules, type DeadPeerEvent, type Keepalive } from './messages.ts';
+import type { ServerPlugin, ServerStats } from './types.ts';
 
 export { h3Support };
 
-export function h3Plugin(): ServerPlugin {
+export interface H3ServerStats extends ServerStats {
+  deadPeers: DeadPeerEvent[];
+  messagesSent: number;
+}
+
+export interface H3Plugin extends ServerPlugin {
+  stats(): H3ServerStats;
+}
+
+/** dead-peer events kept (oldest dropped first) */
+const MAX_DEAD_PEERS = 10_000;
+
+export function h3Plugin(): H3Plugin {
   let server: H3Server | undefined;
   let last = { connections: 0, requests: 0 };
+  let messagesSent = 0;
+  const deadPeers: DeadPeerEvent[] = [];
+  const schedules = new PushSchedules();
+  /** open event streams, ended by stop() */
+  const streams = new Set<PushBodyT>();
+  let ka: Keepalive = {};
+  let PushBody: typeof PushBodyT;
+
+  const text = (status: number, body: string): H3Reply => ({ status, headers: { 'content-type': 'text/plain', 'cache-control': 'no-store' }, body });
+
+  const onSse = (req: H3Request): H3Reply => {
+    if (req.method !== 'GET') return text(405, 'GET only\n');
+    const q = new URL(req.path, 'https://x').searchParams;
+    const p0 = parsePushParams(q);
+    if (typeof p0 === 'string') return text(400, `${p0}\n`);
+    const p = resumeFrom(p0, req.headers['last-event-id']);
+    if (typeof p === 'string') return text(400, `${p}\n`);
+    const body = new PushBody();
+    streams.add(body);
+    // Liveness is QUIC's (idle timeout, PINGs), so no comment heartbeats.
+    const stop = followEventStream(schedules, p, { retryMs: ka.retryMs ?? 1000, onSent: () => void messagesSent++ }, (s) => void body.write(s));
+    body.onClose(() => {
+      stop();
+      streams.delete(body);
+    });
+    return { status: 200, headers: { ...EVENT_STREAM_HEADERS }, body };
+  };
+
+  const handler = (req: H3Request): H3Reply => {
+    const path = req.path;
+    if (path.startsWith('/sse') && (path.length === 4 || path[4] === '?')) return onSse(req);
+    return payloadHandler(req);
+  };
+
   return {
     protocol: 'h3',
     async start(ctx) {
       const support = h3Support();
       if (!support.ok) throw new H3UnsupportedError(`h3 unsupported: ${support.reason}`);
-      const { listen } = await import('../h3/server.ts');
-      server = await listen(ctx.host, 0, { key: ctx.tls.key, cert: ctx.tls.cert, cc: ctx.quicCc ?? 'cubic' }, payloadHandler);
+      const [mod, { QuicIdleTimeout }] = await Promise.all([import('../h3/server.ts'), import('../h3/quic.ts')]);
+      PushBody = mod.PushBody;
+      ka = ctx.keepalive ?? {};
+      server = await mod.listen(
+        ctx.host,
+        0,
+        {
+          key: ctx.tls.key,
+          cert: ctx.tls.cert,
+          cc: ctx.quicCc ?? 'cubic',
+          idleTimeoutMs: ka.quicIdleTimeoutMs,
+          pingMs: ka.pingMs,
+          onConnectionClosed: ({ err, inFlight }) => {
+            if (!(err instanceof QuicIdleTimeout) || inFlight === 0) return;
+            deadPeers.push({ atMs: nowMs(), mechanism: 'quic-idle' });
+            if (deadPeers.length > MAX_DEAD_PEERS) deadPeers.shift();
+          },
+        },
+        handler,
+      );
       return { port: server.port, transport: 'udp' };
     },
     stats() {
@@ -24,13 +105,15 @@ export function h3Plugin(): ServerPlugin {
         const s = server.stats();
         last = { connections: s.connections, requests: s.requests };
       }
-      return { ...last };
+      return { ...last, messagesSent, deadPeers: [...deadPeers] };
     },
     async stop() {
       const s = server;
       if (!s) return;
       last = { connections: s.stats().connections, requests: s.stats().requests };
       server = undefined;
+      // End the event streams so clients close their connections within the grace period.
+      for (const b of [...streams]) b.end();
       await s.close(1000);
     },
   };
