@@ -1,0 +1,197 @@
+// Server-Sent Events over HTTP/3 (`sse-h3`): the event-stream client of sse.ts
+// (createEventStreamDriver) on one connection of our h3/ client at a time. The dead-peer
+// mechanism is QUIC's own: the connection closes when nothing arrived for the idle timeout
+// (keepalive.quicIdleTimeoutMs; the smaller of the two ends' values applies), and PINGs every
+// keepalive.pingMs keep a quiet but live connection open. No comment heartbeats (the server
+// sends none on sse-h3), so the driver's byte watchdog is off. QUIC has no PING timeout: on a
+// dead path the connection closes after the idle timeout counted from the last packet
+// received, or from the first ack-eliciting packet (message, PING) sent after it (RFC 9000
+// 10.1), so detection takes idle timeout to idle timeout + one PING interval (measured in
+// namespaces, 1000 ms idle: ~990 ms without PINGs, ~1300 ms with PINGs every 300 ms).
+//
+// onDead mechanisms: 'quic-idle' (the connection idled out under the stream), 'closed' (the
+// stream ended), else 'error:<code>' (e.g. error:HOLBENCH_QUIC_CLOSED, error:HOLBENCH_QUIC_RESET).
+// requestTimeoutMs bounds the QUIC handshake and, separately, the wait for response headers;
+// never the stream itself.
+import { h3Support } from '../../h3/binding.ts';
+import { H3UnsupportedError, QuicError } from '../../h3/errors.ts';
+import type { H3Client, H3ClientRequest } from '../../h3/client.ts';
+import { createEventStreamDriver, type StreamResponse, type StreamTransport } from './sse.ts';
+import type { MessageDriver, MessageDriverFactory, MessageDriverOptions } from './messages.ts';
+
+type H3StreamTransport = StreamTransport & {
+  /** UDP payload bytes received/sent by every connection so far (quiche's counters) */
+  wireBytes(): { read: number; written: number };
+};
+
+async function h3StreamTransport(opts: MessageDriverOptions): Promise<H3StreamTransport> {
+  const [{ connect }, { QuicIdleTimeout }] = await Promise.all([import('../../h3/client.ts'), import('../../h3/quic.ts')]);
+  const { host, port, caPem, servername, insecure } = opts.target;
+  const ka = opts.keepalive;
+  let client: H3Client | null = null;
+  let connecting: Promise<H3Client> | null = null;
+  let opened = 0;
+  let closed = false;
+  /** quiche byte counters of connections already replaced */
+  let doneRead = 0;
+  let doneWritten = 0;
+
+  const counters = (c: H3Client): { recvBytes: number; sentBytes: number } => {
+    try {
+      return c.conn.raw.stats();
+    } catch {
+      return { recvBytes: 0, sentBytes: 0 };
+    }
+  };
+  const retire = (c: H3Client) => {
+    const st = counters(c);
+    doneRead += st.recvBytes;
+    doneWritten += st.sentBytes;
+  };
+
+  /** The current connection, or a new one when it is closed (or there is none yet). */
+  const getClient = (): Promise<H3Client> => {
+    if (closed) return Promise.reject(new Error('sse-h3 transport closed'));
+    if (client && !client.conn.closed) return Promise.resolve(client);
+    connecting ??= connect(host, port, {
+      servername,
+      caPem,
+      insecure,
+      idleTimeoutMs: ka.quicIdleTimeoutMs,
+      pingMs: ka.pingMs,
+      handshakeTimeoutMs: opts.requestTimeoutMs,
+    }).then(
+      (c) => {
+        connecting = null;
+        if (closed) {
+          void c.close();
+          throw new Error('sse-h3 transport closed');
+        }
+        opened++;
+        if (client) retire(client);
+        client = c;
+        return c;
+      },
+      (e) => {
+        connecting = null;
+        throw e;
+      },
+    );
+    return connecting;
+  };
+
+  const request = async (path: string, headers: Record<string, string>, signal: AbortSignal): Promise<StreamResponse> => {
+    if (signal.aborted) throw signal.reason;
+    const c = await getClient();
+    if (signal.aborted) throw signal.reason;
+    return new Promise<StreamResponse>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let ended = false;
+      let failure: unknown = null;
+      let wake: (() => void) | null = null;
+      let responded = false;
+      const notify = () => {
+        const w = wake;
+        wake = null;
+        w?.();
+      };
+      const fail = (e: unknown) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        if (!responded) return reject(e);
+        if (ended || failure) return;
+        failure = e;
+        notify();
+      };
+      const onAbort = () => {
+        req.cancel(); // resets the stream; the server's schedule stops
+        fail(signal.reason);
+      };
+      let req: H3ClientRequest = null!;
+      req = c.request('GET', path, headers, {
+        headers: (status, h) => {
+          clearTimeout(timer);
+          responded = true;
+          resolve({ status, contentType: h['content-type'] ?? '', body });
+        },
+        data: (chunk) => {
+          chunks.push(chunk);
+          notify();
+        },
+        end: () => {
+          signal.removeEventListener('abort', onAbort);
+          ended = true;
+          notify();
+        },
+        error: (e) => {
+          if ((e as QuicError).code === 'HOLBENCH_QUIC_GOAWAY' && client === c) client = null; // next request: a new connection
+          fail(e);
+        },
+      });
+      const timer = setTimeout(() => {
+        req.cancel();
+        fail(new QuicError('HOLBENCH_QUIC_TIMEOUT', `no response headers within ${opts.requestTimeoutMs} ms`));
+      }, opts.requestTimeoutMs);
+      signal.addEventListener('abort', onAbort, { once: true });
+      const body: AsyncIterable<Uint8Array> = {
+        [Symbol.asyncIterator]: () => ({
+          async next(): Promise<IteratorResult<Uint8Array>> {
+            for (;;) {
+              // what arrived before a failure is delivered first
+              if (chunks.length > 0) return { value: chunks.shift()!, done: false };
+              if (failure) throw failure;
+              if (ended) return { value: undefined, done: true };
+              await new Promise<void>((r) => (wake = r));
+            }
+          },
+          async return(): Promise<IteratorResult<Uint8Array>> {
+            // the consumer stopped reading: give the stream up
+            if (!ended && !failure) {
+              failure = new QuicError('HOLBENCH_QUIC_CANCELLED', 'body abandoned');
+              signal.removeEventListener('abort', onAbort);
+              req.cancel();
+            }
+            return { value: undefined, done: true };
+          },
+        }),
+      };
+    });
+  };
+
+  return {
+    request,
+    connections: () => opened,
+    mechanismOf(err) {
+      if (err instanceof QuicIdleTimeout) return { mechanism: 'quic-idle', detail: `${err.message} (${ka.quicIdleTimeoutMs ?? 30_000} ms${ka.pingMs ? `, PING every ${ka.pingMs} ms` : ''})` };
+      const e = err as (Error & { code?: string }) | undefined;
+      return { mechanism: `error:${e?.code ?? e?.name ?? 'unknown'}`, detail: e?.message ?? String(err) };
+    },
+    wireBytes() {
+      let read = doneRead;
+      let written = doneWritten;
+      if (client) {
+        const st = counters(client);
+        read += st.recvBytes;
+        written += st.sentBytes;
+      }
+      return { read, written };
+    },
+    async close() {
+      closed = true;
+      const c = client;
+      if (c) await c.close();
+      await connecting?.catch(() => {});
+    },
+  };
+}
+
+export const createSseH3Driver: MessageDriverFactory = async (opts) => {
+  const support = h3Support();
+  if (!support.ok) throw new H3UnsupportedError(`sse-h3 unsupported: ${support.reason}`);
+  const t = await h3StreamTransport(opts);
+  const d: MessageDriver & { wireBytes(): { read: number; written: number } } = Object.assign(
+    createEventStreamDriver('sse-h3', t, { retryMs: opts.keepalive.retryMs, heartbeatTimeoutMs: 0 }),
+    { wireBytes: () => t.wireBytes() },
+  );
+  return d;
+};
