@@ -1,5 +1,5 @@
 // Messaging end to end through real namespaces with the helper backend: `holbench run` with a
-// messages workload over WebSocket, SSE, long polling and gRPC writes messages.csv and the
+// messages workload over WebSocket, SSE (HTTP/1.1, HTTP/2, HTTP/3), long polling and gRPC writes messages.csv and the
 // summary columns (every message once, wire bytes above the payload, one connection), and
 // an outage mid-stream is noticed by each side's liveness mechanism and recovered from.
 import { test } from 'node:test';
@@ -40,9 +40,9 @@ async function runScenario(yaml: string) {
   return { code: r.code, stderr: r.stderr, summary: await csv(join(outDir, 'summary.csv')), messages: await csv(join(outDir, 'messages.csv')) };
 }
 
-test('messages: push and echo over ws, sse, longpoll and gRPC, every message once', { timeout: 300_000 }, async () => {
+test('messages: push and echo over ws, sse (HTTP/1.1, /2, /3), longpoll and gRPC, every message once', { timeout: 300_000 }, async () => {
   const push = await runScenario(`name: msg-push
-protocols: [ws, sse, longpoll, grpc-stream]
+protocols: [ws, sse, sse-h2, sse-h3, longpoll, grpc-stream]
 workload: { kind: messages, pattern: push, messages: 40, interval_ms: 25, message_bytes: 64, duration_s: 20 }
 network: { delay_ms: 5 }
 repetitions: 1
@@ -57,7 +57,7 @@ repetitions: 1
     assert.equal(row.connections_used, '1', `${p} keeps one connection`);
     // one-way latency over a 5 ms each-way path: at least the path delay, far below a second
     assert.ok(Number(row.msg_p50_ms) >= 4.5 && Number(row.msg_p50_ms) < 500, `${p} p50 ${row.msg_p50_ms}`);
-    // every message carries 64 payload bytes plus framing, TCP/IP and Ethernet headers
+    // every message carries 64 payload bytes plus framing, TCP/UDP, IP and Ethernet headers
     assert.ok(Number(row.wire_bytes_per_msg) > 64 + 54, `${p} wire bytes/msg ${row.wire_bytes_per_msg}`);
     const rows = push.messages.filter((m) => m.protocol === p && m.dup === '0');
     assert.deepEqual(rows.map((m) => Number(m.seq)).sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i + 1), p);
@@ -81,9 +81,9 @@ repetitions: 1
   }
 });
 
-test('messages: a blackhole mid-stream is detected by ping/keepalive/heartbeat, and SSE resumes without loss', { timeout: 300_000 }, async () => {
+test('messages: a blackhole mid-stream is detected by ping/keepalive/heartbeat/idle timeout, and SSE resumes without loss', { timeout: 300_000 }, async () => {
   const r = await runScenario(`name: msg-dead
-protocols: [ws, grpc-stream, sse]
+protocols: [ws, grpc-stream, sse, sse-h2, sse-h3]
 workload:
   kind: messages
   pattern: push
@@ -91,7 +91,7 @@ workload:
   interval_ms: 100
   message_bytes: 64
   duration_s: 25
-  keepalive: { ping_ms: 500, ping_timeout_ms: 500, heartbeat_ms: 300, retry_ms: 300 }
+  keepalive: { ping_ms: 500, ping_timeout_ms: 500, heartbeat_ms: 300, quic_idle_timeout_ms: 1500, retry_ms: 300 }
 network:
   delay_ms: 5
   outages: [{ from_s: 2, to_s: 6, direction: both }]
@@ -99,7 +99,7 @@ repetitions: 1
 timeouts: { request_ms: 3000, cell_s: 60 }
 `);
   const by = Object.fromEntries(r.summary.map((row) => [row.protocol, row]));
-  const expect: Record<string, string> = { ws: 'ws-ping', 'grpc-stream': 'grpc-keepalive', sse: 'sse-heartbeat' };
+  const expect: Record<string, string> = { ws: 'ws-ping', 'grpc-stream': 'grpc-keepalive', sse: 'sse-heartbeat', 'sse-h2': 'h2-ping', 'sse-h3': 'quic-idle' };
   for (const [p, mech] of Object.entries(expect)) {
     const row = by[p]!;
     assert.ok(row, `${p} missing`);
@@ -108,10 +108,19 @@ timeouts: { request_ms: 3000, cell_s: 60 }
     assert.equal(row.detect_mech_client, mech, p);
     assert.ok(Number(row.reconnects) >= 1, `${p} reconnected`);
   }
-  // the server side notices too where the protocol pings from there
-  assert.ok(by.ws!.detect_ms_server !== '' && Number(by.ws!.detect_ms_server) < 3900, `ws server detection ${by.ws!.detect_ms_server}`);
-  // Last-Event-ID: everything after the outage arrives, nothing twice
-  assert.equal(by.sse!.msgs_lost, '0', 'sse lost');
-  assert.equal(by.sse!.msgs_dup, '0', 'sse duplicated');
-  assert.equal(by.sse!.msgs_received, '60');
+  // the server side notices too where the protocol pings from there (or QUIC idles out)
+  for (const [p, mech] of [['ws', 'ws-ping'], ['sse-h2', 'h2-ping'], ['sse-h3', 'quic-idle']]) {
+    const row = by[p!]!;
+    assert.ok(row.detect_ms_server !== '' && Number(row.detect_ms_server) < 3900, `${p} server detection ${row.detect_ms_server}`);
+    assert.equal(row.detect_mech_server, mech, `${p} server mechanism`);
+  }
+  // QUIC's idle timer starts at the last packet received, so it cannot fire much before
+  // the 1.5 s idle timeout (the last packet came at most one 100 ms message before the outage)
+  assert.ok(Number(by['sse-h3']!.detect_ms_client) > 1200, `sse-h3 detection ${by['sse-h3']!.detect_ms_client} ms is shorter than the idle timeout`);
+  // Last-Event-ID: everything after the outage arrives, nothing twice, on every HTTP version
+  for (const p of ['sse', 'sse-h2', 'sse-h3']) {
+    assert.equal(by[p]!.msgs_lost, '0', `${p} lost`);
+    assert.equal(by[p]!.msgs_dup, '0', `${p} duplicated`);
+    assert.equal(by[p]!.msgs_received, '60', p);
+  }
 });

@@ -24,6 +24,10 @@ export async function messageDriverFor(protocol: string): Promise<MessageDriverF
       return (await import('./ws.ts')).createWsDriver;
     case 'sse':
       return (await import('./sse.ts')).createSseDriver;
+    case 'sse-h2':
+      return (await import('./sse-h2.ts')).createSseH2Driver;
+    case 'sse-h3':
+      return (await import('./sse-h3.ts')).createSseH3Driver;
     case 'longpoll':
       return (await import('./longpoll.ts')).createLongPollDriver;
     case 'grpc-unary':
