@@ -22,12 +22,12 @@ import { h3Plugin } from '../servers/h3.ts';
 import { createSseH3Driver } from '../harness/drivers/sse-h3.ts';
 import type { MessageDriver, OpenParams } from '../harness/drivers/messages.ts';
 import { nowMs, type Keepalive } from '../servers/messages.ts';
-import { haveCommand, run, startTs } from '../netem/exec.ts';
+import { haveCommand, run } from '../netem/exec.ts';
 import { createTopology, type Topology } from '../netem/topology.ts';
 import { makeCert, SERVER_NAME } from '../servers/cert.ts';
-import type { ServerReady } from '../servers/main.ts';
 import type { H3ServerStats } from '../servers/h3.ts';
-import type { SseH3Job, SseH3Result } from './testdata/sse-h3-client.ts';
+import type { ClientJob, ClientResult } from '../servers/testdata/msg-client.ts';
+import { messageClient, serverStats as statsOf, startServer, stopServer } from '../servers/testdata/fixtures.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
@@ -323,26 +323,10 @@ describe('sse-h3 on namespaces', { skip: h3skip, timeout: 120_000 }, async () =>
   before(async () => {
     if (skip) return;
     const topo = await createTopology();
-    let server: ChildProcess | null = null;
     try {
       const tls = await makeCert(topo.addr.server);
-      server = startTs(new URL('../servers/main.ts', import.meta.url).pathname, [], {
-        ns: topo.ns.server,
-        stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-        env: { ...process.env, HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins: ['h3'], tls, keepalive: SERVER_KA }) },
-      });
-      let stderr = '';
-      server.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-      const ready = await new Promise<ServerReady>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`server not ready: ${stderr}`)), 30_000);
-        server!.once('message', (m) => (clearTimeout(t), resolve(m as ServerReady)));
-        server!.once('exit', (c) => (clearTimeout(t), reject(new Error(`server exited (${c}): ${stderr}`))));
-      });
-      const port = ready.ports.h3?.port;
-      if (!port) throw new Error(`h3 plugin did not start: ${JSON.stringify(ready.unsupported)}`);
-      env = { topo, server, port, cert: tls.cert };
+      env = { topo, ...(await startServer(topo, 'h3', { keepalive: SERVER_KA, tls })), cert: tls.cert };
     } catch (e) {
-      server?.kill('SIGKILL');
       await topo.destroy();
       throw e;
     }
@@ -352,72 +336,19 @@ describe('sse-h3 on namespaces', { skip: h3skip, timeout: 120_000 }, async () =>
     if (!env) return;
     const { topo, server } = env;
     env = null;
-    server.kill('SIGTERM');
-    await new Promise<void>((r) => {
-      const t = setTimeout(() => (server.kill('SIGKILL'), r()), 3000);
-      if (server.exitCode !== null || server.signalCode !== null) return clearTimeout(t), r();
-      server.once('exit', () => (clearTimeout(t), r()));
-    });
+    await stopServer(server);
     await run('iptables', ['-w', '5', '-D', 'FORWARD', '-j', 'DROP'], { ns: topo.ns.router, allowFail: true });
     await topo.destroy();
     const list = (await run('ip', ['netns', 'list'])).stdout;
     assert.ok(!list.includes(topo.runId), `namespaces left behind: ${list}`);
   });
 
-  const serverStats = (): Promise<H3ServerStats> =>
-    new Promise((resolve, reject) => {
-      const s = env!.server;
-      const t = setTimeout(() => (s.off('message', on), reject(new Error('no stats reply'))), 10_000);
-      const on = (m: any) => m.type === 'stats' && (clearTimeout(t), s.off('message', on), resolve(m.stats.h3));
-      s.on('message', on);
-      s.send({ type: 'stats' });
-    });
+  const serverStats = () => statsOf<H3ServerStats>(env!.server, 'h3');
 
   /** Start the driver in the client namespace; `msgs(n)` resolves once n distinct seqs arrived. */
-  const client = (job: Partial<SseH3Job> & Pick<SseH3Job, 'open' | 'untilCount'>) => {
-    const full: SseH3Job = { host: env!.topo.addr.server, port: env!.port, caPem: env!.cert, servername: SERVER_NAME, keepalive: SERVER_KA, requestTimeoutMs: 1000, maxMs: 20_000, ...job };
-    const child = startTs(new URL('./testdata/sse-h3-client.ts', import.meta.url).pathname, [JSON.stringify(full)], { ns: env!.topo.ns.client, stdio: ['ignore', 'pipe', 'pipe'] });
-    let buf = '';
-    let stderr = '';
-    let distinct = 0;
-    const waiters: { n: number; resolve: () => void }[] = [];
-    let resolveResult!: (r: SseH3Result) => void;
-    let rejectResult!: (e: Error) => void;
-    const result = new Promise<SseH3Result>((res, rej) => ((resolveResult = res), (rejectResult = rej)));
-    const killer = setTimeout(() => child.kill('SIGKILL'), full.maxMs + 20_000);
-    child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line.startsWith('MSG ')) {
-          distinct = Number(line.slice(4));
-          for (const w of waiters.filter((w) => distinct >= w.n)) waiters.splice(waiters.indexOf(w), 1), w.resolve();
-        } else if (line.startsWith('RESULT ')) resolveResult(JSON.parse(line.slice(7)) as SseH3Result);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(killer);
-      rejectResult(new Error(`client exited (${code}) without a result: ${stderr}`));
-    });
-    const msgs = (n: number) =>
-      Promise.race([
-        new Promise<void>((resolve) => (distinct >= n ? resolve() : waiters.push({ n, resolve }))),
-        result.then(() => {
-          throw new Error(`client finished with ${distinct} of the ${n} messages awaited`);
-        }),
-      ]);
-    return {
-      msgs,
-      result: result.then((r) => {
-        assert.equal(r.error, undefined, `client error: ${r.error}`);
-        return r;
-      }),
-    };
-  };
-  const seqs = (r: SseH3Result) => r.messages.map((m) => m[0]);
+  const client = (job: Partial<ClientJob> & Pick<ClientJob, 'open' | 'untilCount'>) =>
+    messageClient(env!.topo.ns.client, { protocol: 'sse-h3', host: env!.topo.addr.server, port: env!.port, caPem: env!.cert, servername: SERVER_NAME, keepalive: SERVER_KA, requestTimeoutMs: 1000, maxMs: 20_000, ...job });
+  const seqs = (r: ClientResult) => r.messages.map((m) => m[0]);
 
   it('sse-h3 push: 100 messages once each, in order, on one QUIC connection', { skip, timeout: 40_000 }, async (t: TestContext) => {
     const before = await serverStats();

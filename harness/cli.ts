@@ -26,7 +26,9 @@ commands:
   fetch <url>             curl-like probe over h1|h2|h3 (see holbench fetch --help)
 
 options for run:
-  --out DIR               results root (default results/; reports go to reports/)
+  --out DIR               results root (default results/); the report goes next to it,
+                          in DIR/../reports/<run>/, the way results/ pairs with reports/
+  --report-dir DIR        write the report to DIR/<run>/ instead
   --backend B             auto | netem | helper (overrides the scenario)
   --repetitions N         override the scenario's repetitions
   --json                  print the final summary as JSON on stdout
@@ -45,9 +47,10 @@ async function cmdRun(args: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args,
     allowPositionals: true,
-    options: { out: { type: 'string' }, backend: { type: 'string' }, repetitions: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' }, 'no-report': { type: 'boolean' } },
+    options: { out: { type: 'string' }, 'report-dir': { type: 'string' }, backend: { type: 'string' }, repetitions: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' }, 'no-report': { type: 'boolean' } },
   });
   if (positionals.length !== 1) throw new UsageError('run: expected exactly one scenario file');
+  if (values['report-dir'] !== undefined && values['no-report']) throw new UsageError('--report-dir and --no-report exclude each other');
   const backend = values.backend;
   if (backend !== undefined && !['auto', 'netem', 'helper'].includes(backend)) throw new UsageError(`--backend: expected auto, netem or helper, got "${backend}"`);
   const reps = values.repetitions === undefined ? undefined : Number(values.repetitions);
@@ -61,7 +64,7 @@ async function cmdRun(args: string[]): Promise<number> {
   let reportDir: string | null = null;
   if (!values['no-report']) {
     const { buildReport } = await import('./report/index.ts');
-    reportDir = join(values.out ? join(values.out, '..', 'reports') : 'reports', res.name);
+    reportDir = join(values['report-dir'] ?? (values.out ? join(values.out, '..', 'reports') : 'reports'), res.name);
     await buildReport(res.outDir, reportDir);
   }
   if (values.json) process.stdout.write(JSON.stringify({ ...res, reportDir }, null, 2) + '\n');

@@ -5,8 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { hostNetSnapshot } from '../netem/hostcheck.ts';
 import { run } from '../netem/exec.ts';
@@ -40,10 +41,13 @@ const csv = async (f: string) => parse(await readFile(f, 'utf8'), { columns: tru
 test('run: smoke scenario end to end with the helper backend', async () => {
   const out = await mkdtemp(join(tmpdir(), 'holbench-e2e-'));
   const before = await hostNetSnapshot();
-  const r = await holbench(['run', 'scenarios/smoke.yaml', '--backend', 'helper', '--out', join(out, 'results'), '--json', '--quiet']);
+  const r = await holbench(['run', 'scenarios/smoke.yaml', '--backend', 'helper', '--out', join(out, 'results'), '--report-dir', join(out, 'rep'), '--json', '--quiet']);
   assert.equal(r.code, 0, r.stderr);
   const res = JSON.parse(r.stdout);
   const dir = res.outDir as string;
+  // the report goes where --report-dir says, in a folder named like the results folder
+  assert.equal(res.reportDir, join(out, 'rep', basename(dir)));
+  assert.ok(existsSync(join(res.reportDir, 'index.html')), 'report written to --report-dir');
   assert.deepEqual((await readdir(dir)).sort(), ['chunks.csv', 'drops.csv', 'requests.csv', 'run.json', 'summary.csv']);
   const summary = await csv(join(dir, 'summary.csv'));
   const by = Object.fromEntries(summary.map((s) => [s.protocol, s]));

@@ -8,17 +8,14 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { haveCommand, run, startTs } from '../netem/exec.ts';
+import { haveCommand, run } from '../netem/exec.ts';
 import { createTopology, type Topology } from '../netem/topology.ts';
 import { effectiveHoldMs } from '../harness/drivers/longpoll.ts';
 import { SseParser, type SseEvent } from '../harness/drivers/sse.ts';
 import { nowMs, type Keepalive } from './messages.ts';
 import type { MsgServerStats } from './msg.ts';
-import type { ServerReady } from './main.ts';
 import type { ClientJob, ClientResult } from './testdata/msg-client.ts';
-
-const SERVER_MAIN = new URL('./main.ts', import.meta.url).pathname;
-const CLIENT = new URL('./testdata/msg-client.ts', import.meta.url).pathname;
+import { messageClient, serverStats as statsOf, startServer, stopServer } from './testdata/fixtures.ts';
 /** what the server process applies to every connection */
 const SERVER_KA: Keepalive = { pingMs: 500, pingTimeoutMs: 500, heartbeatMs: 300, retryMs: 200 };
 
@@ -83,25 +80,9 @@ describe('msg plugin and drivers on namespaces', { timeout: 120_000 }, async () 
   before(async () => {
     if (skip) return;
     const topo = await createTopology();
-    let server: ChildProcess | null = null;
     try {
-      server = startTs(SERVER_MAIN, [], {
-        ns: topo.ns.server,
-        stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-        env: { ...process.env, HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins: ['msg'], tls: { key: '', cert: '' }, keepalive: SERVER_KA }) },
-      });
-      let stderr = '';
-      server.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-      const ready = await new Promise<ServerReady>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`server not ready: ${stderr}`)), 30_000);
-        server!.once('message', (m) => (clearTimeout(t), resolve(m as ServerReady)));
-        server!.once('exit', (c) => (clearTimeout(t), reject(new Error(`server exited (${c}): ${stderr}`))));
-      });
-      const port = ready.ports.msg?.port;
-      if (!port) throw new Error(`msg plugin did not start: ${JSON.stringify(ready.unsupported)}`);
-      env = { topo, server, port };
+      env = { topo, ...(await startServer(topo, 'msg', { keepalive: SERVER_KA })) };
     } catch (e) {
-      server?.kill('SIGKILL');
       await topo.destroy();
       throw e;
     }
@@ -111,65 +92,17 @@ describe('msg plugin and drivers on namespaces', { timeout: 120_000 }, async () 
     if (!env) return;
     const { topo, server } = env;
     env = null;
-    server.kill('SIGTERM');
+    await stopServer(server);
     await topo.destroy();
     const list = (await run('ip', ['netns', 'list'])).stdout;
     assert.ok(!list.includes(topo.runId), `namespaces left behind: ${list}`);
   });
 
-  const serverStats = (): Promise<MsgServerStats> =>
-    new Promise((resolve, reject) => {
-      const s = env!.server;
-      const t = setTimeout(() => (s.off('message', on), reject(new Error('no stats reply'))), 10_000);
-      const on = (m: any) => m.type === 'stats' && (clearTimeout(t), s.off('message', on), resolve(m.stats.msg));
-      s.on('message', on);
-      s.send({ type: 'stats' });
-    });
+  const serverStats = () => statsOf<MsgServerStats>(env!.server, 'msg');
 
   /** Start a client job in the client namespace; `msgs(n)` resolves once n distinct seqs arrived. */
-  const client = (job: Partial<ClientJob> & Pick<ClientJob, 'protocol' | 'open' | 'untilCount'>) => {
-    const full: ClientJob = { host: env!.topo.addr.server, port: env!.port, keepalive: {}, requestTimeoutMs: 3000, maxMs: 15_000, ...job };
-    const child = startTs(CLIENT, [JSON.stringify(full)], { ns: env!.topo.ns.client, stdio: ['ignore', 'pipe', 'pipe'] });
-    let buf = '';
-    let stderr = '';
-    let distinct = 0;
-    const waiters: { n: number; resolve: () => void }[] = [];
-    let resolveResult!: (r: ClientResult) => void;
-    let rejectResult!: (e: Error) => void;
-    const result = new Promise<ClientResult>((res, rej) => ((resolveResult = res), (rejectResult = rej)));
-    const killer = setTimeout(() => child.kill('SIGKILL'), full.maxMs + 20_000);
-    child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line.startsWith('MSG ')) {
-          distinct = Number(line.slice(4));
-          for (const w of waiters.filter((w) => distinct >= w.n)) waiters.splice(waiters.indexOf(w), 1), w.resolve();
-        } else if (line.startsWith('RESULT ')) resolveResult(JSON.parse(line.slice(7)) as ClientResult);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(killer);
-      rejectResult(new Error(`client exited (${code}) without a result: ${stderr}`));
-    });
-    const msgs = (n: number) =>
-      Promise.race([
-        new Promise<void>((resolve) => (distinct >= n ? resolve() : waiters.push({ n, resolve }))),
-        result.then(() => {
-          throw new Error(`client finished with ${distinct} of the ${n} messages awaited`);
-        }),
-      ]);
-    return {
-      msgs,
-      result: result.then((r) => {
-        assert.equal(r.error, undefined, `client error: ${r.error}`);
-        return r;
-      }),
-    };
-  };
+  const client = (job: Partial<ClientJob> & Pick<ClientJob, 'protocol' | 'open' | 'untilCount'>) =>
+    messageClient(env!.topo.ns.client, { host: env!.topo.addr.server, port: env!.port, keepalive: {}, requestTimeoutMs: 3000, maxMs: 15_000, ...job });
 
   const seqs = (r: ClientResult) => r.messages.map((m) => m[0]);
   /** lost and duplicated seqs of 1..count */

@@ -1,21 +1,22 @@
-// Test fixture for servers/msg.test.ts: runs one messaging driver (or a plain `ws` client)
+// Test fixture for servers/msg.test.ts and h3/sse-h3.test.ts (started by fixtures.ts): runs
+// one messaging driver (any protocol of harness/drivers/registry.ts) or a plain `ws` client
 // inside the client namespace and prints what happened.
 //   argv[2]: JSON ClientJob
 // stdout: "MSG <distinct seqs so far>" per arrival, "DEAD <json>" per onDead, then one
 // "RESULT <json>" line; the process exits when done.
 import WebSocket from 'ws';
 import { encodeMessage, decodeMessage, nowMs, type Keepalive } from '../messages.ts';
-import type { MessageDriverFactory, OpenParams } from '../../harness/drivers/messages.ts';
-import { createWsDriver } from '../../harness/drivers/ws.ts';
-import { createSseDriver } from '../../harness/drivers/sse.ts';
-import { createLongPollDriver } from '../../harness/drivers/longpoll.ts';
-
-const DRIVERS: Record<string, MessageDriverFactory> = { ws: createWsDriver, sse: createSseDriver, longpoll: createLongPollDriver };
+import type { OpenParams } from '../../harness/drivers/messages.ts';
+import { messageDriverFor } from '../../harness/drivers/registry.ts';
 
 export interface ClientJob {
-  protocol: 'ws' | 'sse' | 'longpoll' | 'plain-ws';
+  /** a message protocol (ws, sse, sse-h3 ...) or 'plain-ws' (the bare ws package) */
+  protocol: string;
   host: string;
   port: number;
+  /** TLS protocols (sse-h2, sse-h3): the per-run CA and the name in its certificate */
+  caPem?: string;
+  servername?: string;
   keepalive: Keepalive;
   requestTimeoutMs: number;
   open: OpenParams;
@@ -83,8 +84,8 @@ async function main() {
     if (job.protocol === 'plain-ws') {
       await plainWs(job, res);
     } else {
-      const factory = DRIVERS[job.protocol]!;
-      const d = await factory({ target: { host: job.host, port: job.port }, keepalive: job.keepalive, requestTimeoutMs: job.requestTimeoutMs });
+      const factory = await messageDriverFor(job.protocol);
+      const d = await factory({ target: { host: job.host, port: job.port, caPem: job.caPem, servername: job.servername }, keepalive: job.keepalive, requestTimeoutMs: job.requestTimeoutMs });
       const seen = new Set<number>();
       let wake = () => {};
       await d.open(job.open, {
