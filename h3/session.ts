@@ -5,7 +5,7 @@
 import { connErr, H3Code, H3Error, QuicError } from './errors.ts';
 import { decodeSettings, decodeSingleVarint, encodeFrame, encodeSettings, Frame, FrameReader, greaseValue, Setting, StreamType } from './frames.ts';
 import { DecoderStreamReader, EncoderStreamReader, type HeaderList } from './qpack.ts';
-import { QuicStreamReset, type ConnHandler, type QuicConn } from './quic.ts';
+import { QuicStreamReset, type ConnHandler, type QuicConn, type StreamChunk } from './quic.ts';
 import { encodeVarint, readVarint, varintLen } from './varint.ts';
 
 export const MAX_FIELD_SECTION_SIZE = 64 * 1024;
@@ -124,6 +124,16 @@ export abstract class H3Session implements ConnHandler {
     return id;
   }
 
+  /** conn.read(id), with the peer's RESET_STREAM returned as { reset: code } instead of thrown. */
+  private readOrReset(id: number): StreamChunk | { reset: number } | null {
+    try {
+      return this.conn.read(id);
+    } catch (e) {
+      if (e instanceof QuicStreamReset) return { reset: e.wireCode ?? 0 };
+      throw e;
+    }
+  }
+
   private readBidi(id: number): void {
     let h = this.bidi.get(id);
     if (!h) {
@@ -138,18 +148,13 @@ export abstract class H3Session implements ConnHandler {
       this.bidi.set(id, h);
     }
     for (let i = 0; i < 100_000; i++) {
-      let c;
-      try {
-        c = this.conn.read(id);
-      } catch (e) {
-        if (e instanceof QuicStreamReset) {
-          this.bidi.delete(id);
-          h.reset(e.wireCode ?? 0);
-          return;
-        }
-        throw e;
-      }
+      const c = this.readOrReset(id);
       if (!c) return;
+      if ('reset' in c) {
+        this.bidi.delete(id);
+        h.reset(c.reset);
+        return;
+      }
       if (c.data.length) h.chunk(c.data);
       if (c.fin) {
         this.bidi.delete(id);
@@ -169,18 +174,13 @@ export abstract class H3Session implements ConnHandler {
       this.uni.set(id, st);
     }
     for (let i = 0; i < 100_000; i++) {
-      let c;
-      try {
-        c = this.conn.read(id);
-      } catch (e) {
-        if (e instanceof QuicStreamReset) {
-          if (this.isCritical(st.type)) throw connErr(H3Code.CLOSED_CRITICAL_STREAM, `critical stream ${id} reset`);
-          this.uni.delete(id);
-          return;
-        }
-        throw e;
-      }
+      const c = this.readOrReset(id);
       if (!c) return;
+      if ('reset' in c) {
+        if (this.isCritical(st.type)) throw connErr(H3Code.CLOSED_CRITICAL_STREAM, `critical stream ${id} reset`);
+        this.uni.delete(id);
+        return;
+      }
       let data = c.data;
       if (st.type < 0 && data.length) {
         const pre = st.pre.length ? Buffer.concat([st.pre, data]) : data;

@@ -27,7 +27,7 @@ import { createTopology, type Topology } from '../netem/topology.ts';
 import { makeCert, SERVER_NAME } from '../servers/cert.ts';
 import type { H3ServerStats } from '../servers/h3.ts';
 import type { ClientJob, ClientResult } from '../servers/testdata/msg-client.ts';
-import { messageClient, serverStats as statsOf, startServer, stopServer } from '../servers/testdata/fixtures.ts';
+import { messageClient, serverStats as statsOf, startServer, teardown } from '../servers/testdata/fixtures.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
@@ -336,11 +336,7 @@ describe('sse-h3 on namespaces', { skip: h3skip, timeout: 120_000 }, async () =>
     if (!env) return;
     const { topo, server } = env;
     env = null;
-    await stopServer(server);
-    await run('iptables', ['-w', '5', '-D', 'FORWARD', '-j', 'DROP'], { ns: topo.ns.router, allowFail: true });
-    await topo.destroy();
-    const list = (await run('ip', ['netns', 'list'])).stdout;
-    assert.ok(!list.includes(topo.runId), `namespaces left behind: ${list}`);
+    await teardown(topo, server);
   });
 
   const serverStats = () => statsOf<H3ServerStats>(env!.server, 'h3');

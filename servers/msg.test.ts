@@ -15,7 +15,7 @@ import { SseParser, type SseEvent } from '../harness/drivers/sse.ts';
 import { nowMs, type Keepalive } from './messages.ts';
 import type { MsgServerStats } from './msg.ts';
 import type { ClientJob, ClientResult } from './testdata/msg-client.ts';
-import { messageClient, serverStats as statsOf, startServer, stopServer } from './testdata/fixtures.ts';
+import { messageClient, serverStats as statsOf, startServer, teardown } from './testdata/fixtures.ts';
 /** what the server process applies to every connection */
 const SERVER_KA: Keepalive = { pingMs: 500, pingTimeoutMs: 500, heartbeatMs: 300, retryMs: 200 };
 
@@ -92,10 +92,7 @@ describe('msg plugin and drivers on namespaces', { timeout: 120_000 }, async () 
     if (!env) return;
     const { topo, server } = env;
     env = null;
-    await stopServer(server);
-    await topo.destroy();
-    const list = (await run('ip', ['netns', 'list'])).stdout;
-    assert.ok(!list.includes(topo.runId), `namespaces left behind: ${list}`);
+    await teardown(topo, server);
   });
 
   const serverStats = () => statsOf<MsgServerStats>(env!.server, 'msg');

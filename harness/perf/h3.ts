@@ -37,6 +37,25 @@ async function stopChild(p: ChildProcess): Promise<void> {
   });
 }
 
+
+/** Timers around one fetch function: `one(n)` = seconds to fetch n bytes, `many(count, n)` =
+ *  seconds for count concurrent fetches of n bytes. */
+function timed(get: (n: number) => Promise<void>) {
+  const since = (t0: number) => (performance.now() - t0) / 1000;
+  return {
+    one: async (n: number) => {
+      const t0 = performance.now();
+      await get(n);
+      return since(t0);
+    },
+    many: async (count: number, n: number) => {
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: count }, () => get(n)));
+      return since(t0);
+    },
+  };
+}
+
 async function h3Fetcher(port: number, tls: { caPem: string; servername: string }, cc: string) {
   const { connect } = await import('../../h3/client.ts');
   const c = await connect('127.0.0.1', port, { servername: tls.servername, caPem: tls.caPem, cc });
@@ -51,17 +70,7 @@ async function h3Fetcher(port: number, tls: { caPem: string; servername: string 
       });
     });
   return {
-    /** seconds to fetch n bytes */
-    one: async (n: number) => {
-      const t0 = performance.now();
-      await get(n);
-      return (performance.now() - t0) / 1000;
-    },
-    many: async (count: number, n: number) => {
-      const t0 = performance.now();
-      await Promise.all(Array.from({ length: count }, () => get(n)));
-      return (performance.now() - t0) / 1000;
-    },
+    ...timed(get),
     /** largest UDP payload our client sends (from the path MTU; our server picks the same) */
     udpPayload: c.conn.maxUdpPayload,
     /** mean size of the datagrams received so far (what the server sent) */
@@ -86,16 +95,7 @@ async function h2Fetcher(port: number, tls: { caPem: string; servername: string 
       st.on('error', reject);
     });
   return {
-    one: async (n: number) => {
-      const t0 = performance.now();
-      await get(n);
-      return (performance.now() - t0) / 1000;
-    },
-    many: async (count: number, n: number) => {
-      const t0 = performance.now();
-      await Promise.all(Array.from({ length: count }, () => get(n)));
-      return (performance.now() - t0) / 1000;
-    },
+    ...timed(get),
     close: () => new Promise<void>((r) => s.close(() => r())),
   };
 }

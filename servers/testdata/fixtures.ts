@@ -4,7 +4,7 @@
 // progress can be awaited message by message.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { startTs } from '../../netem/exec.ts';
+import { run, startTs } from '../../netem/exec.ts';
 import type { Topology } from '../../netem/topology.ts';
 import type { Keepalive } from '../messages.ts';
 import type { ServerReady } from '../main.ts';
@@ -46,6 +46,16 @@ export function stopServer(server: ChildProcess): Promise<void> {
     if (server.exitCode !== null || server.signalCode !== null) return clearTimeout(t), r();
     server.once('exit', () => (clearTimeout(t), r()));
   });
+}
+
+/** after(): stop the server, lift the outage rule the tests may have left in the router's
+ *  FORWARD chain, destroy the topology, and check no namespace of it is left. */
+export async function teardown(topo: Topology, server: ChildProcess): Promise<void> {
+  await stopServer(server);
+  await run('iptables', ['-w', '5', '-D', 'FORWARD', '-j', 'DROP'], { ns: topo.ns.router, allowFail: true });
+  await topo.destroy();
+  const list = (await run('ip', ['netns', 'list'])).stdout;
+  assert.ok(!list.includes(topo.runId), `namespaces left behind: ${list}`);
 }
 
 /** One plugin's stats from the server process. */
