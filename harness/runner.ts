@@ -206,7 +206,7 @@ export class Runner extends EventEmitter {
             let statsAfter: BackendStats | undefined;
             let serverConnections: number | null = null;
             let retrans: number | null = null;
-            let wire: { up: number; down: number; packets: number } | null = null;
+            let wire: { up: number; down: number; packets: number; transport: 'tcp' | 'udp' } | null = null;
             let detect: { clientMs: number | null; clientMech: string; serverMs: number | null; serverMech: string } | undefined;
             const emptyResult = (status: JobResult['status'], reason: string): JobResult => ({ type: 'result', id: index, status, reason, connectionsOpened: 0, bytes: 0, elapsedMs: 0, requests: [], chunks: [] });
             if (!port) {
@@ -238,7 +238,7 @@ export class Runner extends EventEmitter {
               }
               statsAfter = await backend.stats();
               const wireAfter = await vethBytes(topo.ns.client);
-              if (wireBefore && wireAfter) wire = { up: wireAfter.tx - wireBefore.tx, down: wireAfter.rx - wireBefore.rx, packets: wireAfter.packets - wireBefore.packets };
+              if (wireBefore && wireAfter) wire = { up: wireAfter.tx - wireBefore.tx, down: wireAfter.rx - wireBefore.rx, packets: wireAfter.packets - wireBefore.packets, transport: port.transport };
               const srvAfter = await request<any>(server.child, { type: 'stats' }, (m) => m.type === 'stats', 10_000);
               serverConnections = srvAfter.stats[plugin].connections - srvBefore.stats[plugin].connections;
               if (outageOn.length) {

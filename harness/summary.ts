@@ -73,8 +73,6 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 export const TCP_FRAME_OVERHEAD = 14 + 20 + 20 + 12;
 /** Ethernet + IPv4 + UDP header bytes (QUIC: h3, sse-h3). */
 export const UDP_FRAME_OVERHEAD = 14 + 20 + 8;
-/** Per-frame header bytes below the protocol's own bytes. */
-export const frameOverhead = (protocol: string): number => (protocol === 'h3' || protocol === 'sse-h3' ? UDP_FRAME_OVERHEAD : TCP_FRAME_OVERHEAD);
 
 function diffDir(a: DirectionStats, b: DirectionStats) {
   return { packets: b.packets - a.packets, loss: b.drops.loss - a.drops.loss, queue: b.drops.queue - a.drops.queue };
@@ -93,8 +91,9 @@ export interface SummaryContext {
   serverConnections: number | null;
   retransmissions: number | null;
   stall?: { coStallIndex: number | null; holStallIndex: number | null; stallMsMean: number | null };
-  /** client veth byte counters around the job */
-  wire?: { up: number; down: number; packets: number } | null;
+  /** client veth byte counters around the job, and the transport the protocol's server
+   *  listens on (its header size is what payload_bytes_per_msg removes per frame) */
+  wire?: { up: number; down: number; packets: number; transport: 'tcp' | 'udp' } | null;
   /** dead-peer detection relative to the first outage's start (messages workloads) */
   detect?: { clientMs: number | null; clientMech: string; serverMs: number | null; serverMech: string };
 }
@@ -162,7 +161,7 @@ export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
     msg_p99_ms: msg?.latencyMs?.p99 ?? null,
     msgs_per_s: msg?.msgsPerS ?? null,
     wire_bytes_per_msg: msg && wire && msg.received ? r3((wire.up + wire.down) / msg.received) : null,
-    payload_bytes_per_msg: msg && wire && msg.received ? r3((wire.up + wire.down - frameOverhead(c.protocol) * wire.packets) / msg.received) : null,
+    payload_bytes_per_msg: msg && wire && msg.received ? r3((wire.up + wire.down - (wire.transport === 'udp' ? UDP_FRAME_OVERHEAD : TCP_FRAME_OVERHEAD) * wire.packets) / msg.received) : null,
     reconnects: msg ? msg.reconnects : null,
     detect_ms_client: c.detect?.clientMs ?? null,
     detect_mech_client: c.detect?.clientMech ?? '',
