@@ -24,7 +24,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import grpc from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
-import { encodeMessage, nowMs, parsePushParams, PushSchedules, type DeadPeerEvent } from './messages.ts';
+import { DeadPeerLog, encodeMessage, nowMs, parsePushParams, PushSchedules } from './messages.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
 
 export const GRPC_PROTO = fileURLToPath(new URL('./holbench.proto', import.meta.url));
@@ -54,7 +54,7 @@ function pushQuery(r: PushRequest): URLSearchParams {
 
 export function grpcPlugin(): ServerPlugin {
   const stats = { connections: 0, requests: 0 };
-  const deadPeers: DeadPeerEvent[] = [];
+  const deadPeers = new DeadPeerLog();
   const sockets = new Set<net.Socket>();
   const schedules = new PushSchedules();
   let server: grpc.Server | undefined;
@@ -78,7 +78,7 @@ export function grpcPlugin(): ServerPlugin {
       for (const e of fresh) {
         if (/^Connection dropped by keepalive timeout/.test(e.description)) {
           const atMs = e.timestamp ? Number(e.timestamp.seconds) * 1000 + Number(e.timestamp.nanos) / 1e6 : nowMs();
-          deadPeers.push({ atMs, mechanism: 'grpc-keepalive' });
+          deadPeers.record('grpc-keepalive', atMs);
         }
       }
     });
@@ -167,7 +167,7 @@ export function grpcPlugin(): ServerPlugin {
         sock.on('error', (e: NodeJS.ErrnoException) => (sockErr ??= e));
         sock.once('close', () => {
           sockets.delete(sock);
-          if (sockErr?.code === 'ETIMEDOUT' && tcpKeepaliveMs > 0) deadPeers.push({ atMs: nowMs(), mechanism: 'tcp-keepalive' });
+          if (sockErr?.code === 'ETIMEDOUT' && tcpKeepaliveMs > 0) deadPeers.record('tcp-keepalive');
           scanTrace();
         });
         inj.injectConnection(sock);
@@ -181,7 +181,7 @@ export function grpcPlugin(): ServerPlugin {
     },
     stats(): ServerStats {
       scanTrace();
-      return { ...stats, deadPeers: [...deadPeers] };
+      return { ...stats, deadPeers: deadPeers.list() };
     },
     async stop() {
       const l = listener;

@@ -9,50 +9,16 @@ import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import { closeAll, handle, listenTcp } from './http-common.ts';
 import { EVENT_STREAM_HEADERS, followEventStream, resumeFrom } from './eventstream.ts';
-import { nowMs, parsePushParams, PushSchedules, type DeadPeerEvent, type Keepalive } from './messages.ts';
+import { DeadPeerLog, h2PingKeepalive, parsePushParams, PushSchedules, type Keepalive } from './messages.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
-
-/** dead-peer events kept (oldest dropped first) */
-const MAX_DEAD_PEERS = 10_000;
-
-/**
- * HTTP/2 PING keepalive on a session (either side): a PING every pingMs, one outstanding at a
- * time; when its ACK is timeoutMs late, `onDead()` runs and the session is destroyed with an
- * error whose code is HOLBENCH_H2_PING. Stops when the session closes.
- */
-export function h2PingKeepalive(s: http2.Http2Session, pingMs: number, timeoutMs: number, onDead: () => void): void {
-  let waiting: NodeJS.Timeout | undefined;
-  const timer = setInterval(() => {
-    if (waiting || s.destroyed || s.closed) return;
-    const sent = s.ping(() => {
-      clearTimeout(waiting);
-      waiting = undefined;
-    });
-    if (!sent) return;
-    waiting = setTimeout(() => {
-      clearInterval(timer);
-      onDead();
-      s.destroy(Object.assign(new Error(`no HTTP/2 PING ACK within ${timeoutMs} ms`), { code: 'HOLBENCH_H2_PING' }));
-    }, timeoutMs);
-  }, pingMs);
-  s.once('close', () => {
-    clearInterval(timer);
-    clearTimeout(waiting);
-  });
-}
 
 export function h2Plugin(): ServerPlugin {
   const stats = { connections: 0, requests: 0, messagesSent: 0 };
-  const deadPeers: DeadPeerEvent[] = [];
+  const deadPeers = new DeadPeerLog();
   const sessions = new Set<http2.ServerHttp2Session>();
   const schedules = new PushSchedules();
   let server: http2.Http2SecureServer | undefined;
   let ka: Keepalive = {};
-
-  const recordDead = (mechanism: string) => {
-    deadPeers.push({ atMs: nowMs(), mechanism });
-    if (deadPeers.length > MAX_DEAD_PEERS) deadPeers.shift();
-  };
 
   const onSse = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, q: URLSearchParams) => {
     const p0 = parsePushParams(q);
@@ -87,13 +53,13 @@ export function h2Plugin(): ServerPlugin {
         s.setLocalWindowSize?.(16 * 1024 * 1024);
         s.on('close', () => sessions.delete(s));
         s.on('error', () => {}); // 'close' follows
-        if (ka.pingMs) h2PingKeepalive(s, ka.pingMs, ka.pingTimeoutMs ?? ka.pingMs, () => recordDead('h2-ping'));
+        if (ka.pingMs) h2PingKeepalive(s, ka.pingMs, ka.pingTimeoutMs ?? ka.pingMs, () => deadPeers.record('h2-ping'));
       });
       server.on('secureConnection', (sock: Socket) => {
         sock.setNoDelay(true);
         if (ka.tcpKeepaliveMs) {
           sock.setKeepAlive(true, ka.tcpKeepaliveMs);
-          sock.on('error', (err: NodeJS.ErrnoException) => void (err.code === 'ETIMEDOUT' && recordDead('tcp-keepalive')));
+          sock.on('error', (err: NodeJS.ErrnoException) => void (err.code === 'ETIMEDOUT' && deadPeers.record('tcp-keepalive')));
         }
       });
       server.on('request', (req, res) => {
@@ -104,7 +70,7 @@ export function h2Plugin(): ServerPlugin {
       });
       return listenTcp(server, ctx.host);
     },
-    stats: () => ({ ...stats, deadPeers: [...deadPeers] }) as ServerStats,
+    stats: (): ServerStats => ({ ...stats, deadPeers: deadPeers.list() }),
     stop: () => closeAll(server, sessions),
   };
 }

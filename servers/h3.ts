@@ -19,7 +19,7 @@ import { payloadHandler } from '../h3/payload.ts';
 import { H3UnsupportedError } from '../h3/errors.ts';
 import type { H3Reply, H3Request, H3Server, PushBody as PushBodyT } from '../h3/server.ts';
 import { EVENT_STREAM_HEADERS, followEventStream, resumeFrom } from './eventstream.ts';
-import { nowMs, parsePushParams, PushSchedules, type DeadPeerEvent, type Keepalive } from './messages.ts';
+import { DeadPeerLog, parsePushParams, PushSchedules, type DeadPeerEvent, type Keepalive } from './messages.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
 
 export { h3Support };
@@ -33,14 +33,11 @@ export interface H3Plugin extends ServerPlugin {
   stats(): H3ServerStats;
 }
 
-/** dead-peer events kept (oldest dropped first) */
-const MAX_DEAD_PEERS = 10_000;
-
 export function h3Plugin(): H3Plugin {
   let server: H3Server | undefined;
   let last = { connections: 0, requests: 0 };
   let messagesSent = 0;
-  const deadPeers: DeadPeerEvent[] = [];
+  const deadPeers = new DeadPeerLog();
   const schedules = new PushSchedules();
   /** open event streams, ended by stop() */
   const streams = new Set<PushBodyT>();
@@ -92,8 +89,7 @@ export function h3Plugin(): H3Plugin {
           pingMs: ka.pingMs,
           onConnectionClosed: ({ err, inFlight }) => {
             if (!(err instanceof QuicIdleTimeout) || inFlight === 0) return;
-            deadPeers.push({ atMs: nowMs(), mechanism: 'quic-idle' });
-            if (deadPeers.length > MAX_DEAD_PEERS) deadPeers.shift();
+            deadPeers.record('quic-idle');
           },
         },
         handler,
@@ -105,7 +101,7 @@ export function h3Plugin(): H3Plugin {
         const s = server.stats();
         last = { connections: s.connections, requests: s.requests };
       }
-      return { ...last, messagesSent, deadPeers: [...deadPeers] };
+      return { ...last, messagesSent, deadPeers: deadPeers.list() };
     },
     async stop() {
       const s = server;

@@ -1,6 +1,7 @@
 // The message contract shared by every messaging protocol (ws, sse, longpoll, grpc-*): the
 // message format, the push schedule the server follows, and the keepalive settings a
-// scenario passes to both sides. Servers and drivers import only this file from each other.
+// scenario passes to both sides, the HTTP/2 PING keepalive both sides of sse-h2 run, and the
+// servers' dead-peer log. Servers and drivers import only this file from each other.
 //
 // A message is ASCII text: "<seq> <t_ms> " followed by 'x' padding up to `bytes` octets.
 // t_ms is the sender's wall clock in ms (performance.timeOrigin + performance.now(), three
@@ -117,6 +118,47 @@ export interface Keepalive {
   holdMs?: number;
   /** client reconnect delay after a dead/closed stream (SSE `retry:`) */
   retryMs?: number;
+}
+
+/** Dead peers a server noticed, oldest first, at most 10 000 (the oldest dropped first). */
+export class DeadPeerLog {
+  private readonly events: DeadPeerEvent[] = [];
+
+  record(mechanism: string, atMs: number = nowMs()): void {
+    this.events.push({ atMs, mechanism });
+    if (this.events.length > 10_000) this.events.shift();
+  }
+
+  /** a copy, for ServerStats.deadPeers */
+  list(): DeadPeerEvent[] {
+    return [...this.events];
+  }
+}
+
+/**
+ * HTTP/2 PING keepalive on a session (sse-h2, both sides): a PING every pingMs, one
+ * outstanding at a time; when its ACK is timeoutMs late, `onDead()` runs and the session is
+ * destroyed with an error whose code is HOLBENCH_H2_PING. Stops when the session closes.
+ */
+export function h2PingKeepalive(s: import('node:http2').Http2Session, pingMs: number, timeoutMs: number, onDead: () => void): void {
+  let waiting: NodeJS.Timeout | undefined;
+  const timer = setInterval(() => {
+    if (waiting || s.destroyed || s.closed) return;
+    const sent = s.ping(() => {
+      clearTimeout(waiting);
+      waiting = undefined;
+    });
+    if (!sent) return;
+    waiting = setTimeout(() => {
+      clearInterval(timer);
+      onDead();
+      s.destroy(Object.assign(new Error(`no HTTP/2 PING ACK within ${timeoutMs} ms`), { code: 'HOLBENCH_H2_PING' }));
+    }, timeoutMs);
+  }, pingMs);
+  s.once('close', () => {
+    clearInterval(timer);
+    clearTimeout(waiting);
+  });
 }
 
 /** A dead peer noticed by the server (reported in ServerStats.deadPeers). */

@@ -23,7 +23,7 @@ import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { closeAll, listenTcp } from './http-common.ts';
 import { EVENT_STREAM_HEADERS, followEventStream, resumeFrom } from './eventstream.ts';
-import { encodeMessage, nowMs, parsePushParams, PushSchedules, type DeadPeerEvent, type Keepalive, type PushParams } from './messages.ts';
+import { DeadPeerLog, encodeMessage, nowMs, parsePushParams, PushSchedules, type DeadPeerEvent, type Keepalive, type PushParams } from './messages.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
 
 export interface MsgServerStats extends ServerStats {
@@ -37,12 +37,10 @@ const POLL_MAX_MESSAGES = 1000;
 const POLL_MAX_BYTES = 4 << 20;
 const DEFAULT_HOLD_MS = 30_000;
 const MAX_HOLD_MS = 600_000;
-/** dead-peer events kept (oldest dropped first) */
-const MAX_DEAD_PEERS = 10_000;
 
 export function msgPlugin(): ServerPlugin & { stats(): MsgServerStats } {
   const stats = { connections: 0, requests: 0, messagesSent: 0, polls204: 0 };
-  const deadPeers: DeadPeerEvent[] = [];
+  const deadPeers = new DeadPeerLog();
   const sockets = new Set<Socket>();
   /** sockets whose death was already recorded (one event per connection) */
   const deadRecorded = new WeakSet<Socket>();
@@ -57,8 +55,7 @@ export function msgPlugin(): ServerPlugin & { stats(): MsgServerStats } {
       if (deadRecorded.has(socket)) return;
       deadRecorded.add(socket);
     }
-    deadPeers.push({ atMs: nowMs(), mechanism });
-    if (deadPeers.length > MAX_DEAD_PEERS) deadPeers.shift();
+    deadPeers.record(mechanism);
   };
   /** The mechanism behind a socket/write error: TCP keepalive gives up with ETIMEDOUT. */
   const errMechanism = (err: NodeJS.ErrnoException, otherwise: string) =>
@@ -254,7 +251,7 @@ export function msgPlugin(): ServerPlugin & { stats(): MsgServerStats } {
       });
       return listenTcp(server, ctx.host);
     },
-    stats: () => ({ ...stats, deadPeers: [...deadPeers] }),
+    stats: () => ({ ...stats, deadPeers: deadPeers.list() }),
     async stop() {
       for (const fn of [...cleanups]) fn();
       cleanups.clear();
