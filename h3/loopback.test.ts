@@ -1,21 +1,17 @@
 // Our client against our server on 127.0.0.1: bodies compared by sha256 with payload(),
 // the stream-credit queue, congestion controllers, TLS verification, malformed input from a
-// peer, graceful shutdown, and the harness plugin + driver pair.
+// peer and graceful shutdown. (The holbench plugin + driver pair: harness/drivers/h3.test.ts.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { connect, listen, type H3Server } from './index.ts';
-import { makeTls, type TestTls } from './peers.ts';
-import { payloadHandler } from './payload.ts';
-import { payload } from '../servers/types.ts';
+import { makeTls, type TestTls } from './testdata/tls.ts';
+import { bytesHandler as payloadHandler, testBody as payload } from './testdata/bytes.ts';
 import { encodeFrame, Frame } from './frames.ts';
 import { encodeFieldSection } from './qpack.ts';
 import { H3Code } from './errors.ts';
 import { pathMaxUdpPayload } from './path.ts';
-import { h3Plugin } from '../servers/h3.ts';
-import { createH3Driver } from '../harness/drivers/h3.ts';
-import type { RequestHandle } from '../harness/records.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 let tls: TestTls;
@@ -175,37 +171,4 @@ test('graceful server close: GOAWAY, in-flight request completes', { timeout: 30
   } finally {
     await c.close();
   }
-});
-
-test('harness pair: h3Plugin serves, createH3Driver reports headers/data/end with ids', { timeout: 30_000 }, async () => {
-  const plugin = h3Plugin();
-  const { port, transport } = await plugin.start({ host: '127.0.0.1', tls: { key: tls.key, cert: tls.cert }, quicCc: 'cubic' });
-  assert.equal(transport, 'udp');
-  const driver = await createH3Driver({ target: { host: '127.0.0.1', port, caPem: tls.caPem, servername: tls.servername }, connections: 1, requestTimeoutMs: 10_000, quicCc: 'cubic' });
-  try {
-    const events: string[] = [];
-    let bytes = 0;
-    const handle = (reqId: number): RequestHandle => ({
-      reqId,
-      headers: (status, ids) => events.push(`h${status}:${typeof ids.connId}:${ids.streamId}`),
-      data: (n) => (bytes += n),
-      end: () => events.push('end'),
-      fail: (e) => events.push(`fail:${(e as Error).message}`),
-    });
-    await Promise.all([driver.get('/bytes/100000', handle(1)), driver.get('/bytes/100000', handle(2))]);
-    assert.equal(bytes, 200000);
-    assert.deepEqual(events.filter((e) => e === 'end').length, 2);
-    assert.ok(events.some((e) => /^h200:string:\d+$/.test(e)));
-    assert.equal(driver.connectionsOpened(), 1);
-    const failed: string[] = [];
-    await driver.get('/bytes/1', { reqId: 3, headers() {}, data() {}, end: () => failed.push('end'), fail: (e) => failed.push(String(e)) });
-    assert.deepEqual(failed, ['end']);
-    const st = plugin.stats();
-    assert.equal(st.connections, 1);
-    assert.equal(st.requests, 3);
-  } finally {
-    await driver.close();
-    await plugin.stop();
-  }
-  assert.equal(plugin.stats().requests, 3);
 });

@@ -7,7 +7,7 @@ import { loadScenario, ScenarioError } from './scenario/load.ts';
 import { jsonSchema } from './scenario/schema.ts';
 import { Runner } from './runner.ts';
 import { progressPrinter } from './progress.ts';
-import { installSignalHandlers, isExiting, runCleanups } from '../netem/lifecycle.ts';
+import { installSignalHandlers, isExiting, runCleanups } from '../proc/lifecycle.ts';
 import { reapStale } from '../netem/cleanup.ts';
 import { describeProfile } from '../netem/profile.ts';
 import { doctor } from './doctor.ts';

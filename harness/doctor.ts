@@ -1,6 +1,6 @@
 // `holbench doctor`: can this machine run holbench, and what should be installed if not.
 import { release } from 'node:os';
-import { haveCommand, run } from '../netem/exec.ts';
+import { haveCommand, run } from '../proc/exec.ts';
 import { backendAvailability } from '../netem/backends/index.ts';
 
 interface Check {

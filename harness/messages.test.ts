@@ -9,7 +9,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { run } from '../netem/exec.ts';
+import { run } from '../proc/exec.ts';
 
 const CLI = new URL('./cli.ts', import.meta.url).pathname;
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { release, hostname, cpus } from 'node:os';
 import { createRequire } from 'node:module';
-import { run } from '../netem/exec.ts';
+import { run } from '../proc/exec.ts';
 
 const require = createRequire(import.meta.url);
 const DEPS = ['undici', 'ws', '@grpc/grpc-js', 'autocannon', '@matrixai/quic', 'vega', 'vega-lite', 'zod', 'hdr-histogram-js'];

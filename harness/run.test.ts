@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { hostNetSnapshot } from '../netem/hostcheck.ts';
-import { run } from '../netem/exec.ts';
+import { run } from '../proc/exec.ts';
 
 const CLI = new URL('./cli.ts', import.meta.url).pathname;
 

@@ -1,6 +1,6 @@
 // The run pipeline: scenario -> topology -> impairment -> servers -> drivers -> records -> outputs.
 // Library code: it never exits the process or prints; progress goes out as events, and the
-// result comes back as an object. Every resource is registered with netem/lifecycle so a
+// result comes back as an object. Every resource is registered with proc/lifecycle so a
 // signal tears it down too.
 import { EventEmitter } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -11,8 +11,8 @@ import { createBackend, resolveBackend } from '../netem/backends/index.ts';
 import type { BackendChoice, BackendStats, ImpairmentBackend } from '../netem/backend.ts';
 import { describeProfile } from '../netem/profile.ts';
 import { reapStale } from '../netem/cleanup.ts';
-import { isExiting, onCleanup } from '../netem/lifecycle.ts';
-import { run, startTs } from '../netem/exec.ts';
+import { isExiting, onCleanup } from '../proc/lifecycle.ts';
+import { run, startTs } from '../proc/exec.ts';
 import { makeCert, SERVER_NAME } from '../servers/cert.ts';
 import { pluginFor, type PluginName } from '../servers/registry.ts';
 import type { ServerReady } from '../servers/main.ts';
@@ -24,7 +24,7 @@ import { summarize, SUMMARY_COLUMNS, type SummaryRow } from './summary.ts';
 import { collectVersions, machine } from './provenance.ts';
 import { stallAnalysis } from './metrics.ts';
 import { keepaliveOf } from './scenario/schema.ts';
-import { nowMs, type DeadPeerEvent } from '../servers/messages.ts';
+import { nowMs, type DeadPeerEvent } from '../contract/messages.ts';
 import type { MessageRow } from './workloads/messages.ts';
 
 const HERE = new URL('.', import.meta.url).pathname;

@@ -1,7 +1,7 @@
 // Reaping: namespaces (and every process inside them: servers, drivers, the helper)
 // whose owning holbench process is gone. Runs at every start and as `holbench cleanup`.
-import { run } from './exec.ts';
-import { listRuns, ownerAlive, unregisterRun } from './registry.ts';
+import { run } from '../proc/exec.ts';
+import { listRuns, ownerAlive, unregisterRun } from '../proc/registry.ts';
 import { destroyNamespaces, NS_PREFIX } from './topology.ts';
 
 const NS_RE = new RegExp(`^${NS_PREFIX}([0-9a-z]+)-[crs]$`);

@@ -2,7 +2,7 @@
 // host exactly as it found it: links, addresses, routes, qdiscs and iptables rules of the
 // root namespace. (Which holbench namespaces exist is checked per run id by the tests, since
 // other runs may legitimately be alive at the same time.)
-import { run } from './exec.ts';
+import { run } from '../proc/exec.ts';
 
 export interface HostSnapshot {
   links: unknown;

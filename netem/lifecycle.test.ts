@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostNetSnapshot } from './hostcheck.ts';
-import { startTs, waitForLine, run } from './exec.ts';
+import { startTs, waitForLine, run } from '../proc/exec.ts';
 import { reapStale } from './cleanup.ts';
 import { nsNames } from './topology.ts';
 

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { tsArgv } from './exec.ts';
+import { tsArgv } from '../proc/exec.ts';
 import { runInVm, vmAvailable } from './vm/qemu.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));

@@ -4,7 +4,7 @@
 // neighbour queue where no backend counts them.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { run } from './exec.ts';
+import { run } from '../proc/exec.ts';
 import { createTopology } from './topology.ts';
 
 test('topology: client reaches server through the router; neighbours are static', { timeout: 60_000 }, async () => {

@@ -8,8 +8,8 @@
 // inside the namespaces, so the host's own network configuration is never touched.
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { run } from './exec.ts';
-import { registerRun, unregisterRun } from './registry.ts';
+import { run } from '../proc/exec.ts';
+import { registerRun, unregisterRun } from '../proc/registry.ts';
 
 export type CongestionControl = 'cubic' | 'reno' | 'bbr';
 

@@ -3,7 +3,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../netem/exec.ts';
+import { run } from '../proc/exec.ts';
 
 export const SERVER_NAME = 'holbench.test';
 

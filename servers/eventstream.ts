@@ -4,7 +4,7 @@
 // Same bytes on every transport: "retry:<ms>" first, then per message "id:<seq>" and
 // "data:<message>" lines (no space after the colon: the spec strips one if present), and
 // optionally ":" comment heartbeats.
-import { encodeMessage, type PushParams, type PushSchedules } from './messages.ts';
+import { encodeMessage, type PushParams, type PushSchedules } from '../contract/messages.ts';
 
 export const EVENT_STREAM_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-store' } as const;
 

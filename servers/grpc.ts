@@ -24,7 +24,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import grpc from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
-import { DeadPeerLog, encodeMessage, nowMs, parsePushParams, PushSchedules } from './messages.ts';
+import { DeadPeerLog, encodeMessage, nowMs, parsePushParams, PushSchedules } from '../contract/messages.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
 
 export const GRPC_PROTO = fileURLToPath(new URL('./holbench.proto', import.meta.url));

@@ -9,7 +9,7 @@ import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import { closeAll, handle, listenTcp } from './http-common.ts';
 import { EVENT_STREAM_HEADERS, followEventStream, resumeFrom } from './eventstream.ts';
-import { DeadPeerLog, h2PingKeepalive, parsePushParams, PushSchedules, type Keepalive } from './messages.ts';
+import { DeadPeerLog, h2PingKeepalive, parsePushParams, PushSchedules, type Keepalive } from '../contract/messages.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
 
 export function h2Plugin(): ServerPlugin {

@@ -2,7 +2,7 @@
 //
 //   GET /sse?<push params>   text/event-stream (`sse-h3`): servers/eventstream.ts over one
 //                            HTTP/3 stream; Last-Event-ID resumes; no comment heartbeats
-//   everything else          the deterministic payload endpoints (h3/payload.ts)
+//   everything else          the deterministic payload endpoints (servers/h3-payload.ts)
 //
 // Liveness (ctx.keepalive, messages workloads only): quicIdleTimeoutMs is the listener's QUIC
 // max_idle_timeout (default 30 s); pingMs sends a QUIC PING on every connection that often.
@@ -15,11 +15,11 @@
 // stats(): connections = QUIC connections accepted; requests = HTTP/3 requests; extra:
 // messagesSent (event-stream messages written), deadPeers.
 import { h3Support } from '../h3/binding.ts';
-import { payloadHandler } from '../h3/payload.ts';
+import { payloadHandler } from './h3-payload.ts';
 import { H3UnsupportedError } from '../h3/errors.ts';
 import type { H3Reply, H3Request, H3Server, PushBody as PushBodyT } from '../h3/server.ts';
 import { EVENT_STREAM_HEADERS, followEventStream, resumeFrom } from './eventstream.ts';
-import { DeadPeerLog, parsePushParams, PushSchedules, type DeadPeerEvent, type Keepalive } from './messages.ts';
+import { DeadPeerLog, parsePushParams, PushSchedules, type DeadPeerEvent, type Keepalive } from '../contract/messages.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
 
 export { h3Support };

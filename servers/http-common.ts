@@ -1,8 +1,8 @@
 // Request handling shared by the node:http and node:http2 plugins: the deterministic
-// endpoints of servers/types.ts, streamed with backpressure.
+// endpoints of servers/payload.ts, streamed with backpressure.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { bytesPath, payloadChunks } from './types.ts';
+import { bytesPath, payloadChunks } from './payload.ts';
 
 /** Listen on an ephemeral TCP port of `host`; resolves with the plugin's start() result. */
 export function listenTcp(server: import('node:net').Server, host: string): Promise<{ port: number; transport: 'tcp' }> {

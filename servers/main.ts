@@ -10,7 +10,7 @@ export interface ServerConfig {
   plugins: PluginName[];
   tls: { key: string; cert: string };
   quicCc?: string;
-  keepalive?: import('./messages.ts').Keepalive;
+  keepalive?: import('../contract/messages.ts').Keepalive;
 }
 
 export type ServerReady = {

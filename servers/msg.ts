@@ -23,7 +23,7 @@ import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { closeAll, listenTcp } from './http-common.ts';
 import { EVENT_STREAM_HEADERS, followEventStream, resumeFrom } from './eventstream.ts';
-import { DeadPeerLog, encodeMessage, nowMs, parsePushParams, PushSchedules, type DeadPeerEvent, type Keepalive, type PushParams } from './messages.ts';
+import { DeadPeerLog, encodeMessage, nowMs, parsePushParams, PushSchedules, type DeadPeerEvent, type Keepalive, type PushParams } from '../contract/messages.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
 
 export interface MsgServerStats extends ServerStats {

@@ -30,7 +30,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type * as GrpcJs from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
-import { decodeMessage, encodeMessage } from '../../servers/messages.ts';
+import { decodeMessage, encodeMessage } from '../../contract/messages.ts';
 import type { MessageDriver, MessageDriverFactory, MessageEvents, MessagePattern, OpenParams } from './messages.ts';
 
 export type GrpcProtocol = 'grpc-unary' | 'grpc-stream' | 'grpc-bidi';

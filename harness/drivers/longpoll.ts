@@ -8,7 +8,7 @@
 // poll is onDead('error:<code>' | 'tcp-keepalive'); with resume the driver polls again after
 // retryMs (default 1000), from the last seq, until close(); without resume it stops.
 // The loop ends by itself once every seq up to count has been received.
-import { decodeMessage, pushQuery } from '../../servers/messages.ts';
+import { decodeMessage, pushQuery } from '../../contract/messages.ts';
 import type { MessageDriver, MessageDriverFactory } from './messages.ts';
 import { errorMechanism, sleep, undiciTransport } from './sse.ts';
 

@@ -1,8 +1,8 @@
 // Client side of the messaging protocols (ws, sse, longpoll, grpc-unary, grpc-stream,
 // grpc-bidi). One file per transport family, picked in harness/drivers/registry.ts
 // (messageDriverFor). Drivers run in the client namespace, in the agent, and never print.
-// The message format, push schedule and keepalive settings are in servers/messages.ts.
-import type { Keepalive } from '../../servers/messages.ts';
+// The message format, push schedule and keepalive settings are in contract/messages.ts.
+import type { Keepalive } from '../../contract/messages.ts';
 import type { DriverTarget } from './types.ts';
 
 export type MessagePattern = 'echo' | 'push';

@@ -8,7 +8,7 @@
 // TLS socket (created here, so the socket options are ours to set).
 import http2 from 'node:http2';
 import tls from 'node:tls';
-import { h2PingKeepalive } from '../../servers/messages.ts';
+import { h2PingKeepalive } from '../../contract/messages.ts';
 import { errorMechanism, createEventStreamDriver, type StreamTransport } from './sse.ts';
 import type { MessageDriverFactory } from './messages.ts';
 

@@ -14,8 +14,8 @@
 // Every delivered message is reported, duplicates included.
 import { Client, buildConnector } from 'undici';
 import type { Socket } from 'node:net';
-import { decodeMessage, pushQuery } from '../../servers/messages.ts';
-import type { Keepalive } from '../../servers/messages.ts';
+import { decodeMessage, pushQuery } from '../../contract/messages.ts';
+import type { Keepalive } from '../../contract/messages.ts';
 import type { MessageDriver, MessageDriverFactory, MessageDriverOptions } from './messages.ts';
 
 // ---------------------------------------------------------------- transport shared with longpoll.ts

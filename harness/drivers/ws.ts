@@ -12,7 +12,7 @@
 // that succeeded; connectionsOpened() counts TCP connections established.
 import net from 'node:net';
 import WebSocket from 'ws';
-import { decodeMessage, encodeMessage, pushQuery } from '../../servers/messages.ts';
+import { decodeMessage, encodeMessage, pushQuery } from '../../contract/messages.ts';
 import type { MessageDriver, MessageDriverFactory, MessageEvents, OpenParams } from './messages.ts';
 
 export const createWsDriver: MessageDriverFactory = async (opts) => {

@@ -9,7 +9,7 @@ import { loadavg } from 'node:os';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
-import { startTs, waitForLine, haveCommand } from '../../netem/exec.ts';
+import { startTs, waitForLine, haveCommand } from '../../proc/exec.ts';
 import { h3Support } from '../../h3/binding.ts';
 
 export interface PerfRow {
@@ -124,15 +124,15 @@ export async function h3PerfRows(opts: { cc?: string } = {}): Promise<PerfRow[]>
     const note = `UNSUPPORTED: ${support.reason}`;
     return ['h3 50 MB throughput vs http2', 'h3 our server vs Caddy', 'h3 100 x 100 KB vs http2'].map((name) => ({ name, ours: null, peer: null, ratio: null, unit: '', note }));
   }
-  const { makeTls, startCaddy } = await import('../../h3/peers.ts');
+  const { makeTls, startCaddy } = await import('../../peers/peers.ts');
   const tls = await makeTls();
   const procs: ChildProcess[] = [];
   const load = () => loadavg()[0]!.toFixed(1);
   try {
-    const ours = startTs(here('../../h3/serve.ts'), ['--key', tls.keyFile, '--cert', tls.certFile, '--cc', cc], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const ours = startTs(here('../../peers/serve-h3.ts'), ['--key', tls.keyFile, '--cert', tls.certFile, '--cc', cc], { stdio: ['ignore', 'pipe', 'pipe'] });
     procs.push(ours);
     const h3Port = Number((await waitForLine(ours, /H3 READY (\d+)/))[1]);
-    const h2 = startTs(here('../../h3/h2-baseline-server.ts'), ['--key', tls.keyFile, '--cert', tls.certFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const h2 = startTs(here('../../peers/serve-h2.ts'), ['--key', tls.keyFile, '--cert', tls.certFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     procs.push(h2);
     const h2Port = Number((await waitForLine(h2, /H2 READY (\d+)/))[1]);
 

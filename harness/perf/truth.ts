@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
-import { installSignalHandlers } from '../../netem/lifecycle.ts';
+import { installSignalHandlers } from '../../proc/lifecycle.ts';
 import { parseScenarioText } from '../scenario/load.ts';
 import { Runner } from '../runner.ts';
 import type { SummaryRow } from '../summary.ts';

@@ -139,7 +139,7 @@ export type MessagesWorkloadT = z.output<typeof MessagesWorkload>;
 export type KeepaliveInput = z.output<typeof KeepaliveSchema>;
 
 /** Scenario keepalive (snake_case) -> the servers'/drivers' Keepalive. */
-export function keepaliveOf(k: KeepaliveInput): import('../../servers/messages.ts').Keepalive {
+export function keepaliveOf(k: KeepaliveInput): import('../../contract/messages.ts').Keepalive {
   return {
     tcpKeepaliveMs: k.tcp_keepalive_ms,
     pingMs: k.ping_ms,

@@ -8,7 +8,7 @@
 // duplicated = arrived more than once (e.g. replayed after a resume). Dead-peer detections
 // reported by the driver are kept with their wall-clock time, for detect_ms.
 import { randomBytes } from 'node:crypto';
-import { nowMs } from '../../servers/messages.ts';
+import { nowMs } from '../../contract/messages.ts';
 import type { MessageDriver } from '../drivers/messages.ts';
 import type { MessagesWorkloadT } from '../scenario/schema.ts';
 

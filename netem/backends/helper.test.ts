@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, it } from 'node:test';
-import { run, startTs, tsArgv, waitForLine } from '../exec.ts';
+import { run, startTs, tsArgv, waitForLine } from '../../proc/exec.ts';
 import { meanBurst, type ProbeResult } from '../probe.ts';
 import type { LossProbeResult } from '../lossprobe.ts';
 import { parseProfile } from '../profile.ts';

@@ -15,9 +15,9 @@ import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BackendStats, DirectionStats, DropEvent, ImpairmentBackend } from '../backend.ts';
-import { haveCommand, run, start } from '../exec.ts';
+import { haveCommand, run, start } from '../../proc/exec.ts';
 import { ensureHelperBinary } from '../helper/build.ts';
-import { onCleanup } from '../lifecycle.ts';
+import { onCleanup } from '../../proc/lifecycle.ts';
 import type { Direction, LinkImpairment, LossModel, NetworkProfile } from '../profile.ts';
 import type { Topology } from '../topology.ts';
 

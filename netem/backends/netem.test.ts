@@ -105,7 +105,7 @@ test('netemAvailable answers without throwing and leaves no namespace', async (t
   assert.equal(typeof a.ok, 'boolean');
   assert.ok(a.reason.length > 0);
   t.diagnostic(`netemAvailable: ${JSON.stringify(a)}`);
-  const { run } = await import('../exec.ts');
+  const { run } = await import('../../proc/exec.ts');
   const ns = (await run('ip', ['netns', 'list'])).stdout;
   assert.ok(!ns.includes(`holbench-np${process.pid}-r`));
 });

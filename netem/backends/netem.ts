@@ -29,8 +29,8 @@
 // - seed: iproute2 >= 6.5 (kernel TCA_NETEM_PRNG_SEED, 6.5+) takes `seed N`; we pass it
 //   only when the installed tc's help lists it. Uplink and downlink get different seeds
 //   (2s and 2s+1) so the two directions do not lose the same packet indices.
-import { run } from '../exec.ts';
-import { onCleanup } from '../lifecycle.ts';
+import { run } from '../../proc/exec.ts';
+import { onCleanup } from '../../proc/lifecycle.ts';
 import type { BackendStats, DirectionStats, DropEvent, ImpairmentBackend } from '../backend.ts';
 import type { Direction, LinkImpairment, NetworkProfile } from '../profile.ts';
 import type { Topology } from '../topology.ts';

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { haveCommand, run } from '../exec.ts';
+import { haveCommand, run } from '../../proc/exec.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const HELPER_SOURCE = join(HERE, 'impair.c');

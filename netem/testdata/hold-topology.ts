@@ -2,9 +2,9 @@
 // READY <runId>, then wait to be signalled. Used by lifecycle.test.ts.
 import { createTopology } from '../topology.ts';
 import { createBackend } from '../backends/index.ts';
-import { installSignalHandlers, onCleanup } from '../lifecycle.ts';
+import { installSignalHandlers, onCleanup } from '../../proc/lifecycle.ts';
 import { parseProfile } from '../profile.ts';
-import { startTs } from '../exec.ts';
+import { startTs } from '../../proc/exec.ts';
 
 installSignalHandlers();
 const topo = await createTopology();

@@ -13,7 +13,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { run } from '../exec.ts';
+import { run } from '../../proc/exec.ts';
 
 /** Modules needed to mount the host root: the virtio PCI transport and 9p over virtio. */
 export const BOOT_MODULES = ['virtio_pci', '9pnet_virtio', '9p'];

@@ -9,7 +9,7 @@ import dgram from 'node:dgram';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 import { execFile } from 'node:child_process';
-import { nsArgv, run, startTs, tsArgv, waitForLine } from '../exec.ts';
+import { nsArgv, run, startTs, tsArgv, waitForLine } from '../../proc/exec.ts';
 import { createTopology, readCc, type Topology } from '../topology.ts';
 import { parseProfile, type NetworkInput } from '../profile.ts';
 import { meanBurst, percentile } from '../probe.ts';

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { onCleanup } from '../lifecycle.ts';
+import { onCleanup } from '../../proc/lifecycle.ts';
 import { BOOTED_MARKER, buildInitramfs, findBusybox, findKernel, type KernelInfo } from './initramfs.ts';
 
 export const QEMU_BIN = 'qemu-system-x86_64';

@@ -4,10 +4,10 @@
 import { fileURLToPath } from 'node:url';
 import grpc from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
-import { decodeMessage, encodeMessage } from '../messages.ts';
+import { decodeMessage, encodeMessage } from '../../../contract/messages.ts';
 
 const [host, port] = process.argv.slice(2);
-const proto = fileURLToPath(new URL('../holbench.proto', import.meta.url));
+const proto = fileURLToPath(new URL('../../../servers/holbench.proto', import.meta.url));
 const def = protoLoader.loadSync(proto, { keepCase: true, longs: Number, defaults: true });
 const pkg = grpc.loadPackageDefinition(def) as any;
 const client = new pkg.holbench.Messages(`${host}:${port}`, grpc.credentials.createInsecure(), {

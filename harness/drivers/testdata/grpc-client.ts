@@ -3,9 +3,9 @@
 //   {"ev":"open","atMs"}  {"ev":"dead","atMs","mechanism","detail"}
 //   {"ev":"done","seqs":[...arrival order],"connectionsOpened","reconnects","elapsedMs"}
 // or {"ev":"error","message"} (exit 1).
-import { createGrpcDriver, type GrpcProtocol } from '../../harness/drivers/grpc.ts';
-import type { Keepalive } from '../messages.ts';
-import { nowMs } from '../messages.ts';
+import { createGrpcDriver, type GrpcProtocol } from '../grpc.ts';
+import type { Keepalive } from '../../../contract/messages.ts';
+import { nowMs } from '../../../contract/messages.ts';
 
 interface Config {
   protocol: GrpcProtocol;

@@ -1,44 +1,15 @@
-// Real peers and TLS material for tests and perf: a throwaway CA + server certificate made
-// with openssl, and a Caddy (quic-go) instance serving the /bytes/<n> payload files. Every
+// Real peers for tests and perf: a Caddy (quic-go) instance serving the /bytes/<n> payload files. Every
 // command is an argument array; everything binds 127.0.0.1.
 import { mkdtemp, mkdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import dgram from 'node:dgram';
 import type { ChildProcess } from 'node:child_process';
-import { haveCommand, run, start } from '../netem/exec.ts';
-import { payloadChunks } from '../servers/types.ts';
-import { connect } from './client.ts';
-
-export interface TestTls {
-  dir: string;
-  caPem: string;
-  key: string;
-  cert: string;
-  keyFile: string;
-  certFile: string;
-  servername: string;
-}
-
-/** A CA and a leaf for holbench.test, 127.0.0.1 and ::1 (EC P-256, valid 2 days). */
-export async function makeTls(dir?: string): Promise<TestTls> {
-  const d = dir ?? (await mkdtemp(path.join(tmpdir(), 'h3tls-')));
-  const f = (n: string) => path.join(d, n);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await run('openssl', ['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=holbench-test-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-  await run('openssl', ['req', ...ec, '-keyout', f('key.pem'), '-out', f('leaf.csr'), '-subj', '/CN=holbench.test']);
-  await writeFile(f('ext.cnf'), 'subjectAltName=DNS:holbench.test,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n');
-  await run('openssl', ['x509', '-req', '-in', f('leaf.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('cert.pem'), '-days', '2', '-extfile', f('ext.cnf')]);
-  return {
-    dir: d,
-    caPem: await readFile(f('ca.pem'), 'utf8'),
-    key: await readFile(f('key.pem'), 'utf8'),
-    cert: await readFile(f('cert.pem'), 'utf8'),
-    keyFile: f('key.pem'),
-    certFile: f('cert.pem'),
-    servername: 'holbench.test',
-  };
-}
+import { haveCommand, run, start } from '../proc/exec.ts';
+import { payloadChunks } from '../servers/payload.ts';
+import type { TestTls } from '../h3/testdata/tls.ts';
+export { makeTls, type TestTls } from '../h3/testdata/tls.ts';
+import { connect } from '../h3/client.ts';
 
 /** A UDP (and, for Caddy, TCP) port that was free a moment ago on 127.0.0.1. */
 export async function freePort(): Promise<number> {

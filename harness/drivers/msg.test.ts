@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { haveCommand, run } from '../netem/exec.ts';
-import { createTopology, type Topology } from '../netem/topology.ts';
-import { effectiveHoldMs } from '../harness/drivers/longpoll.ts';
-import { SseParser, type SseEvent } from '../harness/drivers/sse.ts';
-import { nowMs, type Keepalive } from './messages.ts';
-import type { MsgServerStats } from './msg.ts';
+import { haveCommand, run } from '../../proc/exec.ts';
+import { createTopology, type Topology } from '../../netem/topology.ts';
+import { effectiveHoldMs } from './longpoll.ts';
+import { SseParser, type SseEvent } from './sse.ts';
+import { nowMs, type Keepalive } from '../../contract/messages.ts';
+import type { MsgServerStats } from '../../servers/msg.ts';
 import type { ClientJob, ClientResult } from './testdata/msg-client.ts';
 import { messageClient, serverStats as statsOf, startServer, teardown } from './testdata/fixtures.ts';
 /** what the server process applies to every connection */

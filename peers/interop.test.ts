@@ -7,11 +7,11 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { connect, listen, type H3Server } from './index.ts';
+import { connect, listen, type H3Server } from '../h3/index.ts';
 import { makeTls, startCaddy, type TestTls } from './peers.ts';
-import { payloadHandler } from './payload.ts';
-import { payload } from '../servers/types.ts';
-import { haveCommand, run } from '../netem/exec.ts';
+import { payloadHandler } from '../servers/h3-payload.ts';
+import { payload } from '../servers/payload.ts';
+import { haveCommand, run } from '../proc/exec.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const MB50 = 50 * 1024 * 1024;

@@ -1,11 +1,11 @@
 // Stand-alone HTTP/3 payload server (for perf runs and interop tests in a separate process):
-//   tsx h3/serve.ts --key FILE --cert FILE [--host 127.0.0.1] [--port 0] [--cc cubic] [--max-streams N]
+//   tsx peers/serve-h3.ts --key FILE --cert FILE [--host 127.0.0.1] [--port 0] [--cc cubic] [--max-streams N]
 //                   [--max-udp-payload N]   (default: from the path MTU, see path.ts)
 // Prints "H3 READY <port>" once listening; exits on SIGTERM/SIGINT.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { listen } from './server.ts';
-import { payloadHandler } from './payload.ts';
+import { listen } from '../h3/server.ts';
+import { payloadHandler } from '../servers/h3-payload.ts';
 
 const { values } = parseArgs({
   options: {

@@ -5,9 +5,9 @@
 // stdout: "MSG <distinct seqs so far>" per arrival, "DEAD <json>" per onDead, then one
 // "RESULT <json>" line; the process exits when done.
 import WebSocket from 'ws';
-import { encodeMessage, decodeMessage, nowMs, type Keepalive } from '../messages.ts';
-import type { OpenParams } from '../../harness/drivers/messages.ts';
-import { messageDriverFor } from '../../harness/drivers/registry.ts';
+import { encodeMessage, decodeMessage, nowMs, type Keepalive } from '../../../contract/messages.ts';
+import type { OpenParams } from '../messages.ts';
+import { messageDriverFor } from '../registry.ts';
 
 export interface ClientJob {
   /** a message protocol (ws, sse, sse-h3 ...) or 'plain-ws' (the bare ws package) */

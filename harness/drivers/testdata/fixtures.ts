@@ -1,17 +1,17 @@
 // Shared by the namespace tests of the messaging servers (servers/msg.test.ts,
-// h3/sse-h3.test.ts): the server process (servers/main.ts) in the server namespace, its
+// drivers/sse-h3.test.ts): the server process (servers/main.ts) in the server namespace, its
 // stats over IPC, and a client fixture process (msg-client.ts) in the client namespace whose
 // progress can be awaited message by message.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { run, startTs } from '../../netem/exec.ts';
-import type { Topology } from '../../netem/topology.ts';
-import type { Keepalive } from '../messages.ts';
-import type { ServerReady } from '../main.ts';
-import type { PluginName } from '../registry.ts';
+import { run, startTs } from '../../../proc/exec.ts';
+import type { Topology } from '../../../netem/topology.ts';
+import type { Keepalive } from '../../../contract/messages.ts';
+import type { ServerReady } from '../../../servers/main.ts';
+import type { PluginName } from '../../../servers/registry.ts';
 import type { ClientJob, ClientResult } from './msg-client.ts';
 
-const SERVER_MAIN = new URL('../main.ts', import.meta.url).pathname;
+const SERVER_MAIN = new URL('../../../servers/main.ts', import.meta.url).pathname;
 const CLIENT = new URL('./msg-client.ts', import.meta.url).pathname;
 
 /** Start servers/main.ts with `plugin` in the server namespace; resolves once it listens. */

@@ -1,8 +1,8 @@
-// The deterministic endpoints every holbench server plugin serves (servers/types.ts), as an
+// The deterministic endpoints every holbench server plugin serves (servers/payload.ts), as an
 // HTTP/3 handler. Also accepts /obj/<k>/bytes/<n> so a client that saves each response under
 // its path's last component (ngtcp2's client) can fetch many distinct files of one size.
-import { bytesPath, payloadChunks } from '../servers/types.ts';
-import type { H3Reply, H3Request } from './server.ts';
+import { bytesPath, payloadChunks } from './payload.ts';
+import type { H3Reply, H3Request } from '../h3/server.ts';
 
 export function payloadHandler(req: H3Request): H3Reply {
   if (req.method !== 'GET' && req.method !== 'HEAD') return { status: 405, body: 'method not allowed\n' };

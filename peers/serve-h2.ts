@@ -1,9 +1,9 @@
 // Node http2-over-TLS payload server used as the perf baseline for HTTP/3:
-//   tsx h3/h2-baseline-server.ts --key FILE --cert FILE    prints "H2 READY <port>"
+//   tsx peers/serve-h2.ts --key FILE --cert FILE    prints "H2 READY <port>"
 import http2 from 'node:http2';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { bytesPath, payloadChunks } from '../servers/types.ts';
+import { bytesPath, payloadChunks } from '../servers/payload.ts';
 
 const { values } = parseArgs({ options: { key: { type: 'string' }, cert: { type: 'string' } } });
 const server = http2.createSecureServer({

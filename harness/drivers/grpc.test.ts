@@ -1,17 +1,17 @@
 // gRPC server plugin (servers/grpc.ts) and drivers (harness/drivers/grpc.ts) on real
 // namespaces (root): servers/main.ts runs in the server namespace as the runner starts it,
-// the driver runs in the client namespace through servers/testdata/grpc-client.ts.
+// the driver runs in the client namespace through testdata/grpc-client.ts.
 // Tolerances are loose on purpose (noisy 2-core VM): these check behaviour, not timing.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { run, start, startTs, tsArgv } from '../netem/exec.ts';
-import { HelperBackend, helperAvailable } from '../netem/backends/helper.ts';
-import { parseProfile } from '../netem/profile.ts';
-import { createTopology, type Topology } from '../netem/topology.ts';
-import type { ServerReady } from './main.ts';
-import { nowMs, type Keepalive } from './messages.ts';
-import type { ServerStats } from './types.ts';
+import { run, start, startTs, tsArgv } from '../../proc/exec.ts';
+import { HelperBackend, helperAvailable } from '../../netem/backends/helper.ts';
+import { parseProfile } from '../../netem/profile.ts';
+import { createTopology, type Topology } from '../../netem/topology.ts';
+import type { ServerReady } from '../../servers/main.ts';
+import { nowMs, type Keepalive } from '../../contract/messages.ts';
+import type { ServerStats } from '../../servers/types.ts';
 
 const HERE = new URL('.', import.meta.url).pathname;
 const CLIENT = `${HERE}testdata/grpc-client.ts`;
@@ -50,7 +50,7 @@ async function runClient(topo: Topology, port: number, protocol: string, extra: 
 /** servers/main.ts in the server namespace, the way the runner starts it. */
 async function startServer(topo: Topology, keepalive: Keepalive): Promise<{ child: ChildProcess; ready: ServerReady }> {
   const cfg = { host: topo.addr.server, plugins: ['grpc'], tls: { key: '', cert: '' }, keepalive };
-  const child = startTs(`${HERE}main.ts`, [], { ns: topo.ns.server, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, HOLBENCH_SERVER_CONFIG: JSON.stringify(cfg) } });
+  const child = startTs(`${HERE}../../servers/main.ts`, [], { ns: topo.ns.server, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, HOLBENCH_SERVER_CONFIG: JSON.stringify(cfg) } });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   const ready = await new Promise<ServerReady>((resolve, reject) => {
