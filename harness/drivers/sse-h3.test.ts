@@ -6,7 +6,7 @@
 //   2. namespaces (root): the server process (servers/main.ts, plugin h3) in the server
 //      namespace, the driver in a fixture process (testdata/sse-h3-client.ts) in the client
 //      namespace; a blackhole is a DROP rule in the router's FORWARD chain (as in
-//      servers/msg.test.ts). Both ends must notice it by the idle timeout, and the driver
+//      msg.test.ts). Both ends must notice it by the idle timeout, and the driver
 //      must resume with Last-Event-ID without losing a message.
 // Timing bounds are loose on purpose: the machine is a noisy 2-core VM.
 import assert from 'node:assert/strict';

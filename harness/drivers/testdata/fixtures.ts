@@ -1,4 +1,4 @@
-// Shared by the namespace tests of the messaging servers (servers/msg.test.ts,
+// Shared by the namespace tests of the messaging servers (msg.test.ts,
 // drivers/sse-h3.test.ts): the server process (servers/main.ts) in the server namespace, its
 // stats over IPC, and a client fixture process (msg-client.ts) in the client namespace whose
 // progress can be awaited message by message.

@@ -1,4 +1,4 @@
-// Test fixture (servers/grpc.test.ts): runs harness/drivers/grpc.ts in the client namespace.
+// Test fixture (grpc.test.ts): runs harness/drivers/grpc.ts in the client namespace.
 // argv[2] = JSON config (below). Prints one JSON line per event on stdout:
 //   {"ev":"open","atMs"}  {"ev":"dead","atMs","mechanism","detail"}
 //   {"ev":"done","seqs":[...arrival order],"connectionsOpened","reconnects","elapsedMs"}

@@ -1,4 +1,4 @@
-// Test fixture (servers/grpc.test.ts): a plain grpc-js client, independent of our driver,
+// Test fixture (grpc.test.ts): a plain grpc-js client, independent of our driver,
 // with client keepalive on. argv: host port. Calls Echo once and Push (5 messages) and
 // prints {"echo": <reply data>, "push": [seq...], "status": <Push status code>}.
 import { fileURLToPath } from 'node:url';

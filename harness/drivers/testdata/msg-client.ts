@@ -1,4 +1,4 @@
-// Test fixture for servers/msg.test.ts and h3/sse-h3.test.ts (started by fixtures.ts): runs
+// Test fixture for msg.test.ts and sse-h3.test.ts (started by fixtures.ts): runs
 // one messaging driver (any protocol of harness/drivers/registry.ts) or a plain `ws` client
 // inside the client namespace and prints what happened.
 //   argv[2]: JSON ClientJob
