@@ -14,7 +14,8 @@ import { reapStale } from '../netem/cleanup.ts';
 import { isExiting, onCleanup } from '../proc/lifecycle.ts';
 import { run, startTs } from '../proc/exec.ts';
 import { makeCert, SERVER_NAME } from '../servers/cert.ts';
-import { pluginFor, type PluginName } from '../servers/registry.ts';
+import type { PluginName } from '../servers/registry.ts';
+import { protocolDef } from './protocols.ts';
 import type { ServerReady } from '../servers/main.ts';
 import type { Job, JobResult } from './agent.ts';
 import type { LoadedScenario } from './scenario/load.ts';
@@ -170,7 +171,7 @@ export class Runner extends EventEmitter {
 
       emit({ type: 'phase', message: 'starting servers' });
       const tls = await makeCert(topo.addr.server);
-      const plugins = [...new Set(loaded.protocols.map((p) => pluginFor(p.protocol)))];
+      const plugins = [...new Set(loaded.protocols.map((p) => protocolDef(p.protocol).plugin))];
       const server = await startWithIpc(join(HERE, '../servers/main.ts'), topo.ns.server, {
         HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins, tls, quicCc: sc.quic_cc, keepalive: sc.workload.kind === 'messages' ? keepaliveOf(sc.workload.keepalive) : undefined }),
       }, 30_000);
@@ -198,7 +199,7 @@ export class Runner extends EventEmitter {
             if (isExiting()) throw new Error('interrupted');
             index++;
             emit({ type: 'job-start', index, jobs: jobsTotal, cell: cell.id, protocol: proto.label, rep });
-            const plugin: PluginName = pluginFor(proto.protocol);
+            const plugin: PluginName = protocolDef(proto.protocol).plugin;
             const port = ready.ports[plugin];
             const ctx = { scenario: loaded.name, cell: cell.id, rep, protocol: proto.label, profile: cell.profile, tcpCc: sc.tcp_cc, quicCc: sc.quic_cc, serverConnections: null, retransmissions: null };
             let result: JobResult;

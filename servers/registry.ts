@@ -1,4 +1,5 @@
-// One line per server plugin. h3 loads lazily: its native binding may be missing on some platforms.
+// One line per server plugin (which protocol a plugin serves is the protocol table's
+// `plugin` field, harness/protocols.ts). h3 loads lazily: its native binding may be missing on some platforms.
 import type { ServerPlugin } from './types.ts';
 
 export type PluginName = 'h1' | 'h2' | 'h3' | 'msg' | 'grpc';
@@ -16,15 +17,4 @@ export async function loadPlugin(name: PluginName): Promise<ServerPlugin> {
     case 'grpc':
       return (await import('./grpc.ts')).grpcPlugin();
   }
-}
-
-/** Which server plugin serves a scenario protocol. */
-export function pluginFor(protocol: string): PluginName {
-  if (protocol === 'http1.0' || protocol === 'http1.1') return 'h1';
-  if (protocol === 'h2' || protocol === 'h3') return protocol;
-  if (protocol === 'sse-h2') return 'h2';
-  if (protocol === 'sse-h3') return 'h3';
-  if (protocol === 'ws' || protocol === 'sse' || protocol === 'longpoll') return 'msg';
-  if (protocol.startsWith('grpc-')) return 'grpc';
-  throw new Error(`no server plugin for protocol ${protocol}`);
 }

@@ -1,34 +1,35 @@
 // Human labels for cells, paths and setups, so every chart title states its conditions
 // (a chart copied onto a slide must still say loss, RTT, rate and congestion control).
 import type { SummaryRow } from './load.ts';
+import { colorOf, isProtocol, labelRank, PROTOCOL_TABLE, protocolsOf } from '../protocols.ts';
 
-/** Protocols in the order charts list them; unknown labels follow alphabetically. */
-const PROTOCOL_ORDER = ['http1.0', 'http1.1', 'http1.1x1', 'http1.1x6', 'h2', 'h3', 'ws', 'sse', 'sse-h2', 'sse-h3', 'longpoll', 'grpc', 'grpc-unary', 'grpc-stream', 'grpc-bidi'];
-
+/** Protocols in the order charts list them (the protocol table's order, harness/protocols.ts);
+ *  labels that are not in the table follow alphabetically. */
 export function sortProtocols(ps: Iterable<string>): string[] {
-  const rank = (p: string) => {
-    const i = PROTOCOL_ORDER.indexOf(p);
-    return i < 0 ? PROTOCOL_ORDER.length : i;
-  };
-  return [...new Set(ps)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  return [...new Set(ps)].sort((a, b) => {
+    const [ra, ca] = labelRank(a);
+    const [rb, cb] = labelRank(b);
+    return ra - rb || ca - cb || a.localeCompare(b);
+  });
 }
 
 const PALETTE = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2', '#eeca3b', '#9d755d', '#ff9da6', '#bab0ac'];
-const HTTP_COLORS: Record<string, string> = { 'http1.0': '#9d755d', 'http1.1': '#b279a2', 'http1.1x6': '#f58518', h2: '#4c78a8', h3: '#54a24b' };
-/** Messaging protocols never share a run with the HTTP ones (a scenario has one workload
- *  and the protocol x workload fit is checked at load), so they reuse the same hues. */
-const MESSAGE_COLORS: Record<string, string> = {
-  ws: '#4c78a8', sse: '#f58518', 'sse-h2': '#e45756', 'sse-h3': '#ff9da6', longpoll: '#9d755d', 'grpc-unary': '#b279a2', 'grpc-stream': '#54a24b', 'grpc-bidi': '#72b7b2',
-};
+/** Colours the HTTP protocols always hold (so an added http1.0x6 never takes h2's blue). */
+const HTTP_HUES = new Set(
+  protocolsOf('http').flatMap((p) => {
+    const d = PROTOCOL_TABLE[p];
+    return [d.color, ...Object.values(('labelColors' in d && d.labelColors) || {})];
+  }),
+);
 
-/** Fixed colors per protocol (Tableau 10), so a protocol has one color in every chart.
- *  Other labels (http1.1x1, http1.0x6 ...) take the remaining palette colors in order. */
+/** Fixed colours per protocol (from the protocol table, Tableau 10), so a protocol has one
+ *  colour in every chart. Other labels (http1.1x1, http1.0x6 ...) take the remaining palette
+ *  colours in order. */
 export function protocolColors(protocols: string[]): { domain: string[]; range: string[] } {
-  const fixed: Record<string, string> = { ...HTTP_COLORS, ...MESSAGE_COLORS };
-  const used = new Set([...Object.values(HTTP_COLORS), ...protocols.filter((p) => p in MESSAGE_COLORS).map((p) => MESSAGE_COLORS[p]!)]);
+  const used = new Set([...HTTP_HUES, ...protocols.filter((p) => isProtocol(p) && PROTOCOL_TABLE[p].family === 'messages').map((p) => colorOf(p)!)]);
   const free = PALETTE.filter((c) => !used.has(c));
   let k = 0;
-  return { domain: protocols, range: protocols.map((p) => fixed[p] ?? free[k++ % free.length]!) };
+  return { domain: protocols, range: protocols.map((p) => colorOf(p) ?? free[k++ % free.length]!) };
 }
 
 export function uniq<T>(xs: Iterable<T>): T[] {

@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import YAML from 'yaml';
 import { issuesOf, normalizeProfile, ProfileError, type NetworkProfile } from '../../netem/profile.ts';
-import { ScenarioSchema, type Scenario, PROTOCOLS, HTTP_PROTOCOLS, MESSAGE_PROTOCOLS, PATTERNS_OF, type ProtocolName } from './schema.ts';
+import { ScenarioSchema, type Scenario } from './schema.ts';
+import { isProtocol, parseShorthand, protocolDef, protocolLabel, protocolsOf, protocolsWithPattern, resolveConnections, type ProtocolName } from '../protocols.ts';
 
 export class ScenarioError extends Error {
   readonly code = 'HOLBENCH_BAD_SCENARIO';
@@ -39,21 +40,13 @@ export interface LoadedScenario {
   cells: Cell[];
 }
 
+/** A scenario protocol entry (already checked by the schema) -> its spec. */
 function protocolSpec(p: Scenario['protocols'][number]): ProtocolSpec {
-  if (typeof p === 'string') {
-    const m = /^(http1\.[01])x(\d+)$/.exec(p);
-    if (m) return spec(m[1] as ProtocolName, Number(m[2]));
-    return spec(p as ProtocolName, undefined);
-  }
-  return spec(p.protocol, p.connections);
-}
-
-function spec(protocol: ProtocolName, connections: number | undefined): ProtocolSpec {
-  const multiplexed = protocol !== 'http1.0' && protocol !== 'http1.1';
-  // http1.0 opens a connection per request; `connections` caps how many are open at once.
-  const c = multiplexed ? 1 : (connections ?? (protocol === 'http1.0' ? 6 : 1));
-  const label = protocol === 'http1.1' && c > 1 ? `http1.1x${c}` : protocol === 'http1.0' && connections ? `http1.0x${c}` : protocol;
-  return { protocol, connections: c, label };
+  const { protocol, connections: given } =
+    typeof p === 'string' ? (isProtocol(p) ? { protocol: p, connections: undefined } : parseShorthand(p)!) : p;
+  const r = resolveConnections(protocol, given);
+  if ('problem' in r) throw new Error(r.problem); // the schema refused it already
+  return { protocol, connections: r.connections, label: protocolLabel(protocol, r.connections, given !== undefined) };
 }
 
 /** Cartesian product of the sweep, in file order; each combination is one cell. */
@@ -148,12 +141,13 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
   const w = scenario.workload;
   protocols.forEach((p, i) => {
     const at = `${positionOf(doc, lc, ['protocols', i], false)} protocols.${i}`;
-    const isMsg = (MESSAGE_PROTOCOLS as readonly string[]).includes(p.protocol);
-    if (w.kind === 'messages' && !isMsg) misfits.push(`${at}: ${p.label} does not carry messages (workload kind messages takes ${MESSAGE_PROTOCOLS.join(', ')})`);
-    else if (w.kind !== 'messages' && isMsg) misfits.push(`${at}: ${p.label} carries messages only (workload kind ${w.kind} takes ${HTTP_PROTOCOLS.join(', ')})`);
-    else if (w.kind === 'messages' && isMsg && !PATTERNS_OF[p.protocol as keyof typeof PATTERNS_OF].includes(w.pattern)) {
-      const fits = Object.entries(PATTERNS_OF).filter(([, ps]) => ps.includes(w.pattern)).map(([n]) => n);
-      misfits.push(`${at}: ${p.label} cannot carry pattern ${w.pattern} (${w.pattern} works with ${fits.join(', ')})`);
+    const def = protocolDef(p.protocol);
+    const family = w.kind === 'messages' ? 'messages' : 'http';
+    if (def.family !== family) {
+      const what = family === 'messages' ? 'does not carry messages' : 'carries messages only';
+      misfits.push(`${at}: ${p.label} ${what} (workload kind ${w.kind} takes ${protocolsOf(family).join(', ')})`);
+    } else if (w.kind === 'messages' && def.family === 'messages' && !def.patterns.includes(w.pattern)) {
+      misfits.push(`${at}: ${p.label} cannot carry pattern ${w.pattern} (${w.pattern} works with ${protocolsWithPattern(w.pattern).join(', ')})`);
     }
   });
   if (misfits.length) throw new ScenarioError(file, misfits);
@@ -171,4 +165,3 @@ export async function loadScenario(file: string): Promise<LoadedScenario> {
   return parseScenarioText(text, file);
 }
 
-export { PROTOCOLS };

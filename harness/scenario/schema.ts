@@ -2,41 +2,39 @@
 // generated from this by `holbench schema` so editors can autocomplete.
 import { z } from 'zod';
 import { LinkSchema, NetworkSchema } from '../../netem/profile.ts';
+import { isProtocol, parseShorthand, POOLED, PROTOCOL_TABLE, PROTOCOLS, resolveConnections } from '../protocols.ts';
 
-/** Protocols a scenario can name. `http1.1` takes connections 1 (serial keep-alive) or 6.
- *  The first four carry page/load workloads; the messaging ones carry `messages` workloads. */
-export const HTTP_PROTOCOLS = ['http1.0', 'http1.1', 'h2', 'h3'] as const;
-/** sse-h2 / sse-h3: the same event stream as sse, on one HTTP/2 (TLS) or HTTP/3 connection,
- *  so their liveness is the transport's: HTTP/2 PING (ping_ms) or QUIC idle timeout
- *  (quic_idle_timeout_ms, with QUIC PINGs every ping_ms). */
-export const MESSAGE_PROTOCOLS = ['ws', 'sse', 'sse-h2', 'sse-h3', 'longpoll', 'grpc-unary', 'grpc-stream', 'grpc-bidi'] as const;
-export const PROTOCOLS = [...HTTP_PROTOCOLS, ...MESSAGE_PROTOCOLS] as const;
-export type ProtocolName = (typeof PROTOCOLS)[number];
-/** Which message patterns each messaging protocol carries (checked when a scenario loads). */
-export const PATTERNS_OF: Record<(typeof MESSAGE_PROTOCOLS)[number], readonly ('echo' | 'push')[]> = {
-  ws: ['echo', 'push'],
-  sse: ['push'],
-  'sse-h2': ['push'],
-  'sse-h3': ['push'],
-  longpoll: ['push'],
-  'grpc-unary': ['echo'],
-  'grpc-stream': ['push'],
-  'grpc-bidi': ['echo'],
-};
+/** A protocol as a scenario names it: a name of the protocol table (harness/protocols.ts), or
+ *  `<name>x<N>` for a protocol with a connection pool (http1.1x6 = {protocol: http1.1, connections: 6}).
+ *  One connection rule (resolveConnections) for both spellings. */
+const SHORTHAND_PATTERN = `^(${POOLED.map((p) => p.replace(/\./g, '\\.')).join('|')})x[0-9]+$`;
+const MAX_POOL = Math.max(...POOLED.map((p) => { const c = PROTOCOL_TABLE[p].connections; return c.kind === 'pool' ? c.max : 1; }));
+const ProtocolString = z.string().superRefine((s, ctx) => {
+  if (isProtocol(s)) return;
+  const sh = parseShorthand(s);
+  if (!sh) {
+    ctx.addIssue({ code: 'custom', message: `unknown protocol "${s}": expected one of ${PROTOCOLS.join(', ')}, or ${POOLED.map((p) => `${p}x<N>`).join(' / ')}` });
+    return;
+  }
+  const r = resolveConnections(sh.protocol, sh.connections);
+  if ('problem' in r) ctx.addIssue({ code: 'custom', message: r.problem });
+});
+
+/** Checked by resolveConnections (the table's rule), so both spellings get one message. */
+const Connections = z.number().describe(`${POOLED.join(', ')} only: parallel connections (browsers use 6)`);
 
 const ProtocolObject = z
   .object({
     protocol: z.enum(PROTOCOLS),
-    connections: z.number().int().min(1).max(64).optional().describe('http1.x only: parallel connections (browsers use 6)'),
+    connections: Connections.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((o, ctx) => {
+    const r = resolveConnections(o.protocol, o.connections);
+    if ('problem' in r) ctx.addIssue({ code: 'custom', path: ['connections'], message: r.problem });
+  });
 
-/** "http1.1x6" is shorthand for {protocol: http1.1, connections: 6}. */
-export const ProtocolEntry = z.union([
-  z.enum(PROTOCOLS),
-  z.string().regex(/^http1\.[01]x\d{1,2}$/, `expected one of ${PROTOCOLS.join(', ')} or http1.1x6`),
-  ProtocolObject,
-]);
+export const ProtocolEntry = z.union([ProtocolString, ProtocolObject]);
 
 const PageWorkload = z
   .object({
@@ -153,5 +151,16 @@ export function keepaliveOf(k: KeepaliveInput): import('../../contract/messages.
 }
 
 export function jsonSchema(): unknown {
-  return z.toJSONSchema(ScenarioSchema, { io: 'input', unrepresentable: 'any' });
+  return z.toJSONSchema(ScenarioSchema, {
+    io: 'input',
+    unrepresentable: 'any',
+    // a protocol string: a table name, or the pooled shorthand (editors autocomplete the names)
+    override: (ctx) => {
+      if (ctx.zodSchema === ProtocolString) {
+        delete ctx.jsonSchema.type;
+        ctx.jsonSchema.anyOf = [{ type: 'string', enum: [...PROTOCOLS] }, { type: 'string', pattern: SHORTHAND_PATTERN }];
+      }
+      if (ctx.zodSchema === Connections) Object.assign(ctx.jsonSchema, { type: 'integer', minimum: 1, maximum: MAX_POOL });
+    },
+  });
 }

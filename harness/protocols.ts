@@ -1,0 +1,214 @@
+// The protocol table: everything that defines a protocol, declared once. The scenario
+// schema's enum, the protocol x workload fit check, the connection rule, the server plugin
+// the runner starts, the driver the agent loads, and the report's order and colours all
+// derive from this table.
+//
+// Adding a protocol = a driver file (harness/drivers/) + a server plugin (servers/, or an
+// existing one) + one entry here (+ `npm run holbench -- schema` to regenerate
+// scenarios/schema.json).
+//
+// Drivers load lazily (a dynamic import inside `driver`), so reading this table costs
+// nothing: h3's native binding is loaded only when an h3 job runs.
+import type { PluginName } from '../servers/registry.ts';
+import type { DriverFactory } from './drivers/types.ts';
+import type { MessageDriverFactory } from './drivers/messages.ts';
+
+export type MessagePattern = 'echo' | 'push';
+
+/** How many transport connections a protocol's client may open in one job. */
+export type ConnectionRule =
+  /** exactly one connection, every request multiplexed over it (or one channel) */
+  | { kind: 'single' }
+  /** a pool of `min`..`max` connections, `default` when the scenario says nothing; the
+   *  label names the count (`http1.1x6`) unless it is the default of a pool that says
+   *  nothing (`http1.1`) */
+  | { kind: 'pool'; min: number; max: number; default: number };
+
+interface Common {
+  /** transport of the server plugin; decides which job probes apply (TCP retransmissions...) */
+  transport: 'tcp' | 'udp';
+  /** encrypted with TLS (QUIC's is TLS 1.3 too) */
+  tls: boolean;
+  /** the server plugin that serves it (servers/registry.ts) */
+  plugin: PluginName;
+  connections: ConnectionRule;
+  /** chart colour; labels with a connection count may have their own (`colorOf`) */
+  color: string;
+  /** one line for `holbench list`, docs and errors */
+  summary: string;
+}
+
+/** A protocol that carries page and load workloads (HTTP requests). */
+export interface HttpProtocolDef extends Common {
+  family: 'http';
+  driver: () => Promise<DriverFactory>;
+  /** colours of labelled pool sizes (e.g. http1.1x6), when they differ from `color` */
+  labelColors?: Record<string, string>;
+}
+
+/** A protocol that carries `messages` workloads. */
+export interface MessageProtocolDef extends Common {
+  family: 'messages';
+  patterns: readonly MessagePattern[];
+  driver: () => Promise<MessageDriverFactory>;
+}
+
+export type ProtocolDef = HttpProtocolDef | MessageProtocolDef;
+
+const SINGLE: ConnectionRule = { kind: 'single' };
+
+/** The table, in report order (HTTP first, then messaging). Messaging protocols never share
+ *  a run with the HTTP ones (one workload per scenario), so their colours reuse the same hues. */
+export const PROTOCOL_TABLE = {
+  'http1.0': {
+    family: 'http', transport: 'tcp', tls: false, plugin: 'h1', color: '#9d755d',
+    connections: { kind: 'pool', min: 1, max: 64, default: 6 },
+    summary: 'HTTP/1.0: a new TCP connection per request, at most `connections` open at once',
+    driver: async () => (await import('./drivers/h1.ts')).createH1Driver('1.0'),
+  },
+  'http1.1': {
+    family: 'http', transport: 'tcp', tls: false, plugin: 'h1', color: '#b279a2', labelColors: { 'http1.1x6': '#f58518' },
+    connections: { kind: 'pool', min: 1, max: 64, default: 1 },
+    summary: 'HTTP/1.1 keep-alive over `connections` connections (browsers use 6: http1.1x6)',
+    driver: async () => (await import('./drivers/h1.ts')).createH1Driver('1.1'),
+  },
+  h2: {
+    family: 'http', transport: 'tcp', tls: true, plugin: 'h2', color: '#4c78a8', connections: SINGLE,
+    summary: 'HTTP/2 over TLS (ALPN h2), every request a stream of one connection',
+    driver: async () => (await import('./drivers/h2.ts')).createH2Driver,
+  },
+  h3: {
+    family: 'http', transport: 'udp', tls: true, plugin: 'h3', color: '#54a24b', connections: SINGLE,
+    summary: 'HTTP/3 over QUIC (our h3/ stack on quiche), every request a stream of one connection',
+    driver: async () => (await import('./drivers/h3.ts')).createH3Driver,
+  },
+  ws: {
+    family: 'messages', transport: 'tcp', tls: false, plugin: 'msg', color: '#4c78a8', connections: SINGLE, patterns: ['echo', 'push'],
+    summary: 'WebSocket (ws); liveness: ping/pong',
+    driver: async () => (await import('./drivers/ws.ts')).createWsDriver,
+  },
+  sse: {
+    family: 'messages', transport: 'tcp', tls: false, plugin: 'msg', color: '#f58518', connections: SINGLE, patterns: ['push'],
+    summary: 'Server-sent events over HTTP/1.1; liveness: comment heartbeats',
+    driver: async () => (await import('./drivers/sse.ts')).createSseDriver,
+  },
+  'sse-h2': {
+    family: 'messages', transport: 'tcp', tls: true, plugin: 'h2', color: '#e45756', connections: SINGLE, patterns: ['push'],
+    summary: 'the same event stream on one HTTP/2 connection; liveness: HTTP/2 PING',
+    driver: async () => (await import('./drivers/sse-h2.ts')).createSseH2Driver,
+  },
+  'sse-h3': {
+    family: 'messages', transport: 'udp', tls: true, plugin: 'h3', color: '#ff9da6', connections: SINGLE, patterns: ['push'],
+    summary: 'the same event stream on one HTTP/3 connection; liveness: QUIC idle timeout (+ PINGs)',
+    driver: async () => (await import('./drivers/sse-h3.ts')).createSseH3Driver,
+  },
+  longpoll: {
+    family: 'messages', transport: 'tcp', tls: false, plugin: 'msg', color: '#9d755d', connections: SINGLE, patterns: ['push'],
+    summary: 'long polling over HTTP/1.1 keep-alive',
+    driver: async () => (await import('./drivers/longpoll.ts')).createLongPollDriver,
+  },
+  'grpc-unary': {
+    family: 'messages', transport: 'tcp', tls: false, plugin: 'grpc', color: '#b279a2', connections: SINGLE, patterns: ['echo'],
+    summary: 'gRPC unary Echo (grpc-js, h2c); liveness: gRPC keepalive',
+    driver: async () => (await import('./drivers/grpc.ts')).createGrpcDriver('grpc-unary'),
+  },
+  'grpc-stream': {
+    family: 'messages', transport: 'tcp', tls: false, plugin: 'grpc', color: '#54a24b', connections: SINGLE, patterns: ['push'],
+    summary: 'gRPC server-streaming Push (grpc-js, h2c); liveness: gRPC keepalive',
+    driver: async () => (await import('./drivers/grpc.ts')).createGrpcDriver('grpc-stream'),
+  },
+  'grpc-bidi': {
+    family: 'messages', transport: 'tcp', tls: false, plugin: 'grpc', color: '#72b7b2', connections: SINGLE, patterns: ['echo'],
+    summary: 'gRPC bidi-streaming Chat (grpc-js, h2c); liveness: gRPC keepalive',
+    driver: async () => (await import('./drivers/grpc.ts')).createGrpcDriver('grpc-bidi'),
+  },
+} as const satisfies Record<string, ProtocolDef>;
+
+export type ProtocolName = keyof typeof PROTOCOL_TABLE;
+export const PROTOCOLS = Object.keys(PROTOCOL_TABLE) as [ProtocolName, ...ProtocolName[]];
+
+export function protocolDef(name: ProtocolName): ProtocolDef {
+  return PROTOCOL_TABLE[name];
+}
+
+export function isProtocol(name: string): name is ProtocolName {
+  return Object.hasOwn(PROTOCOL_TABLE, name);
+}
+
+/** Names of the protocols of one family, in table order. */
+export function protocolsOf(family: ProtocolDef['family']): ProtocolName[] {
+  return PROTOCOLS.filter((p) => PROTOCOL_TABLE[p].family === family);
+}
+
+/** Messaging protocols that carry `pattern`. */
+export function protocolsWithPattern(pattern: MessagePattern): ProtocolName[] {
+  return PROTOCOLS.filter((p) => {
+    const d = protocolDef(p);
+    return d.family === 'messages' && d.patterns.includes(pattern);
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Connections and labels
+// ---------------------------------------------------------------------------------------
+
+/** Protocols whose connection count is a scenario choice (the `<name>x<N>` spelling). */
+export const POOLED = PROTOCOLS.filter((p) => PROTOCOL_TABLE[p].connections.kind === 'pool');
+
+/** "http1.1x6" -> {protocol: 'http1.1', connections: 6}; null when it is not that spelling. */
+export function parseShorthand(s: string): { protocol: ProtocolName; connections: number } | null {
+  const m = /^(.+)x(\d{1,6})$/.exec(s);
+  if (!m || !isProtocol(m[1]!) || PROTOCOL_TABLE[m[1]!].connections.kind !== 'pool') return null;
+  return { protocol: m[1]! as ProtocolName, connections: Number(m[2]) };
+}
+
+/** The connection rule applied to a scenario's `connections` (given or not): the count to
+ *  use, or the problem in words (naming what is allowed). One rule for both spellings. */
+export function resolveConnections(protocol: ProtocolName, given: number | undefined): { connections: number } | { problem: string } {
+  const rule = PROTOCOL_TABLE[protocol].connections;
+  if (rule.kind === 'single') {
+    if (given === undefined || given === 1) return { connections: 1 };
+    return { problem: `${protocol} uses one connection (connections applies to ${POOLED.join(', ')} only)` };
+  }
+  if (given === undefined) return { connections: rule.default };
+  if (!Number.isInteger(given) || given < rule.min || given > rule.max) {
+    return { problem: `${protocol} connections must be an integer from ${rule.min} to ${rule.max}, got ${given}` };
+  }
+  return { connections: given };
+}
+
+/** Output label: the name, plus `x<N>` when a pool's count was chosen and differs from
+ *  what the bare name means (http1.1 = one connection; http1.0x6 names its cap). */
+export function protocolLabel(protocol: ProtocolName, connections: number, given: boolean): string {
+  const rule = PROTOCOL_TABLE[protocol].connections;
+  if (rule.kind === 'single') return protocol;
+  if (protocol === 'http1.0') return given ? `${protocol}x${connections}` : protocol;
+  return connections === rule.default ? protocol : `${protocol}x${connections}`;
+}
+
+/** The table entry a label belongs to ("http1.1x6" -> http1.1), or null for foreign labels. */
+export function protocolOfLabel(label: string): ProtocolName | null {
+  if (isProtocol(label)) return label;
+  return parseShorthand(label)?.protocol ?? null;
+}
+
+// ---------------------------------------------------------------------------------------
+// Report order and colours
+// ---------------------------------------------------------------------------------------
+
+/** Sort key of a label: table order, then the pool size (http1.1 before http1.1x6). Labels
+ *  that are not in the table sort after all of them. */
+export function labelRank(label: string): [number, number] {
+  const p = protocolOfLabel(label);
+  if (!p) return [PROTOCOLS.length, 0];
+  return [PROTOCOLS.indexOf(p), parseShorthand(label)?.connections ?? 0];
+}
+
+/** The fixed colour of a label, or undefined when it has none (it then takes a free one). */
+export function colorOf(label: string): string | undefined {
+  if (isProtocol(label)) return PROTOCOL_TABLE[label].color;
+  const p = parseShorthand(label);
+  if (!p) return undefined;
+  const d = protocolDef(p.protocol);
+  return d.family === 'http' ? d.labelColors?.[label] : undefined;
+}
