@@ -15,8 +15,9 @@ import { QuicError } from './errors.ts';
 import { quiche, type HostPort, type QuicheConfig, type QuicheConnection } from './binding.ts';
 import { MIN_UDP_PAYLOAD, pathMaxUdpPayload, QUICHE_MAX_PACKET } from './path.ts';
 
-export type CcAlgorithm = 'cubic' | 'reno' | 'bbr';
-export const CC_ALGORITHMS: readonly CcAlgorithm[] = ['cubic', 'reno', 'bbr'];
+import { QUIC_CC, type CcAlgorithm } from './cc.ts';
+export type { CcAlgorithm };
+export const CC_ALGORITHMS: readonly CcAlgorithm[] = QUIC_CC;
 
 export interface TransportOptions {
   /** congestion control (default cubic) */

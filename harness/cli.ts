@@ -11,6 +11,7 @@ import { installSignalHandlers, isExiting, runCleanups } from '../proc/lifecycle
 import { reapStale } from '../netem/cleanup.ts';
 import { describeProfile } from '../netem/profile.ts';
 import { doctor } from './doctor.ts';
+import { BACKEND_CHOICES, isBackendChoice } from '../netem/backends/index.ts';
 
 const USAGE = `usage: holbench <command> [options]
 
@@ -29,7 +30,7 @@ options for run:
   --out DIR               results root (default results/); the report goes next to it,
                           in DIR/../reports/<run>/, the way results/ pairs with reports/
   --report-dir DIR        write the report to DIR/<run>/ instead
-  --backend B             auto | netem | helper (overrides the scenario)
+  --backend B             ${BACKEND_CHOICES.join(' | ')} (overrides the scenario)
   --repetitions N         override the scenario's repetitions
   --json                  print the final summary as JSON on stdout
   --quiet                 no progress output
@@ -52,7 +53,7 @@ async function cmdRun(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('run: expected exactly one scenario file');
   if (values['report-dir'] !== undefined && values['no-report']) throw new UsageError('--report-dir and --no-report exclude each other');
   const backend = values.backend;
-  if (backend !== undefined && !['auto', 'netem', 'helper'].includes(backend)) throw new UsageError(`--backend: expected auto, netem or helper, got "${backend}"`);
+  if (backend !== undefined && !isBackendChoice(backend)) throw new UsageError(`--backend: expected ${BACKEND_CHOICES.join(', ')}, got "${backend}"`);
   const reps = values.repetitions === undefined ? undefined : Number(values.repetitions);
   if (reps !== undefined && !(Number.isInteger(reps) && reps >= 1 && reps <= 100)) throw new UsageError('--repetitions: expected an integer from 1 to 100');
   const loaded = await loadScenario(positionals[0]!);
@@ -60,7 +61,7 @@ async function cmdRun(args: string[]): Promise<number> {
   installSignalHandlers((sig) => process.stderr.write(`\n${sig}: stopping; finished cells are kept, tearing down the network...\n`));
   const runner = new Runner();
   runner.on('event', progressPrinter({ quiet: Boolean(values.quiet), json: Boolean(values.json) }));
-  const res = await runner.run({ loaded, outRoot: values.out, backend: backend as any, repetitions: reps });
+  const res = await runner.run({ loaded, outRoot: values.out, backend, repetitions: reps });
   let reportDir: string | null = null;
   if (!values['no-report']) {
     const { buildReport } = await import('./report/index.ts');

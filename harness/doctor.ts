@@ -1,7 +1,7 @@
 // `holbench doctor`: can this machine run holbench, and what should be installed if not.
 import { release } from 'node:os';
 import { haveCommand, run } from '../proc/exec.ts';
-import { backendAvailability } from '../netem/backends/index.ts';
+import { BACKEND_NAMES, BACKEND_TABLE, backendAvailability } from '../netem/backends/index.ts';
 
 interface Check {
   name: string;
@@ -23,14 +23,14 @@ export async function doctor(json: boolean): Promise<number> {
   add('C compiler', cc, cc ? 'found (builds the NFQUEUE helper)' : 'missing', 'apt-get install gcc libc6-dev linux-libc-dev');
   const ccAvail = (await run('sysctl', ['-n', 'net.ipv4.tcp_available_congestion_control'], { allowFail: true })).stdout.trim();
   add('TCP congestion control', /cubic/.test(ccAvail), `available: ${ccAvail || 'unknown'}`, 'a kernel with tcp_cubic (default in Linux)');
-  for (const b of ['netem', 'helper'] as const) {
+  for (const b of BACKEND_NAMES) {
     let a;
     try {
       a = await backendAvailability(b);
     } catch (e) {
       a = { ok: false, reason: (e as Error).message };
     }
-    add(`backend ${b}`, a.ok, a.ok ? 'usable' : a.reason, b === 'netem' ? 'a kernel with sch_netem (stock distribution kernels have it); otherwise the helper backend is used' : 'see the reason above');
+    add(`backend ${b}`, a.ok, a.ok ? `usable: ${BACKEND_TABLE[b].summary}` : a.reason, BACKEND_TABLE[b].fix);
   }
   try {
     const { h3Support } = await import('../h3/index.ts');

@@ -6,8 +6,9 @@
 import type { Direction, NetworkProfile } from './profile.ts';
 import type { Topology } from './topology.ts';
 
-export type BackendName = 'netem' | 'helper';
-export type BackendChoice = BackendName | 'auto';
+/** Names come from the backend table (netem/backends/index.ts). */
+export type { BackendName, BackendChoice } from './backends/index.ts';
+import type { BackendName } from './backends/index.ts';
 
 export interface DirectionStats {
   /** packets that entered the impairment in this direction */

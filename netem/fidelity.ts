@@ -1,6 +1,6 @@
 // Fidelity check of an impairment backend: does the emulated path do what the profile says?
 //
-//   npm run fidelity [-- --json] [-- --backend auto|netem|helper]
+//   npm run fidelity [-- --json] [-- --backend auto|<a name of netem/backends/index.ts>]
 //
 // On a fresh topology it measures, in this order (about 110 s in all):
 //   1. TCP bulk throughput with no impairment at all, then through the backend with a
@@ -19,7 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { BackendChoice, BackendStats, ImpairmentBackend } from './backend.ts';
-import { createBackend, resolveBackend } from './backends/index.ts';
+import { BACKEND_CHOICES, createBackend, isBackendChoice, resolveBackend } from './backends/index.ts';
 import { goodputBps, type BulkReceipt } from './bulk.ts';
 import { run, startTs, tsArgv, waitForLine } from '../proc/exec.ts';
 import { installSignalHandlers, onCleanup } from '../proc/lifecycle.ts';
@@ -392,9 +392,9 @@ async function main() {
   const { values } = parseArgs({
     options: { json: { type: 'boolean', default: false }, backend: { type: 'string', default: 'auto' }, quick: { type: 'boolean', default: false } },
   });
-  const backend = values.backend as BackendChoice;
-  if (!['auto', 'netem', 'helper'].includes(backend)) {
-    process.stderr.write(`--backend: expected auto, netem or helper, got "${values.backend}"\n`);
+  const backend = values.backend!;
+  if (!isBackendChoice(backend)) {
+    process.stderr.write(`--backend: expected ${BACKEND_CHOICES.join(', ')}, got "${values.backend}"\n`);
     process.exitCode = 2;
     return;
   }

@@ -11,7 +11,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { run } from '../proc/exec.ts';
 import { registerRun, unregisterRun } from '../proc/registry.ts';
 
-export type CongestionControl = 'cubic' | 'reno' | 'bbr';
+/** From the congestion-control table (netem/cc.ts). */
+export type { TcpCc as CongestionControl } from './cc.ts';
+import type { TcpCc as CongestionControl } from './cc.ts';
 
 export interface TopologyOptions {
   /** default: 8 random hex chars */

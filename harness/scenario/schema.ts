@@ -2,6 +2,9 @@
 // generated from this by `holbench schema` so editors can autocomplete.
 import { z } from 'zod';
 import { LinkSchema, NetworkSchema } from '../../netem/profile.ts';
+import { BACKEND_CHOICES, BACKEND_NAMES } from '../../netem/backends/index.ts';
+import { TCP_CC } from '../../netem/cc.ts';
+import { QUIC_CC } from '../../h3/cc.ts';
 import { isProtocol, parseShorthand, POOLED, PROTOCOL_TABLE, PROTOCOLS, resolveConnections } from '../protocols.ts';
 
 /** A protocol as a scenario names it: a name of the protocol table (harness/protocols.ts), or
@@ -115,9 +118,9 @@ export const ScenarioSchema = z
     sweep: SweepSchema.optional(),
     repetitions: z.number().int().min(1).max(100).default(3),
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
-    tcp_cc: z.enum(['cubic', 'reno', 'bbr']).default('cubic').describe('TCP congestion control in client and server namespaces'),
-    quic_cc: z.enum(['cubic', 'reno', 'bbr']).default('cubic').describe('QUIC congestion control (h3)'),
-    backend: z.enum(['auto', 'netem', 'helper']).default('auto'),
+    tcp_cc: z.enum(TCP_CC).default('cubic').describe('TCP congestion control in client and server namespaces'),
+    quic_cc: z.enum(QUIC_CC).default('cubic').describe('QUIC congestion control (h3)'),
+    backend: z.enum(BACKEND_CHOICES).default('auto').describe(`impairment backend: ${BACKEND_NAMES.join(', ')}, or auto (the first usable in that order)`),
     timeouts: z
       .object({
         request_ms: z.number().int().min(100).max(600_000).default(30_000),

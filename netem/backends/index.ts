@@ -1,6 +1,7 @@
-// Backend selection: `netem` (tc-netem on the router's egress interfaces), `helper` (our
-// NFQUEUE program in the router namespace) or `auto` (netem where the kernel has it).
-import type { BackendChoice, ImpairmentBackend } from '../backend.ts';
+// The backend table: every impairment backend, declared once, in `auto`'s order of
+// preference. The scenario schema, the CLI's --backend, `doctor` and `fidelity` read it.
+// Adding a backend = its module (create + available) + one entry here.
+import type { ImpairmentBackend } from '../backend.ts';
 import type { Topology } from '../topology.ts';
 
 export interface Availability {
@@ -8,26 +9,69 @@ export interface Availability {
   reason: string;
 }
 
-export async function backendAvailability(name: 'netem' | 'helper'): Promise<Availability> {
-  if (name === 'netem') return (await import('./netem.ts')).netemAvailable();
-  return (await import('./helper.ts')).helperAvailable();
+interface BackendModule {
+  available(): Promise<Availability>;
+  create(topology: Topology): ImpairmentBackend;
+}
+
+interface BackendDef {
+  /** one line for `doctor` and docs */
+  summary: string;
+  /** what to do when it is not usable (doctor's hint) */
+  fix: string;
+  /** loads lazily: a backend's module may build or probe things */
+  load(): Promise<BackendModule>;
+}
+
+export const BACKEND_TABLE = {
+  netem: {
+    summary: "tc-netem on the router's egress interfaces",
+    fix: 'a kernel with sch_netem (stock distribution kernels have it); otherwise the helper backend is used',
+    load: async () => {
+      const m = await import('./netem.ts');
+      return { available: m.netemAvailable, create: m.createNetemBackend };
+    },
+  },
+  helper: {
+    summary: 'our NFQUEUE program (netem/helper/impair.c) in the router namespace',
+    fix: 'apt-get install iptables gcc libc6-dev linux-libc-dev (see the reason above)',
+    load: async () => {
+      const m = await import('./helper.ts');
+      return { available: m.helperAvailable, create: m.createHelperBackend };
+    },
+  },
+} as const satisfies Record<string, BackendDef>;
+
+export type BackendName = keyof typeof BACKEND_TABLE;
+export const BACKEND_NAMES = Object.keys(BACKEND_TABLE) as [BackendName, ...BackendName[]];
+/** What a scenario or --backend may say: a name, or `auto` (the first usable, table order). */
+export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export function isBackendChoice(s: string): s is BackendChoice {
+  return (BACKEND_CHOICES as readonly string[]).includes(s);
+}
+
+export async function backendAvailability(name: BackendName): Promise<Availability> {
+  return (await BACKEND_TABLE[name].load()).available();
 }
 
 /** Resolve `auto` without touching the system beyond a throwaway probe namespace. */
-export async function resolveBackend(choice: BackendChoice): Promise<{ name: 'netem' | 'helper'; why: string }> {
+export async function resolveBackend(choice: BackendChoice): Promise<{ name: BackendName; why: string }> {
   if (choice !== 'auto') {
     const a = await backendAvailability(choice);
     if (!a.ok) throw new Error(`backend ${choice} is not usable here: ${a.reason}`);
     return { name: choice, why: 'chosen explicitly' };
   }
-  const netem = await backendAvailability('netem');
-  if (netem.ok) return { name: 'netem', why: 'auto: kernel has sch_netem' };
-  const helper = await backendAvailability('helper');
-  if (helper.ok) return { name: 'helper', why: `auto: ${netem.reason}; using the NFQUEUE helper` };
-  throw new Error(`no impairment backend is usable: netem: ${netem.reason}; helper: ${helper.reason}`);
+  const refused: string[] = [];
+  for (const name of BACKEND_NAMES) {
+    const a = await backendAvailability(name);
+    if (a.ok) return { name, why: refused.length ? `auto: ${refused.join('; ')}; using ${name}` : `auto: ${name} is usable` };
+    refused.push(`${name}: ${a.reason}`);
+  }
+  throw new Error(`no impairment backend is usable: ${refused.join('; ')}`);
 }
 
-export async function createBackend(name: 'netem' | 'helper', topology: Topology): Promise<ImpairmentBackend> {
-  if (name === 'netem') return (await import('./netem.ts')).createNetemBackend(topology);
-  return (await import('./helper.ts')).createHelperBackend(topology);
+export async function createBackend(name: BackendName, topology: Topology): Promise<ImpairmentBackend> {
+  return (await BACKEND_TABLE[name].load()).create(topology);
 }
