@@ -1,5 +1,5 @@
-// The client agent: runs inside the client namespace, started by the runner with an IPC
-// channel, and executes one job at a time: build the protocol's driver, run the workload,
+// The client agent: runs inside the client namespace, started by the runner over the control
+// channel (proc/channel.ts, contract AgentControl), and executes one job per request: build the protocol's driver, run the workload,
 // close the driver, send the records back. It exits when the runner goes away.
 import type { ProtocolSpec } from './scenario/load.ts';
 import type { Workload } from './scenario/schema.ts';
@@ -11,6 +11,7 @@ import { runMessages, type MessageRow, type MessagesResult } from './workloads/m
 import { Recorder } from './recorder.ts';
 import { runPage, type PageResult } from './workloads/page.ts';
 import { runLoad, type LoadResult } from './workloads/load.ts';
+import { serveChannel } from '../proc/channel.ts';
 
 export interface Job {
   type: 'job';
@@ -26,7 +27,6 @@ export interface Job {
 }
 
 export interface JobResult {
-  type: 'result';
   id: number;
   status: 'SUCCEEDED' | 'FAILED' | 'UNSUPPORTED';
   reason: string;
@@ -59,7 +59,7 @@ export async function runJob(job: Job): Promise<JobResult> {
     keepChunks: job.workload.kind === 'page',
     keepRequests: job.workload.kind === 'page',
   });
-  const base = { type: 'result' as const, id: job.id, connectionsOpened: 0, bytes: 0, elapsedMs: 0, requests: rec.requests, chunks: rec.chunks };
+  const base = { id: job.id, connectionsOpened: 0, bytes: 0, elapsedMs: 0, requests: rec.requests, chunks: rec.chunks };
   let factory;
   try {
     factory = await driverFor(job.protocol.protocol);
@@ -92,7 +92,7 @@ export async function runJob(job: Job): Promise<JobResult> {
 /** A `messages` job: same shape as runJob, over a MessageDriver. */
 async function runMessagesJob(job: Job, w: MessagesWorkloadT): Promise<JobResult> {
   const rows: MessageRow[] = [];
-  const base = { type: 'result' as const, id: job.id, connectionsOpened: 0, bytes: 0, elapsedMs: 0, requests: [], chunks: [], messageRows: rows };
+  const base = { id: job.id, connectionsOpened: 0, bytes: 0, elapsedMs: 0, requests: [], chunks: [], messageRows: rows };
   let factory;
   try {
     factory = await messageDriverFor(job.protocol.protocol);
@@ -120,11 +120,13 @@ async function runMessagesJob(job: Job, w: MessagesWorkloadT): Promise<JobResult
   }
 }
 
-if (process.send && process.argv[1]?.endsWith('agent.ts')) {
-  process.on('message', async (m: Job | { type: 'exit' }) => {
-    if (m.type === 'exit') process.exit(0);
-    if (m.type === 'job') process.send!(await runJob(m));
-  });
-  process.on('disconnect', () => process.exit(0));
-  process.send({ type: 'ready' });
+/** The control contract of the agent process (proc/channel.ts). */
+export interface AgentControl {
+  ready: { agent: true };
+  requests: { job: { request: Job; reply: JobResult } };
 }
+
+/** Where the runner and perf start the agent from. */
+export const AGENT_MAIN = new URL('./agent.ts', import.meta.url).pathname;
+
+if (process.argv[1] === AGENT_MAIN) serveChannel<AgentControl>({ agent: true }, { job: runJob });

@@ -1,7 +1,6 @@
 // One summary row per protocol x cell x repetition, computed from a job's records and the
-// counters read around it. Column meanings are documented in the README ("Outputs").
+// columns its probes (harness/probes/) measured around it. Column meanings are documented in the README ("Outputs").
 import type { JobResult } from './agent.ts';
-import type { BackendStats, DirectionStats } from '../netem/backend.ts';
 import { baseRttMs, expectedLossFraction, type NetworkProfile } from '../netem/profile.ts';
 import { percentile } from '../netem/probe.ts';
 
@@ -68,15 +67,13 @@ export const SUMMARY_COLUMNS: (keyof SummaryRow)[] = [
 ];
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
-/** Ethernet + IPv4 + TCP header bytes of a frame with the timestamp option (every segment
- *  after the handshake on Linux); SYNs carry a few more, counted as payload. */
-export const TCP_FRAME_OVERHEAD = 14 + 20 + 20 + 12;
-/** Ethernet + IPv4 + UDP header bytes (QUIC: h3, sse-h3). */
-export const UDP_FRAME_OVERHEAD = 14 + 20 + 8;
 
-function diffDir(a: DirectionStats, b: DirectionStats) {
-  return { packets: b.packets - a.packets, loss: b.drops.loss - a.drops.loss, queue: b.drops.queue - a.drops.queue };
-}
+/** Columns that come from job probes (harness/probes/): null until a probe fills them. */
+const PROBE_DEFAULTS = {
+  server_connections: null, retransmissions: null, loss_measured_pct: null, drops_loss: null, drops_queue: null,
+  wire_bytes_up: null, wire_bytes_down: null, wire_bytes_per_msg: null, payload_bytes_per_msg: null,
+  detect_ms_client: null, detect_mech_client: '', detect_ms_server: null, detect_mech_server: '',
+} satisfies Partial<SummaryRow>;
 
 export interface SummaryContext {
   scenario: string;
@@ -86,16 +83,9 @@ export interface SummaryContext {
   profile: NetworkProfile;
   tcpCc: string;
   quicCc: string;
-  statsBefore?: BackendStats;
-  statsAfter?: BackendStats;
-  serverConnections: number | null;
-  retransmissions: number | null;
   stall?: { coStallIndex: number | null; holStallIndex: number | null; stallMsMean: number | null };
-  /** client veth byte counters around the job, and the transport the protocol's server
-   *  listens on (its header size is what payload_bytes_per_msg removes per frame) */
-  wire?: { up: number; down: number; packets: number; transport: 'tcp' | 'udp' } | null;
-  /** dead-peer detection relative to the first outage's start (messages workloads) */
-  detect?: { clientMs: number | null; clientMech: string; serverMs: number | null; serverMech: string };
+  /** the columns the job's probes returned (harness/probes/) */
+  probes: Partial<SummaryRow>;
 }
 
 export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
@@ -103,23 +93,12 @@ export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
   const ttlb = ok.map((r) => r.ttlb_ms!).sort((a, b) => a - b);
   const ttfb = ok.map((r) => r.ttfb_ms!).sort((a, b) => a - b);
   const q = (xs: number[], p: number) => (xs.length ? r3(percentile(xs, p)) : null);
-  let lossMeasured: number | null = null;
-  let dropsLoss: number | null = null;
-  let dropsQueue: number | null = null;
-  if (c.statsBefore && c.statsAfter) {
-    const up = diffDir(c.statsBefore.uplink, c.statsAfter.uplink);
-    const down = diffDir(c.statsBefore.downlink, c.statsAfter.downlink);
-    const pk = up.packets + down.packets;
-    dropsLoss = up.loss + down.loss;
-    dropsQueue = up.queue + down.queue;
-    lossMeasured = pk ? r3((100 * dropsLoss) / pk) : null;
-  }
   const load = job.load;
   const page = job.page;
   const msg = job.messages;
-  const wire = c.wire ?? null;
   const elapsedS = page?.pageMs ? page.pageMs / 1000 : load ? load.durationS : null;
   return {
+    ...PROBE_DEFAULTS,
     scenario: c.scenario,
     cell: c.cell,
     protocol: c.protocol,
@@ -143,16 +122,9 @@ export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
     goodput_mbps: elapsedS && job.status === 'SUCCEEDED' ? r3((job.bytes * 8) / elapsedS / 1e6) : null,
     completion_spread_ms: ttlb.length >= 2 ? r3(percentile(ttlb, 0.9) - percentile(ttlb, 0.1)) : null,
     connections_used: job.connectionsOpened,
-    server_connections: c.serverConnections,
-    retransmissions: c.retransmissions,
     co_stall_index: c.stall?.coStallIndex ?? null,
     hol_stall_index: c.stall?.holStallIndex ?? null,
     stall_ms_mean: c.stall?.stallMsMean ?? null,
-    loss_measured_pct: lossMeasured,
-    drops_loss: dropsLoss,
-    drops_queue: dropsQueue,
-    wire_bytes_up: wire ? wire.up : null,
-    wire_bytes_down: wire ? wire.down : null,
     msgs_sent: msg ? msg.sent : null,
     msgs_received: msg ? msg.received : null,
     msgs_lost: msg ? msg.lost : null,
@@ -160,12 +132,7 @@ export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
     msg_p50_ms: msg?.latencyMs?.p50 ?? null,
     msg_p99_ms: msg?.latencyMs?.p99 ?? null,
     msgs_per_s: msg?.msgsPerS ?? null,
-    wire_bytes_per_msg: msg && wire && msg.received ? r3((wire.up + wire.down) / msg.received) : null,
-    payload_bytes_per_msg: msg && wire && msg.received ? r3((wire.up + wire.down - (wire.transport === 'udp' ? UDP_FRAME_OVERHEAD : TCP_FRAME_OVERHEAD) * wire.packets) / msg.received) : null,
     reconnects: msg ? msg.reconnects : null,
-    detect_ms_client: c.detect?.clientMs ?? null,
-    detect_mech_client: c.detect?.clientMech ?? '',
-    detect_ms_server: c.detect?.serverMs ?? null,
-    detect_mech_server: c.detect?.serverMech ?? '',
+    ...c.probes,
   };
 }

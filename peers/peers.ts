@@ -1,11 +1,11 @@
 // Real peers for tests and perf: a Caddy (quic-go) instance serving the /bytes/<n> payload files. Every
 // command is an argument array; everything binds 127.0.0.1.
-import { mkdtemp, mkdir, rm, writeFile, readFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import dgram from 'node:dgram';
 import type { ChildProcess } from 'node:child_process';
-import { haveCommand, run, start } from '../proc/exec.ts';
+import { haveCommand, start } from '../proc/exec.ts';
 import { payloadChunks } from '../servers/payload.ts';
 import type { TestTls } from '../h3/testdata/tls.ts';
 export { makeTls, type TestTls } from '../h3/testdata/tls.ts';

@@ -1,9 +1,10 @@
-// The server process: runs inside the server namespace, started by the runner with an IPC
-// channel. Protocol: runner -> {type:'stats'} | {type:'stop'}; server -> {type:'ready', ports,
-// unsupported} once every plugin listens, {type:'stats', stats} on request. Exits when the
-// runner goes away (IPC disconnect), so a killed runner never leaves a server behind.
+// The server process: runs inside the server namespace, started by the runner over the
+// control channel (proc/channel.ts, contract ServerControl): ready = the ports every plugin
+// listens on (and why the others could not start); request `stats` = every plugin's
+// counters. Exits when the runner goes away, so a killed runner never leaves a server behind.
 import { loadPlugin, type PluginName } from './registry.ts';
-import type { ServerContext, ServerPlugin } from './types.ts';
+import type { ServerContext, ServerPlugin, ServerStats } from './types.ts';
+import { serveChannel } from '../proc/channel.ts';
 
 export interface ServerConfig {
   host: string;
@@ -14,17 +15,27 @@ export interface ServerConfig {
 }
 
 export type ServerReady = {
-  type: 'ready';
   ports: Partial<Record<PluginName, { port: number; transport: 'tcp' | 'udp' }>>;
   unsupported: Partial<Record<PluginName, string>>;
 };
 
+/** Plugin name -> its counters (ServerStats, or a plugin's extension of it). */
+export type ServerStatsReply = Partial<Record<PluginName, ServerStats>>;
+
+/** The control contract of this process (proc/channel.ts). */
+export interface ServerControl {
+  ready: ServerReady;
+  requests: { stats: { request: { type: 'stats' }; reply: ServerStatsReply } };
+}
+
+/** Where the runner and the tests start this process from. */
+export const SERVER_MAIN = new URL('./main.ts', import.meta.url).pathname;
+
 async function main() {
-  if (!process.send) throw new Error('servers/main.ts must be started with an IPC channel');
   const cfg = JSON.parse(process.env.HOLBENCH_SERVER_CONFIG ?? '{}') as ServerConfig;
   const ctx: ServerContext = { host: cfg.host, tls: cfg.tls, quicCc: cfg.quicCc, keepalive: cfg.keepalive };
   const running = new Map<PluginName, ServerPlugin>();
-  const ready: ServerReady = { type: 'ready', ports: {}, unsupported: {} };
+  const ready: ServerReady = { ports: {}, unsupported: {} };
   for (const name of cfg.plugins) {
     try {
       const p = await loadPlugin(name);
@@ -34,24 +45,16 @@ async function main() {
       ready.unsupported[name] = (err as Error).message.split('\n')[0]!;
     }
   }
-  const stopAll = async () => {
-    for (const p of running.values()) await p.stop().catch(() => {});
-  };
-  process.on('message', async (m: { type: string }) => {
-    if (m.type === 'stats') {
-      const stats = Object.fromEntries([...running].map(([n, p]) => [n, p.stats()]));
-      process.send!({ type: 'stats', stats });
-    } else if (m.type === 'stop') {
-      await stopAll();
-      process.exit(0);
-    }
-  });
-  process.on('disconnect', () => void stopAll().finally(() => process.exit(0)));
-  process.on('SIGTERM', () => void stopAll().finally(() => process.exit(0)));
-  process.send(ready);
+  serveChannel<ServerControl>(
+    ready,
+    { stats: () => Object.fromEntries([...running].map(([n, p]) => [n, p.stats()])) },
+    async () => {
+      for (const p of running.values()) await p.stop().catch(() => {});
+    },
+  );
 }
 
-void main().catch((err) => {
+if (process.argv[1] === SERVER_MAIN) void main().catch((err) => {
   process.stderr.write(`server: ${(err as Error).stack}\n`);
   process.exit(1);
 });

@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { run, start, startTs, tsArgv } from '../../proc/exec.ts';
+import { run, start, tsArgv } from '../../proc/exec.ts';
 import { HelperBackend, helperAvailable } from '../../netem/backends/helper.ts';
 import { parseProfile } from '../../netem/profile.ts';
 import { createTopology, type Topology } from '../../netem/topology.ts';
-import type { ServerReady } from '../../servers/main.ts';
+import { serverStats as statsOf, startServer, type ServerChannel } from './testdata/fixtures.ts';
 import { nowMs, type Keepalive } from '../../contract/messages.ts';
 import type { ServerStats } from '../../servers/types.ts';
 
@@ -47,44 +47,22 @@ async function runClient(topo: Topology, port: number, protocol: string, extra: 
   return { done, dead: lines.filter((l) => l.ev === 'dead') };
 }
 
-/** servers/main.ts in the server namespace, the way the runner starts it. */
-async function startServer(topo: Topology, keepalive: Keepalive): Promise<{ child: ChildProcess; ready: ServerReady }> {
-  const cfg = { host: topo.addr.server, plugins: ['grpc'], tls: { key: '', cert: '' }, keepalive };
-  const child = startTs(`${HERE}../../servers/main.ts`, [], { ns: topo.ns.server, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, HOLBENCH_SERVER_CONFIG: JSON.stringify(cfg) } });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-  const ready = await new Promise<ServerReady>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`server not ready: ${stderr}`)), 30_000);
-    child.once('message', (m) => (clearTimeout(t), resolve(m as ServerReady)));
-    child.once('exit', (code) => (clearTimeout(t), reject(new Error(`server exited (${code}): ${stderr}`))));
-  });
-  return { child, ready };
-}
-
-function serverStats(child: ChildProcess): Promise<ServerStats> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('no stats reply')), 5000);
-    child.once('message', (m: any) => (clearTimeout(t), resolve(m.stats.grpc as ServerStats)));
-    child.send({ type: 'stats' });
-  });
+function serverStats(server: ServerChannel): Promise<ServerStats> {
+  return statsOf<ServerStats>(server, 'grpc');
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
 describe('grpc on namespaces', { timeout: 120_000 }, () => {
   let topo: Topology | undefined;
-  let server: ChildProcess | undefined;
+  let server: ServerChannel | undefined;
   let port = 0;
 
   before(async () => {
     topo = await createTopology();
     try {
-      const s = await startServer(topo, KEEPALIVE);
-      server = s.child;
-      assert.deepEqual(s.ready.unsupported, {});
-      port = s.ready.ports.grpc!.port;
+      ({ server, port } = await startServer(topo, 'grpc', { keepalive: KEEPALIVE }));
     } catch (err) {
-      server?.kill('SIGKILL');
       await topo.destroy();
       topo = undefined;
       throw err;
@@ -92,7 +70,7 @@ describe('grpc on namespaces', { timeout: 120_000 }, () => {
   });
 
   after(async () => {
-    server?.kill('SIGKILL');
+    await server?.stop();
     await topo?.destroy();
   });
 

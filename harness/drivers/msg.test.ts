@@ -6,7 +6,6 @@
 // Tolerances are loose on purpose: the machine is a noisy 2-core VM, so these
 // check behaviour and direction of effect, not timing targets.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { haveCommand, run } from '../../proc/exec.ts';
 import { createTopology, type Topology } from '../../netem/topology.ts';
@@ -15,7 +14,7 @@ import { SseParser, type SseEvent } from './sse.ts';
 import { nowMs, type Keepalive } from '../../contract/messages.ts';
 import type { MsgServerStats } from '../../servers/msg.ts';
 import type { ClientJob, ClientResult } from './testdata/msg-client.ts';
-import { messageClient, serverStats as statsOf, startServer, teardown } from './testdata/fixtures.ts';
+import { messageClient, serverStats as statsOf, startServer, teardown , type ServerChannel } from './testdata/fixtures.ts';
 /** what the server process applies to every connection */
 const SERVER_KA: Keepalive = { pingMs: 500, pingTimeoutMs: 500, heartbeatMs: 300, retryMs: 200 };
 
@@ -67,7 +66,7 @@ describe('SSE parsing (pure)', () => {
 
 interface Env {
   topo: Topology;
-  server: ChildProcess;
+  server: ServerChannel;
   port: number;
 }
 

@@ -11,7 +11,6 @@
 // Timing bounds are loose on purpose: the machine is a noisy 2-core VM.
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { connect, listen, PushBody, type H3Client, type H3Request, type H3Server, type ConnectionClosedInfo } from '../../h3/index.ts';
 import { QuicIdleTimeout } from '../../h3/quic.ts';
@@ -27,7 +26,7 @@ import { createTopology, type Topology } from '../../netem/topology.ts';
 import { makeCert, SERVER_NAME } from '../../servers/cert.ts';
 import type { H3ServerStats } from '../../servers/h3.ts';
 import type { ClientJob, ClientResult } from './testdata/msg-client.ts';
-import { messageClient, serverStats as statsOf, startServer, teardown } from './testdata/fixtures.ts';
+import { messageClient, serverStats as statsOf, startServer, teardown , type ServerChannel } from './testdata/fixtures.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
@@ -303,7 +302,7 @@ describe('sse-h3 on loopback', { skip: h3skip, timeout: 120_000 }, () => {
 
 interface Env {
   topo: Topology;
-  server: ChildProcess;
+  server: ServerChannel;
   port: number;
   cert: string;
 }

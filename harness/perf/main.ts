@@ -7,15 +7,15 @@
 // `--json` prints the rows as JSON; `--quick` shortens every measurement.
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
-import type { ChildProcess } from 'node:child_process';
 import { createTopology, type Topology } from '../../netem/topology.ts';
 import { createBackend, resolveBackend } from '../../netem/backends/index.ts';
 import { parseProfile } from '../../netem/profile.ts';
 import { installSignalHandlers, onCleanup } from '../../proc/lifecycle.ts';
-import { haveCommand, run, startTs, tsArgv } from '../../proc/exec.ts';
+import { haveCommand, run, tsArgv } from '../../proc/exec.ts';
 import { makeCert, SERVER_NAME } from '../../servers/cert.ts';
-import type { ServerReady } from '../../servers/main.ts';
-import type { Job, JobResult } from '../agent.ts';
+import { SERVER_MAIN, type ServerControl } from '../../servers/main.ts';
+import { AGENT_MAIN, type AgentControl, type Job, type JobResult } from '../agent.ts';
+import { startChild, type ChildChannel } from '../../proc/channel.ts';
 import type { ProtocolSpec } from '../scenario/load.ts';
 import type { Workload } from '../scenario/schema.ts';
 
@@ -29,27 +29,11 @@ export interface PerfRow {
   note: string;
 }
 
-const HERE = new URL('.', import.meta.url).pathname;
 const require = createRequire(import.meta.url);
 
-async function ipcChild(script: string, ns: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; first: any }> {
-  const child = startTs(script, [], { ns, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
-  const first = await new Promise((r, j) => {
-    child.once('message', r);
-    child.once('exit', (c) => j(new Error(`${script} exited ${c}`)));
-  });
-  onCleanup(() => void child.kill('SIGKILL'));
-  return { child, first };
-}
-
 let jobId = 0;
-function job(agent: ChildProcess, j: Omit<Job, 'type' | 'id' | 'cell' | 'rep' | 'requestTimeoutMs' | 'jobTimeoutMs' | 'quicCc'>): Promise<JobResult> {
-  const id = ++jobId;
-  return new Promise((r) => {
-    const on = (m: any) => m.type === 'result' && m.id === id && (agent.off('message', on), r(m));
-    agent.on('message', on);
-    agent.send({ type: 'job', id, cell: 'perf', rep: 1, requestTimeoutMs: 30_000, jobTimeoutMs: 120_000, quicCc: 'cubic', ...j } satisfies Job);
-  });
+function job(agent: ChildChannel<AgentControl>, j: Omit<Job, 'type' | 'id' | 'cell' | 'rep' | 'requestTimeoutMs' | 'jobTimeoutMs' | 'quicCc'>): Promise<JobResult> {
+  return agent.request({ type: 'job', id: ++jobId, cell: 'perf', rep: 1, requestTimeoutMs: 30_000, jobTimeoutMs: 120_000, quicCc: 'cubic', ...j }, 150_000);
 }
 
 const spec = (protocol: ProtocolSpec['protocol'], connections = 1): ProtocolSpec => ({ protocol, connections, label: protocol });
@@ -65,17 +49,21 @@ async function main() {
   onCleanup(() => topo.destroy());
   try {
     const tls = await makeCert(topo.addr.server);
-    const server = await ipcChild(`${HERE}../../servers/main.ts`, topo.ns.server, {
-      HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins: ['h1', 'h2', 'h3'], tls }),
+    const server = await startChild<ServerControl>(SERVER_MAIN, {
+      ns: topo.ns.server,
+      stdout: 'inherit',
+      env: { HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins: ['h1', 'h2', 'h3'], tls }) },
     });
-    const ready = server.first as ServerReady;
-    const agent = await ipcChild(`${HERE}../agent.ts`, topo.ns.client);
+    onCleanup(() => server.kill());
+    const ready = server.ready;
+    const agent = await startChild<AgentControl>(AGENT_MAIN, { ns: topo.ns.client });
+    onCleanup(() => agent.kill());
     const target = (plugin: 'h1' | 'h2' | 'h3') => ({ host: topo.addr.server, port: ready.ports[plugin]!.port, caPem: tls.cert, servername: SERVER_NAME });
     const closed = (conc: number): Workload => ({ kind: 'load', mode: 'closed', concurrency: conc, duration_s: durS, warmup_s: 1, body_bytes: 1024 });
 
     // 1. HTTP/2: our driver vs h2load, 1 connection, 10 streams in flight, 1 KB bodies
     log(`h2 req/s, ours vs h2load (${durS} s each)`);
-    const ours2 = await job(agent.child, { protocol: spec('h2'), target: target('h2'), workload: closed(10) });
+    const ours2 = await job(agent, { protocol: spec('h2'), target: target('h2'), workload: closed(10) });
     let peer2: number | null = null;
     if (await haveCommand('h2load')) {
       const url = `https://${topo.addr.server}:${ready.ports.h2!.port}/bytes/1024`;
@@ -86,7 +74,7 @@ async function main() {
 
     // 2. HTTP/1.1: our driver vs autocannon, 10 connections, 1 request in flight on each
     log(`http1.1 req/s, ours vs autocannon (${durS} s each)`);
-    const ours1 = await job(agent.child, { protocol: spec('http1.1', 10), target: target('h1'), workload: closed(10) });
+    const ours1 = await job(agent, { protocol: spec('http1.1', 10), target: target('h1'), workload: closed(10) });
     const acBin = require.resolve('autocannon/autocannon.js');
     const [node, args] = tsArgv(acBin, ['-j', '-c', '10', '-d', String(durS), `http://${topo.addr.server}:${ready.ports.h1!.port}/bytes/1024`]);
     const ac = JSON.parse((await run(node, args.slice(2), { ns: topo.ns.client, timeoutMs: (durS + 30) * 1000 })).stdout);
@@ -108,7 +96,7 @@ async function main() {
         continue;
       }
       log(`${p} goodput through 20 Mbit/s (${chosen.name})`);
-      const r = await job(agent.child, { protocol: spec(p), target: target(plugin), workload: { kind: 'page', objects: 1, object_bytes: bytes } });
+      const r = await job(agent, { protocol: spec(p), target: target(plugin), workload: { kind: 'page', objects: 1, object_bytes: bytes } });
       // transfer goodput: first data chunk to last, so the handshake is not counted
       const c = r.chunks;
       const mbps = c.length > 2 ? ((r.bytes - c[0]!.bytes) * 8) / ((c[c.length - 1]!.t_ms - c[0]!.t_ms) / 1000) / 1e6 : NaN;

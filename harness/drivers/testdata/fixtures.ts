@@ -3,55 +3,37 @@
 // stats over IPC, and a client fixture process (msg-client.ts) in the client namespace whose
 // progress can be awaited message by message.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { run, startTs } from '../../../proc/exec.ts';
 import type { Topology } from '../../../netem/topology.ts';
 import type { Keepalive } from '../../../contract/messages.ts';
-import type { ServerReady } from '../../../servers/main.ts';
+import { SERVER_MAIN, type ServerControl } from '../../../servers/main.ts';
+import { startChild, type ChildChannel } from '../../../proc/channel.ts';
+
+export type ServerChannel = ChildChannel<ServerControl>;
 import type { PluginName } from '../../../servers/registry.ts';
 import type { ClientJob, ClientResult } from './msg-client.ts';
 
-const SERVER_MAIN = new URL('../../../servers/main.ts', import.meta.url).pathname;
 const CLIENT = new URL('./msg-client.ts', import.meta.url).pathname;
 
-/** Start servers/main.ts with `plugin` in the server namespace; resolves once it listens. */
-export async function startServer(topo: Topology, plugin: PluginName, o: { keepalive: Keepalive; tls?: { key: string; cert: string } }): Promise<{ server: ChildProcess; port: number }> {
-  const server = startTs(SERVER_MAIN, [], {
+/** Start servers/main.ts with `plugin` in the server namespace, the way the runner does;
+ *  resolves once it listens. */
+export async function startServer(topo: Topology, plugin: PluginName, o: { keepalive: Keepalive; tls?: { key: string; cert: string } }): Promise<{ server: ServerChannel; port: number }> {
+  const server = await startChild<ServerControl>(SERVER_MAIN, {
     ns: topo.ns.server,
-    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-    env: { ...process.env, HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins: [plugin], tls: o.tls ?? { key: '', cert: '' }, keepalive: o.keepalive }) },
+    env: { HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins: [plugin], tls: o.tls ?? { key: '', cert: '' }, keepalive: o.keepalive }) },
   });
-  try {
-    let stderr = '';
-    server.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-    const ready = await new Promise<ServerReady>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`server not ready: ${stderr}`)), 30_000);
-      server.once('message', (m) => (clearTimeout(t), resolve(m as ServerReady)));
-      server.once('exit', (c) => (clearTimeout(t), reject(new Error(`server exited (${c}): ${stderr}`))));
-    });
-    const port = ready.ports[plugin]?.port;
-    if (!port) throw new Error(`${plugin} plugin did not start: ${JSON.stringify(ready.unsupported)}`);
-    return { server, port };
-  } catch (e) {
-    server.kill('SIGKILL');
-    throw e;
+  const port = server.ready.ports[plugin]?.port;
+  if (!port) {
+    server.kill();
+    throw new Error(`${plugin} plugin did not start: ${JSON.stringify(server.ready.unsupported)}`);
   }
-}
-
-/** SIGTERM, then SIGKILL after 3 s; resolves once the process is gone. */
-export function stopServer(server: ChildProcess): Promise<void> {
-  server.kill('SIGTERM');
-  return new Promise<void>((r) => {
-    const t = setTimeout(() => (server.kill('SIGKILL'), r()), 3000);
-    if (server.exitCode !== null || server.signalCode !== null) return clearTimeout(t), r();
-    server.once('exit', () => (clearTimeout(t), r()));
-  });
+  return { server, port };
 }
 
 /** after(): stop the server, lift the outage rule the tests may have left in the router's
  *  FORWARD chain, destroy the topology, and check no namespace of it is left. */
-export async function teardown(topo: Topology, server: ChildProcess): Promise<void> {
-  await stopServer(server);
+export async function teardown(topo: Topology, server: ServerChannel): Promise<void> {
+  await server.stop();
   await run('iptables', ['-w', '5', '-D', 'FORWARD', '-j', 'DROP'], { ns: topo.ns.router, allowFail: true });
   await topo.destroy();
   const list = (await run('ip', ['netns', 'list'])).stdout;
@@ -59,13 +41,8 @@ export async function teardown(topo: Topology, server: ChildProcess): Promise<vo
 }
 
 /** One plugin's stats from the server process. */
-export function serverStats<T>(server: ChildProcess, plugin: PluginName): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => (server.off('message', on), reject(new Error('no stats reply'))), 10_000);
-    const on = (m: any) => m.type === 'stats' && (clearTimeout(t), server.off('message', on), resolve(m.stats[plugin] as T));
-    server.on('message', on);
-    server.send({ type: 'stats' });
-  });
+export async function serverStats<T>(server: ServerChannel, plugin: PluginName): Promise<T> {
+  return (await server.request({ type: 'stats' }, 10_000))[plugin] as T;
 }
 
 /** Run one client job (msg-client.ts) in namespace `ns`. `msgs(n)` resolves once n distinct
