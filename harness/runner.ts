@@ -22,7 +22,6 @@ import type { ChunkRow, RequestRow } from './records.ts';
 import { CsvSink } from './outputs/csv.ts';
 import { summarize, SUMMARY_COLUMNS, type SummaryRow } from './summary.ts';
 import { collectVersions, machine } from './provenance.ts';
-import { stallAnalysis } from './metrics.ts';
 import { keepaliveOf } from './scenario/schema.ts';
 import { nowMs, type DeadPeerEvent } from '../contract/messages.ts';
 import type { MessageRow } from './workloads/messages.ts';
@@ -256,8 +255,7 @@ export class Runner extends EventEmitter {
               // drop times are wall-clock; express them on the job's clock (t0 ~ the job's start)
               dropsCsv.add(drops.map((d) => ({ cell: cell.id, rep, protocol: proto.label, t_ms: d.tMs - t0, direction: d.direction, cause: d.cause, proto: d.proto, src_port: d.srcPort, dst_port: d.dstPort })));
             }
-            const stall = result.requests.length ? stallAnalysis(result.requests, result.chunks, cell.profile.uplink.delayMs + cell.profile.downlink.delayMs) : undefined;
-            const row = summarize(result, { ...ctx, statsBefore, statsAfter, serverConnections, retransmissions: retrans, stall: stall && { coStallIndex: stall.coStallIndex, holStallIndex: stall.holStallIndex, stallMsMean: stall.stallMsMean }, wire, detect });
+            const row = summarize(result, { ...ctx, statsBefore, statsAfter, serverConnections, retransmissions: retrans, wire, detect });
             requestsCsv.add(result.requests);
             chunksCsv.add(result.chunks);
             if (messagesCsv && result.messageRows) messagesCsv.add(result.messageRows);
