@@ -40,14 +40,24 @@ async function runScenario(yaml: string) {
   return { code: r.code, stderr: r.stderr, summary: await csv(join(outDir, 'summary.csv')), messages: await csv(join(outDir, 'messages.csv')) };
 }
 
+/** The summary has exactly one row per protocol x repetition, so the loops below cover
+ *  every job and nothing can pass by producing fewer rows. */
+function assertOneRowPerJob(summary: Record<string, string>[], protocols: readonly string[], reps: number): void {
+  const want = protocols.flatMap((p) => Array.from({ length: reps }, (_, i) => `${p}#${i + 1}`)).sort();
+  assert.equal(summary.length, protocols.length * reps, `summary rows: ${summary.map((r) => r.protocol).join(', ')}`);
+  assert.deepEqual(summary.map((r) => `${r.protocol}#${r.rep}`).sort(), want);
+}
+
 test('messages: push and echo over ws, sse (HTTP/1.1, /2, /3), longpoll and gRPC, every message once', { timeout: 300_000 }, async () => {
+  const pushProtocols = ['ws', 'sse', 'sse-h2', 'sse-h3', 'longpoll', 'grpc-stream'];
   const push = await runScenario(`name: msg-push
-protocols: [ws, sse, sse-h2, sse-h3, longpoll, grpc-stream]
+protocols: [${pushProtocols.join(', ')}]
 workload: { kind: messages, pattern: push, messages: 40, interval_ms: 25, message_bytes: 64, duration_s: 20 }
 network: { delay_ms: 5 }
 repetitions: 1
 `);
   assert.equal(push.code, 0, push.stderr.slice(-2000));
+  assertOneRowPerJob(push.summary, pushProtocols, 1);
   for (const row of push.summary) {
     const p = row.protocol;
     assert.equal(row.status, 'SUCCEEDED', `${p}: ${row.reason}`);
@@ -66,13 +76,15 @@ repetitions: 1
   // a long poll pays an HTTP request and response per message; a WebSocket frame does not
   assert.ok(by.longpoll! > by.ws! + 100, `longpoll ${by.longpoll} vs ws ${by.ws} bytes/msg`);
 
+  const echoProtocols = ['ws', 'grpc-unary', 'grpc-bidi'];
   const echo = await runScenario(`name: msg-echo
-protocols: [ws, grpc-unary, grpc-bidi]
+protocols: [${echoProtocols.join(', ')}]
 workload: { kind: messages, pattern: echo, messages: 30, interval_ms: 10, window: 4, message_bytes: 100, duration_s: 20 }
 network: { delay_ms: 10 }
 repetitions: 1
 `);
   assert.equal(echo.code, 0, echo.stderr.slice(-2000));
+  assertOneRowPerJob(echo.summary, echoProtocols, 1);
   for (const row of echo.summary) {
     assert.equal(row.status, 'SUCCEEDED', `${row.protocol}: ${row.reason}`);
     assert.equal(row.msgs_received, '30', row.protocol);
@@ -82,8 +94,9 @@ repetitions: 1
 });
 
 test('messages: a blackhole mid-stream is detected by ping/keepalive/heartbeat/idle timeout, and SSE resumes without loss', { timeout: 300_000 }, async () => {
+  const deadProtocols = ['ws', 'grpc-stream', 'sse', 'sse-h2', 'sse-h3'];
   const r = await runScenario(`name: msg-dead
-protocols: [ws, grpc-stream, sse, sse-h2, sse-h3]
+protocols: [${deadProtocols.join(', ')}]
 workload:
   kind: messages
   pattern: push
@@ -98,6 +111,7 @@ network:
 repetitions: 1
 timeouts: { request_ms: 3000, cell_s: 60 }
 `);
+  assertOneRowPerJob(r.summary, deadProtocols, 1);
   const by = Object.fromEntries(r.summary.map((row) => [row.protocol, row]));
   const expect: Record<string, string> = { ws: 'ws-ping', 'grpc-stream': 'grpc-keepalive', sse: 'sse-heartbeat', 'sse-h2': 'h2-ping', 'sse-h3': 'quic-idle' };
   for (const [p, mech] of Object.entries(expect)) {

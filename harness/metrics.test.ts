@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RequestRow } from './records.ts';
+import type { ChunkRow, RequestRow } from './records.ts';
+import type { JobResult } from './agent.ts';
+import { parseProfile } from '../netem/profile.ts';
+import { summarize } from './summary.ts';
 import {
   bootstrapCi95,
   coStallIndex,
@@ -204,4 +207,83 @@ test('groupByRun splits by cell x protocol x rep', () => {
   const g = groupByRun(rows);
   assert.equal(g.size, 3);
   assert.deepEqual([...g.values()].map((l) => l.map((r) => r.req_id)), [[1, 4], [2], [3]]);
+});
+
+// summary.csv columns from a hand-made page load. Every expectation below is worked out by
+// hand from the fixture (the arithmetic is in the comments), not recomputed with the code.
+test('summarize(): request percentiles, completion spread and stall columns of summary.csv', () => {
+  // five requests on one h2 connection, all started at 0; #5 failed after two chunks
+  const rq = (req_id: number, ttfb_ms: number, ttlb_ms: number | null, error = ''): RequestRow => ({
+    ...req(req_id, 0, ttfb_ms, ttlb_ms), error, status: error ? null : 200,
+  });
+  const requests = [rq(1, 10, 50), rq(2, 20, 60), rq(3, 30, 100), rq(4, 40, 120), rq(5, 5, null, 'stream reset')];
+  const at = (req_id: number, times: number[]): ChunkRow[] =>
+    times.map((t_ms) => ({ cell: 'c', protocol: 'h2', rep: 1, req_id, conn_id: '1', stream_id: String(req_id * 2 + 1), t_ms, bytes: 100, cum_bytes: 0 }));
+  const range = (from: number, to: number) => Array.from({ length: (to - from) / 5 + 1 }, (_, i) => from + 5 * i);
+  const chunkRows = [
+    ...at(1, [10, 20, 50]), // silent 20..50
+    ...at(2, [20, 25, 30, 60]), // silent 30..60
+    ...at(3, range(30, 100)), // every 5 ms, never silent
+    ...at(4, [...range(40, 80), 120]), // silent 80..120
+    ...at(5, [5, 8]),
+  ];
+  const job: JobResult = {
+    id: 1, status: 'SUCCEEDED', reason: '', connectionsOpened: 1, bytes: 60_000, elapsedMs: 130,
+    page: { pageMs: 120, objects: 5, failed: 1 }, requests, chunks: chunkRows,
+  };
+  const profile = parseProfile({ delay_ms: 5, loss_pct: 2, rate_bps: '20mbit' });
+  const row = summarize(job, {
+    scenario: 's', cell: 'c', rep: 1, protocol: 'h2', profile, tcpCc: 'cubic', quicCc: 'cubic', probes: { server_connections: 1, retransmissions: 3 },
+  });
+  assert.equal(row.rtt_ms, 10);
+  assert.equal(row.loss_pct, 2);
+  assert.equal(row.rate_mbps, 20);
+  assert.equal(row.requests, 5);
+  assert.equal(row.errors, 1);
+  assert.equal(row.page_ms, 120);
+  // 60 000 bytes in 120 ms = 4 Mbit/s
+  assert.equal(row.goodput_mbps, 4);
+
+  // Completed requests only: TTLB [50, 60, 100, 120], TTFB [10, 20, 30, 40] (n = 4).
+  // Type 7, h = 3p/100: p50 h=1.5 -> 60 + .5*40 = 80; p95 h=2.85 -> 100 + .85*20 = 117;
+  // p99 h=2.97 -> 100 + .97*20 = 119.4. Nearest rank would give 60, 120, 120.
+  assert.equal(row.ttlb_p50_ms, 80);
+  assert.equal(row.p50_ms, 80);
+  assert.equal(row.p95_ms, 117);
+  assert.equal(row.p99_ms, 119.4);
+  // TTFB p50: h=1.5 -> 20 + .5*10 = 25 (nearest rank: 20)
+  assert.equal(row.ttfb_p50_ms, 25);
+  // spread: p90 h=2.7 -> 100 + .7*20 = 114; p10 h=0.3 -> 50 + .3*10 = 53; 114 - 53 = 61
+  // (nearest rank: 120 - 50 = 70)
+  assert.equal(row.completion_spread_ms, 61);
+
+  // Stalls, T = max(1.5 x 10, 10) = 15 ms. Windows [first, last byte]: #1 [10,50], #2 [20,60],
+  // #3 [30,100], #4 [40,120], #5 [5,8] (failed: ends at its last chunk). Stalls: #1 [20,50],
+  // #2 [30,60], #4 [80,120]; total 30 + 30 + 40 = 100 ms over 5 requests -> mean 20.
+  assert.equal(row.stall_ms_mean, 20);
+  // Co-stall: [20,30) A=2 S=1 no; [30,40) A=3 S=2 yes (20); [40,50) A=4 S=2 yes (20);
+  // [50,60) A=3 S=1 no; [80,120) S=1 no. 40 / 100 = 0.4.
+  assert.equal(row.co_stall_index, 0.4);
+  // HoL: during #1's and #2's stalls the connection keeps delivering (#3 every 5 ms); during
+  // #4's [80,120] #3 delivers until 100, then the connection is silent 100..120 (20 > T).
+  // 20 / 100 = 0.2.
+  assert.equal(row.hol_stall_index, 0.2);
+  assert.equal(row.connections_used, 1);
+  assert.equal(row.server_connections, 1);
+  assert.equal(row.retransmissions, 3);
+});
+
+test('summarize(): no completed request -> empty percentile, spread and stall columns', () => {
+  const job: JobResult = {
+    id: 1, status: 'FAILED', reason: 'refused', connectionsOpened: 0, bytes: 0, elapsedMs: 5,
+    page: { pageMs: null, objects: 1, failed: 1 }, requests: [{ ...req(1, 0, null, null), error: 'refused' }], chunks: [],
+  };
+  const row = summarize(job, {
+    scenario: 's', cell: 'c', rep: 1, protocol: 'h2', profile: parseProfile({ delay_ms: 5 }), tcpCc: 'cubic', quicCc: 'cubic', probes: {},
+  });
+  for (const k of ['ttfb_p50_ms', 'ttlb_p50_ms', 'p50_ms', 'p95_ms', 'p99_ms', 'completion_spread_ms', 'co_stall_index', 'hol_stall_index', 'goodput_mbps'] as const) {
+    assert.equal(row[k], null, k);
+  }
+  assert.equal(row.stall_ms_mean, 0, 'one request, never received a byte: no stall');
+  assert.equal(row.errors, 1);
 });

@@ -151,8 +151,9 @@ export function bootstrapCi95(values: readonly number[], opts: BootstrapOptions 
 // Completion spread
 // ---------------------------------------------------------------------------------------
 
-/** Completion spread of one page load, ms: p90 - p10 (type 7) of the TTLB (ttlb_ms, the
- *  time the last byte arrived, ms since the cell's t0) of the requests that completed.
+/** Completion spread of one page load, ms: p90 - p10 (type 7) of the TTLB (ttlb_ms, from
+ *  the request's start to its last byte) of the requests that completed (summary.csv
+ *  completion_spread_ms).
  *  Small = objects finish together (fair sharing); large = some objects finish far later
  *  than others (serialization, HoL). null when fewer than 2 requests completed. */
 export function completionSpreadMs(requests: readonly Pick<RequestRow, 'ttlb_ms'>[]): number | null {

@@ -11,6 +11,8 @@ import { basename, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { hostNetSnapshot } from '../netem/hostcheck.ts';
 import { run } from '../proc/exec.ts';
+import { h3Support } from '../h3/binding.ts';
+import { loadScenario } from './scenario/load.ts';
 
 const CLI = new URL('./cli.ts', import.meta.url).pathname;
 
@@ -39,6 +41,18 @@ async function leftoverNamespaces(runJsonPath: string): Promise<string[]> {
 const csv = async (f: string) => parse(await readFile(f, 'utf8'), { columns: true }) as Record<string, string>[];
 
 test('run: smoke scenario end to end with the helper backend', async () => {
+  // what the run must produce comes from the scenario file itself
+  const smoke = await loadScenario('scenarios/smoke.yaml');
+  const w = smoke.scenario.workload;
+  assert.equal(w.kind, 'page');
+  if (w.kind !== 'page' || typeof w.object_bytes !== 'number') throw new Error('smoke.yaml: expected a page of equal-sized objects');
+  const labels = smoke.protocols.map((p) => p.label);
+  assert.deepEqual(labels, ['http1.0', 'http1.1x6', 'h2', 'h3'], 'the protocols this test knows how to check');
+  assert.equal(smoke.cells.length, 1);
+  assert.equal(smoke.scenario.repetitions, 1);
+  // HTTP/3 needs the quiche binding; where it loads, h3 must work like the others
+  const h3 = h3Support();
+
   const out = await mkdtemp(join(tmpdir(), 'holbench-e2e-'));
   const before = await hostNetSnapshot();
   const r = await holbench(['run', 'scenarios/smoke.yaml', '--backend', 'helper', '--out', join(out, 'results'), '--report-dir', join(out, 'rep'), '--json', '--quiet']);
@@ -50,29 +64,42 @@ test('run: smoke scenario end to end with the helper backend', async () => {
   assert.ok(existsSync(join(res.reportDir, 'index.html')), 'report written to --report-dir');
   assert.deepEqual((await readdir(dir)).sort(), ['chunks.csv', 'drops.csv', 'requests.csv', 'run.json', 'summary.csv']);
   const summary = await csv(join(dir, 'summary.csv'));
+  // one row per protocol (one cell, one repetition)
+  assert.deepEqual(summary.map((s) => s.protocol).sort(), [...labels].sort());
   const by = Object.fromEntries(summary.map((s) => [s.protocol, s]));
-  for (const p of ['http1.0', 'http1.1x6', 'h2']) {
+  const reqs = await csv(join(dir, 'requests.csv'));
+  const chunks = await csv(join(dir, 'chunks.csv'));
+  const working = h3.ok ? labels : labels.filter((p) => p !== 'h3');
+  if (!h3.ok) {
+    // only the binding's own reason may make h3 UNSUPPORTED
+    assert.equal(by.h3!.status, 'UNSUPPORTED', by.h3!.reason);
+    assert.ok(by.h3!.reason.includes(h3.reason!.split('\n')[0]!), `h3 reason "${by.h3!.reason}" is not the binding's "${h3.reason}"`);
+  }
+  for (const p of working) {
     assert.equal(by[p]!.status, 'SUCCEEDED', `${p}: ${by[p]!.reason}`);
     assert.ok(Number(by[p]!.page_ms) > 10, `${p} page time includes at least one 10 ms RTT`);
-    assert.equal(by[p]!.errors, '0');
+    assert.equal(by[p]!.errors, '0', p);
+    assert.equal(by[p]!.requests, String(w.objects), p);
+    // one request row per object, each with all its bytes; the chunks add up to the page
+    const pr = reqs.filter((q) => q.protocol === p);
+    assert.equal(pr.length, w.objects, `${p} request rows`);
+    assert.ok(pr.every((q) => q.bytes === String(w.object_bytes) && q.status === '200' && q.error === ''), `${p} every object complete with 200`);
+    const bytes = chunks.filter((c) => c.protocol === p).reduce((s, c) => s + Number(c.bytes), 0);
+    assert.equal(bytes, w.objects * w.object_bytes, `${p} chunk bytes`);
   }
   // connection patterns, counted by the client and by the server
-  assert.equal(by['http1.0']!.connections_used, '10');
-  assert.equal(by['http1.0']!.server_connections, '10');
+  assert.equal(by['http1.0']!.connections_used, String(w.objects));
+  assert.equal(by['http1.0']!.server_connections, String(w.objects));
   assert.ok(Number(by['http1.1x6']!.connections_used) <= 6 && Number(by['http1.1x6']!.connections_used) >= 2);
   assert.equal(by['http1.1x6']!.server_connections, by['http1.1x6']!.connections_used);
-  assert.equal(by.h2!.connections_used, '1');
-  assert.equal(by.h2!.server_connections, '1');
-  assert.ok(['SUCCEEDED', 'UNSUPPORTED'].includes(by.h3!.status));
-  // one request row per object, each with its bytes; chunks add up to the bytes
-  const reqs = await csv(join(dir, 'requests.csv'));
-  const h2reqs = reqs.filter((q) => q.protocol === 'h2');
-  assert.equal(h2reqs.length, 10);
-  assert.ok(h2reqs.every((q) => q.bytes === '5000' && q.status === '200'));
-  assert.equal(new Set(h2reqs.map((q) => q.stream_id)).size, 10, 'every h2 request on its own stream');
-  const chunks = await csv(join(dir, 'chunks.csv'));
-  const h2bytes = chunks.filter((c) => c.protocol === 'h2').reduce((s, c) => s + Number(c.bytes), 0);
-  assert.equal(h2bytes, 50_000);
+  // h2 and h3 multiplex the page on one connection, every request on its own stream
+  for (const p of ['h2', 'h3'].filter((x) => working.includes(x))) {
+    assert.equal(by[p]!.connections_used, '1', `${p} client connections`);
+    assert.equal(by[p]!.server_connections, '1', `${p} server connections`);
+    const pr = reqs.filter((q) => q.protocol === p);
+    assert.equal(new Set(pr.map((q) => q.conn_id)).size, 1, `${p} one connection id`);
+    assert.equal(new Set(pr.map((q) => q.stream_id)).size, w.objects, `every ${p} request on its own stream`);
+  }
   // provenance
   const runJson = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8'));
   assert.equal(runJson.backend, 'helper');

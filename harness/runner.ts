@@ -22,7 +22,6 @@ import type { ChunkRow, RequestRow } from './records.ts';
 import { CsvSink } from './outputs/csv.ts';
 import { summarize, SUMMARY_COLUMNS, type SummaryRow } from './summary.ts';
 import { collectVersions, machine } from './provenance.ts';
-import { stallAnalysis } from './metrics.ts';
 import { keepaliveOf } from './scenario/schema.ts';
 import type { MessageRow } from './workloads/messages.ts';
 import { startProbes } from './probes/index.ts';
@@ -175,10 +174,8 @@ export class Runner extends EventEmitter {
               probed = out.columns;
               dropsCsv.add(out.drops);
             }
-            const stall = result.requests.length ? stallAnalysis(result.requests, result.chunks, cell.profile.uplink.delayMs + cell.profile.downlink.delayMs) : undefined;
             const row = summarize(result, {
               scenario: loaded.name, cell: cell.id, rep, protocol: proto.label, profile: cell.profile, tcpCc: sc.tcp_cc, quicCc: sc.quic_cc,
-              stall: stall && { coStallIndex: stall.coStallIndex, holStallIndex: stall.holStallIndex, stallMsMean: stall.stallMsMean },
               probes: probed,
             });
             requestsCsv.add(result.requests);

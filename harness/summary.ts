@@ -2,7 +2,7 @@
 // columns its probes (harness/probes/) measured around it. Column meanings are documented in the README ("Outputs").
 import type { JobResult } from './agent.ts';
 import { baseRttMs, expectedLossFraction, type NetworkProfile } from '../netem/profile.ts';
-import { percentile } from '../netem/probe.ts';
+import { completionSpreadMs, percentile, stallAnalysis } from './metrics.ts';
 
 export interface SummaryRow {
   scenario: string;
@@ -83,16 +83,23 @@ export interface SummaryContext {
   profile: NetworkProfile;
   tcpCc: string;
   quicCc: string;
-  stall?: { coStallIndex: number | null; holStallIndex: number | null; stallMsMean: number | null };
   /** the columns the job's probes returned (harness/probes/) */
   probes: Partial<SummaryRow>;
 }
 
+/** One summary.csv row. Every statistic comes from harness/metrics.ts (the definitions the
+ *  README quotes): percentiles are type 7 (interpolated), completion spread is
+ *  completionSpreadMs, the stall columns are stallAnalysis over the job's requests and
+ *  chunks with the path's base RTT (rtt_ms). Request statistics cover the requests that
+ *  completed without error. */
 export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
   const ok = job.requests.filter((r) => !r.error && r.ttlb_ms !== null);
-  const ttlb = ok.map((r) => r.ttlb_ms!).sort((a, b) => a - b);
-  const ttfb = ok.map((r) => r.ttfb_ms!).sort((a, b) => a - b);
+  const ttlb = ok.map((r) => r.ttlb_ms!);
+  const ttfb = ok.map((r) => r.ttfb_ms).filter((x): x is number => x !== null);
+  /** p in [0, 100]; null when there is no value */
   const q = (xs: number[], p: number) => (xs.length ? r3(percentile(xs, p)) : null);
+  const spread = completionSpreadMs(ok);
+  const stall = job.requests.length ? stallAnalysis(job.requests, job.chunks, baseRttMs(c.profile)) : null;
   const load = job.load;
   const page = job.page;
   const msg = job.messages;
@@ -114,17 +121,17 @@ export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
     page_ms: page?.pageMs ?? null,
     requests: load ? load.requests : job.requests.length,
     errors: load ? load.errors : job.requests.filter((r) => r.error).length,
-    ttfb_p50_ms: q(ttfb, 0.5),
-    ttlb_p50_ms: q(ttlb, 0.5),
-    p50_ms: load ? r3(load.latencyMs.p50) : q(ttlb, 0.5),
-    p95_ms: load ? r3(load.latencyMs.p95) : q(ttlb, 0.95),
-    p99_ms: load ? r3(load.latencyMs.p99) : q(ttlb, 0.99),
+    ttfb_p50_ms: q(ttfb, 50),
+    ttlb_p50_ms: q(ttlb, 50),
+    p50_ms: load ? r3(load.latencyMs.p50) : q(ttlb, 50),
+    p95_ms: load ? r3(load.latencyMs.p95) : q(ttlb, 95),
+    p99_ms: load ? r3(load.latencyMs.p99) : q(ttlb, 99),
     goodput_mbps: elapsedS && job.status === 'SUCCEEDED' ? r3((job.bytes * 8) / elapsedS / 1e6) : null,
-    completion_spread_ms: ttlb.length >= 2 ? r3(percentile(ttlb, 0.9) - percentile(ttlb, 0.1)) : null,
+    completion_spread_ms: spread === null ? null : r3(spread),
     connections_used: job.connectionsOpened,
-    co_stall_index: c.stall?.coStallIndex ?? null,
-    hol_stall_index: c.stall?.holStallIndex ?? null,
-    stall_ms_mean: c.stall?.stallMsMean ?? null,
+    co_stall_index: stall?.coStallIndex ?? null,
+    hol_stall_index: stall?.holStallIndex ?? null,
+    stall_ms_mean: stall ? stall.stallMsMean : null,
     msgs_sent: msg ? msg.sent : null,
     msgs_received: msg ? msg.received : null,
     msgs_lost: msg ? msg.lost : null,

@@ -24,7 +24,7 @@ import { goodputBps, type BulkReceipt } from './bulk.ts';
 import { run, startTs, tsArgv, waitForLine } from '../proc/exec.ts';
 import { installSignalHandlers, onCleanup } from '../proc/lifecycle.ts';
 import { type LossProbeResult } from './lossprobe.ts';
-import { meanBurst, percentile, type ProbeResult } from './probe.ts';
+import { meanBurst, nearestRankQuantile, type ProbeResult } from './probe.ts';
 import { parseProfile, passThrough, type NetworkProfile } from './profile.ts';
 import { createTopology, readCc, type Topology } from './topology.ts';
 
@@ -310,7 +310,7 @@ export async function runFidelity(opts: FidelityOptions, progress: (msg: string)
     const rateRes = await bulk.transfer(rateSeconds, 2, rateSeconds - 1, topo.egress.uplink);
 
     const checks: Record<string, boolean> = {};
-    const rttErr = { p50: percentile(rtt, 0.5) - 50, p99: percentile(rtt, 0.99) - 50 };
+    const rttErr = { p50: nearestRankQuantile(rtt, 0.5) - 50, p99: nearestRankQuantile(rtt, 0.99) - 50 };
     const lossCfg = (1 - 0.98 ** 2) * 100;
     const lossMeas = (lossRes.lostSeqs.length / lossRes.sent) * 100;
     const lossPathMeas = ((lossRes.lostSeqs.length - lossSocketDrops) / lossRes.sent) * 100;
@@ -337,10 +337,10 @@ export async function runFidelity(opts: FidelityOptions, progress: (msg: string)
       duration_s: Math.round((Date.now() - t0) / 100) / 10,
       rtt_configured_ms: 50,
       rtt_probes: rtt.length,
-      rtt_measured_ms: { p50: r3(percentile(rtt, 0.5)), p99: r3(percentile(rtt, 0.99)), max: r3(rtt.at(-1) ?? NaN) },
+      rtt_measured_ms: { p50: r3(nearestRankQuantile(rtt, 0.5)), p99: r3(nearestRankQuantile(rtt, 0.99)), max: r3(rtt.at(-1) ?? NaN) },
       rtt_error_ms: { p50: r3(rttErr.p50), p99: r3(rttErr.p99) },
-      rtt_unimpaired_ms: { p50: r3(percentile(rttFloor, 0.5)), p99: r3(percentile(rttFloor, 0.99)) },
-      rtt_excess_over_floor_p50_ms: r3(rttErr.p50 - percentile(rttFloor, 0.5)),
+      rtt_unimpaired_ms: { p50: r3(nearestRankQuantile(rttFloor, 0.5)), p99: r3(nearestRankQuantile(rttFloor, 0.99)) },
+      rtt_excess_over_floor_p50_ms: r3(rttErr.p50 - nearestRankQuantile(rttFloor, 0.5)),
       lateness_us: { uplink: s1.uplink.latenessUs, downlink: s1.downlink.latenessUs },
       loss_configured_pct: r3(lossCfg),
       loss_measured_pct: r3(lossMeas),

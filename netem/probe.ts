@@ -70,7 +70,12 @@ export function meanBurst(lostSeqs: number[]): number {
   return lostSeqs.length / bursts;
 }
 
-export function percentile(sorted: number[], q: number): number {
+/** Nearest-rank quantile (q in [0, 1]) of values already sorted ascending: the smallest
+ *  value with at least q of the sample at or below it. For the probe's own reports only
+ *  (fidelity, the netem VM check). netem sits below harness and cannot import
+ *  harness/metrics.ts, whose type-7 `percentile` is the definition behind every
+ *  summary.csv column; do not use this one for those. */
+export function nearestRankQuantile(sorted: number[], q: number): number {
   if (!sorted.length) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[i]!;

@@ -279,7 +279,6 @@ export function writeSyntheticMessagesResults(dir: string, o: SyntheticMessagesO
   const summary: Record<string, unknown>[] = [];
   const messages: Record<string, unknown>[] = [];
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
-  const pctl = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.max(0, Math.ceil(p * xs.length) - 1))]!;
   for (const cell of cells) {
     for (const protocol of protocols) {
       const m = MSG_MODEL[protocol] ?? MSG_MODEL.ws!;
@@ -327,7 +326,7 @@ export function writeSyntheticMessagesResults(dir: string, o: SyntheticMessagesO
           server_connections: conns + (out && protocol === 'ws' && rep === 1 ? 1 : 0), retransmissions: Math.round(cell.loss * 6 + (out ? 12 : 0)),
           co_stall_index: '', hol_stall_index: '', stall_ms_mean: '', loss_measured_pct: cell.loss ? (cell.loss * (0.9 + 0.2 * rnd())).toFixed(2) : 0, drops_loss: Math.round(cell.loss * 10), drops_queue: 0,
           wire_bytes_up: up, wire_bytes_down: down, msgs_sent: count, msgs_received: received, msgs_lost: lostSeqs.size, msgs_dup: dupSeqs.size,
-          msg_p50_ms: r3(pctl(lat, 0.5)), msg_p99_ms: r3(pctl(lat, 0.99)), msgs_per_s: r3(received / ((lastRecv - 5) / 1000)),
+          msg_p50_ms: r3(percentile(lat, 50)), msg_p99_ms: r3(percentile(lat, 99)), msgs_per_s: r3(received / ((lastRecv - 5) / 1000)),
           wire_bytes_per_msg: r3((up + down) / received), payload_bytes_per_msg: r3((up + down) / received - 2 * 66), reconnects,
           detect_ms_client: clientDet === null ? '' : clientDet.toFixed(1), detect_mech_client: clientDet === null ? '' : m.client![0],
           detect_ms_server: serverDet === null ? '' : serverDet.toFixed(1), detect_mech_server: serverDet === null ? '' : m.server![0],

@@ -9,6 +9,7 @@
 // reported by the driver are kept with their wall-clock time, for detect_ms.
 import { randomBytes } from 'node:crypto';
 import { nowMs } from '../../contract/messages.ts';
+import { percentiles } from '../metrics.ts';
 import type { MessageDriver } from '../drivers/messages.ts';
 import type { MessagesWorkloadT } from '../scenario/schema.ts';
 
@@ -51,12 +52,6 @@ export interface MessagesResult {
 const MAX_ROWS = 100_000;
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
-
-function quantile(sorted: number[], q: number): number {
-  if (!sorted.length) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i]!;
-}
 
 export async function runMessages(driver: MessageDriver, w: MessagesWorkloadT, ids: { cell: string; protocol: string; rep: number }, rows: MessageRow[], opts: { requestTimeoutMs: number }): Promise<MessagesResult> {
   const t0Wall = nowMs();
@@ -125,6 +120,7 @@ export async function runMessages(driver: MessageDriver, w: MessagesWorkloadT, i
   }
   const end = nowMs();
   const lat = latencies.sort((a, b) => a - b);
+  const pct = percentiles(lat, [50, 90, 99]);
   const unique = seen.size;
   const span = (lastRecv - Math.min(firstRecv, tStart)) / 1000;
   return {
@@ -135,7 +131,8 @@ export async function runMessages(driver: MessageDriver, w: MessagesWorkloadT, i
     dup,
     durationS: r3((end - tStart) / 1000),
     msgsPerS: unique >= 2 && span > 0 ? r3(unique / span) : null,
-    latencyMs: lat.length ? { p50: r3(quantile(lat, 0.5)), p90: r3(quantile(lat, 0.9)), p99: r3(quantile(lat, 0.99)), max: r3(lat[lat.length - 1]!) } : null,
+    // type-7 percentiles (harness/metrics.ts), the definition every summary.csv percentile uses
+    latencyMs: lat.length ? { p50: r3(pct[50]!), p90: r3(pct[90]!), p99: r3(pct[99]!), max: r3(lat[lat.length - 1]!) } : null,
     dead,
     reconnects: driver.reconnects(),
     t0Wall,

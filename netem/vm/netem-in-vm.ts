@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { nsArgv, run, startTs, tsArgv, waitForLine } from '../../proc/exec.ts';
 import { createTopology, readCc, type Topology } from '../topology.ts';
 import { parseProfile, type NetworkInput } from '../profile.ts';
-import { meanBurst, percentile } from '../probe.ts';
+import { meanBurst, nearestRankQuantile } from '../probe.ts';
 import { createNetemBackend, netemAvailable, tcSupportsSeed } from '../backends/netem.ts';
 import type { BackendStats } from '../backend.ts';
 
@@ -91,8 +91,8 @@ function summarize(r: RawProbe): ProbeSummary {
     sent: r.sent,
     received: got.length,
     lossPct: round((100 * (r.sent - got.length)) / r.sent),
-    p50Ms: round(percentile(sorted, 0.5)),
-    p90Ms: round(percentile(sorted, 0.9)),
+    p50Ms: round(nearestRankQuantile(sorted, 0.5)),
+    p90Ms: round(nearestRankQuantile(sorted, 0.9)),
     minMs: round(sorted[0] ?? NaN),
     reordered,
     meanBurst: round(meanBurst(lostSeqs)),
