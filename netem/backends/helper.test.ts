@@ -3,66 +3,21 @@
 // 2-core VM shared with other tests, so these check behaviour, not timing targets
 // (`npm run fidelity` measures those).
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, it } from 'node:test';
-import { run, startTs, tsArgv, waitForLine } from '../../proc/exec.ts';
+import { run } from '../../proc/exec.ts';
 import { meanBurst, type ProbeResult } from '../probe.ts';
-import type { LossProbeResult } from '../lossprobe.ts';
 import { parseProfile } from '../profile.ts';
-import { createTopology, type Topology } from '../topology.ts';
-import { HelperBackend, helperAvailable, helperConfig, parseDropLog } from './helper.ts';
-
-const NETEM = new URL('..', import.meta.url).pathname;
-const ECHO_PORT = 7000;
+import { createTopology } from '../topology.ts';
+import { HelperBackend, helperAvailable, helperConfig, helperReseedCommand, parseDropLog } from './helper.ts';
+import { ECHO_PORT, lossProbe, probe, udpRcvbufErrors, warm, withHelper } from './helper-testkit.ts';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Env {
-  topo: Topology;
-  backend: HelperBackend;
-}
-
-/** Fresh topology + helper backend + UDP echo in the server namespace; always torn down. */
-async function withHelper(profile: unknown, fn: (env: Env) => Promise<void>): Promise<void> {
-  const topo = await createTopology();
-  const backend = new HelperBackend(topo);
-  let echo: ChildProcess | null = null;
-  try {
-    await backend.apply(parseProfile(profile));
-    echo = startTs(`${NETEM}probe.ts`, ['echo', '--host', topo.addr.server, '--port', String(ECHO_PORT)], { ns: topo.ns.server, stdio: ['ignore', 'pipe', 'pipe'] });
-    await waitForLine(echo, /^READY/);
-    await fn({ topo, backend });
-  } finally {
-    echo?.kill('SIGTERM');
-    await backend.teardown();
-    await topo.destroy();
-  }
-}
-
-async function probe(topo: Topology, count: number, intervalMs: number): Promise<ProbeResult> {
-  const [node, argv] = tsArgv(`${NETEM}probe.ts`, ['probe', '--host', topo.addr.server, '--port', String(ECHO_PORT), '--count', String(count), '--interval-ms', String(intervalMs), '--wait-ms', '1000']);
-  const r = await run(node, argv, { ns: topo.ns.client, timeoutMs: Math.ceil(count * intervalMs) + 30_000 });
-  return JSON.parse(r.stdout) as ProbeResult;
-}
-
-async function lossProbe(topo: Topology, count: number, intervalMs: number): Promise<LossProbeResult> {
-  const [node, argv] = tsArgv(`${NETEM}lossprobe.ts`, ['--host', topo.addr.server, '--port', String(ECHO_PORT), '--count', String(count), '--interval-ms', String(intervalMs), '--wait-ms', '1000']);
-  const r = await run(node, argv, { ns: topo.ns.client, timeoutMs: Math.ceil(count * intervalMs) + 30_000 });
-  return JSON.parse(r.stdout) as LossProbeResult;
-}
-
-/** UDP datagrams the kernel dropped at full receive buffers in a namespace (the probe's own loss). */
-async function udpRcvbufErrors(ns: string): Promise<number> {
-  const snmp = (await run('cat', ['/proc/net/snmp'], { ns })).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
-  const [head, vals] = [snmp[0]!.split(/\s+/), snmp[1]!.split(/\s+/)];
-  return Number(vals[head.indexOf('RcvbufErrors')]);
-}
 
 /** RTT per sequence number (NaN when lost). */
 function rttBySeq(r: ProbeResult): number[] {
@@ -71,11 +26,6 @@ function rttBySeq(r: ProbeResult): number[] {
   let k = 0;
   for (let seq = 0; seq < r.sent; seq++) out.push(lost.has(seq) ? NaN : r.rttMs[k++]!);
   return out;
-}
-
-/** Warm the path (ARP both sides) so later counts are not polluted by the first packets. */
-async function warm(topo: Topology) {
-  await probe(topo, 5, 20);
 }
 
 describe('helper backend: pure parts', () => {
@@ -98,6 +48,12 @@ describe('helper backend: pure parts', () => {
     assert.ok(!helperConfig(p, false).uplink.includes('seed='));
     const none = helperConfig(parseProfile({}));
     assert.equal(none.uplink, 'set up delay_us=0 jitter_us=0 dist=uniform loss=none rate_bps=0 limit=1000 reorder=0 overhead=14 seed=1');
+  });
+
+  it('builds the reseed command and refuses seeds outside [0, 2^31 - 1]', () => {
+    assert.equal(helperReseedCommand(0), 'reseed 0');
+    assert.equal(helperReseedCommand(2 ** 31 - 1), 'reseed 2147483647');
+    for (const bad of [-1, 2 ** 31, 1.5, NaN]) assert.throws(() => helperReseedCommand(bad), /reseed: seed must be an integer/, String(bad));
   });
 
   it('parses the drop log, skipping torn lines and old events', () => {
@@ -160,8 +116,9 @@ describe('helper backend on namespaces', { timeout: 150_000 }, async () => {
 
   it('repeats the same drop sequence for the same seed', { skip, timeout: 45_000 }, async () => {
     await withHelper({ seed: 3 }, async ({ topo, backend }) => {
-      await warm(topo); // no loss configured: the PRNG is not consumed
+      await warm(topo); // every packet takes its draws, loss or not: restart before each run
       const lossy = (seed: number) => parseProfile({ uplink: { loss_pct: 10 }, seed });
+      await backend.update(lossy(4));
       await backend.update(lossy(3));
       const a = await lossProbe(topo, 500, 2);
       await backend.update(lossy(4)); // a seed change restarts the streams...

@@ -14,10 +14,11 @@ import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BackendStats, DirectionStats, DropEvent, ImpairmentBackend } from '../backend.ts';
+import type { BackendStats, DirectionStats, DropEvent, ImpairmentBackend, ReseedResult } from '../backend.ts';
 import { haveCommand, run, start } from '../../proc/exec.ts';
 import { ensureHelperBinary } from '../helper/build.ts';
 import { onCleanup } from '../../proc/lifecycle.ts';
+import { checkSeed } from '../seed.ts';
 import type { Direction, LinkImpairment, LossModel, NetworkProfile } from '../profile.ts';
 import type { Topology } from '../topology.ts';
 
@@ -59,6 +60,12 @@ export function helperLinkArgs(l: LinkImpairment): string[] {
   ];
 }
 
+/** The helper's `reseed` command: both directions, both streams, GE state, packet index. Pure. */
+export function helperReseedCommand(seed: number): string {
+  checkSeed(seed);
+  return `reseed ${seed}`;
+}
+
 /** The helper's `set` commands for a profile. Pure; the helper derives one PRNG stream per
  *  direction (and per purpose: loss, jitter) from the one seed. With `withSeed` false the
  *  PRNGs keep running (a live update must not restart the drop sequence). */
@@ -79,6 +86,10 @@ interface RawDir {
   held: number;
   queue_peak: number;
   lateness_us: { p50: number; p99: number; max: number; n: number };
+  /** the seed this direction's streams were last (re)started from */
+  seed: number;
+  /** packets (= loss decisions) since that restart */
+  since_seed: number;
 }
 export interface HelperRawStats {
   uplink: RawDir;
@@ -218,6 +229,7 @@ function toDirectionStats(r: RawDir): DirectionStats {
     drops: { ...r.drops },
     queuePeak: r.queue_peak,
     latenessUs: { p50: r.lateness_us.p50, p99: r.lateness_us.p99, max: r.lateness_us.max },
+    sinceReseed: r.since_seed,
   };
 }
 
@@ -248,7 +260,9 @@ export class HelperBackend implements ImpairmentBackend {
   readonly name = 'helper' as const;
   private proc: HelperProcess | null = null;
   private rules: string[][] = [];
-  private seed: number | null = null;
+  /** the seed of the last profile applied: update() restarts the streams only when the
+   *  profile's seed changes, never because a reseed() moved them to a job seed */
+  private profileSeed: number | null = null;
   private unregister: (() => void) | null = null;
   private tornDown: Promise<void> | null = null;
   private deathListeners: ((e: Error) => void)[] = [];
@@ -294,7 +308,7 @@ export class HelperBackend implements ImpairmentBackend {
     const cfg = helperConfig(profile, true);
     await proc.request(cfg.uplink);
     await proc.request(cfg.downlink);
-    this.seed = profile.seed;
+    this.profileSeed = profile.seed;
     // Only now divert traffic: the queues are bound and configured.
     const ipt = (egress: string, q: number) => ['FORWARD', '-o', egress, '-j', 'NFQUEUE', '--queue-num', String(q)];
     for (const spec of [ipt(this.topo.egress.uplink, QUEUE_UP), ipt(this.topo.egress.downlink, QUEUE_DOWN)]) {
@@ -305,11 +319,23 @@ export class HelperBackend implements ImpairmentBackend {
 
   async update(profile: NetworkProfile): Promise<void> {
     const proc = this.live();
-    const reseed = profile.seed !== this.seed;
+    const reseed = profile.seed !== this.profileSeed;
     const cfg = helperConfig(profile, reseed);
     await proc.request(cfg.uplink);
     await proc.request(cfg.downlink);
-    this.seed = profile.seed;
+    this.profileSeed = profile.seed;
+  }
+
+  /** Exact: one `reseed` command restarts both directions under both locks (see impair.c,
+   *  "Pairing"). Every packet takes a fixed number of draws, so decision k depends on
+   *  (seed, direction, k) only; queued packets and the rate stage are untouched. */
+  async reseed(seed: number): Promise<ReseedResult> {
+    const cmd = helperReseedCommand(seed);
+    await this.live().request(cmd);
+    return {
+      exact: true,
+      note: `helper: loss PRNG, Gilbert-Elliott state and jitter PRNG of both directions restarted from seed ${seed}; the k-th packet in each direction meets the same loss decision and jitter for the same seed, independent of timing and of other packets' fates`,
+    };
   }
 
   async setBlackhole(direction: Direction | 'both', on: boolean): Promise<void> {

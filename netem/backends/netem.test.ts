@@ -2,8 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseProfile, type LinkImpairment } from '../profile.ts';
+import type { Topology } from '../topology.ts';
 import {
   ASSUMED_LINE_BPS,
+  createNetemBackend,
   delayLinePackets,
   directionSeed,
   fmtPct,
@@ -11,7 +13,10 @@ import {
   netemArgs,
   netemAvailable,
   netemQdiscArgv,
+  netemReseedArgv,
+  parseQdiscSeed,
   parseQdiscStats,
+  seedUnsupportedNote,
 } from './netem.ts';
 
 const link = (over: Partial<LinkImpairment> = {}): LinkImpairment => ({
@@ -108,4 +113,42 @@ test('netemAvailable answers without throwing and leaves no namespace', async (t
   const { run } = await import('../../proc/exec.ts');
   const ns = (await run('ip', ['netns', 'list'])).stdout;
   assert.ok(!ns.includes(`holbench-np${process.pid}-r`));
+});
+
+test('reseed: a change to the installed settings plus the direction seed (2s up, 2s+1 down)', () => {
+  const installed = link({ jitterMs: 2, jitterDist: 'normal', loss: { kind: 'ge', p: 0.01, r: 0.2, oneMinusH: 1, oneMinusK: 0 } });
+  const up = netemReseedArgv('to-server', installed, 21, 'uplink');
+  const down = netemReseedArgv('to-client', installed, 21, 'downlink');
+  // the loss model is re-sent, so the kernel also resets the GE state to good
+  assert.deepEqual(up.slice(0, 6), ['qdisc', 'change', 'dev', 'to-server', 'root', 'netem']);
+  assert.ok(up.join(' ').includes('loss gemodel 1% 20% 100% 0%'), up.join(' '));
+  assert.deepEqual(up.slice(-2), ['seed', '42']);
+  assert.deepEqual(down.slice(-2), ['seed', '43']);
+  // nothing but the seed differs from an ordinary change of the same settings
+  assert.deepEqual(up.slice(0, -2), netemQdiscArgv('change', 'to-server', installed));
+  assert.throws(() => netemReseedArgv('to-server', installed, -1, 'uplink'), RangeError);
+  assert.throws(() => netemReseedArgv('to-server', installed, 2 ** 31, 'uplink'), RangeError);
+});
+
+test('reseed: the seed the kernel echoes is read from `tc -j qdisc show`', () => {
+  const withSeed = JSON.stringify([{ kind: 'netem', handle: '8001:', root: true, options: { limit: 1000, seed: 43, delay: { delay: 0.02 } } }]);
+  assert.equal(parseQdiscSeed(withSeed), 43);
+  // an older kernel does not dump TCA_NETEM_PRNG_SEED: no seed, so reseed() reports exact: false
+  assert.equal(parseQdiscSeed(JSON.stringify([{ kind: 'netem', root: true, options: { limit: 1000 } }])), null);
+  assert.equal(parseQdiscSeed('[{"kind":"noqueue","root":true}]'), null);
+  assert.equal(parseQdiscSeed('garbage'), null);
+});
+
+test('reseed without seed support: exact false, and the note says why', () => {
+  const note = seedUnsupportedNote('tc utility, iproute2-6.1.0, libbpf 1.1.2\n');
+  assert.match(note, /^netem: not paired: tc utility, iproute2-6\.1\.0, libbpf 1\.1\.2 has no netem "seed" option/);
+  assert.match(seedUnsupportedNote(''), /this tc has no netem "seed"/);
+});
+
+test('reseed before apply() or with a bad seed rejects without running tc', async () => {
+  // a topology whose namespace does not exist: any tc call would fail differently
+  const topo = { ns: { router: 'holbench-none-r' }, egress: { uplink: 'to-server', downlink: 'to-client' } } as unknown as Topology;
+  const b = createNetemBackend(topo);
+  await assert.rejects(b.reseed(5), /reseed\(\) before apply\(\)/);
+  await assert.rejects(b.reseed(-5), RangeError);
 });

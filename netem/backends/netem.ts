@@ -29,10 +29,22 @@
 // - seed: iproute2 >= 6.5 (kernel TCA_NETEM_PRNG_SEED, 6.5+) takes `seed N`; we pass it
 //   only when the installed tc's help lists it. Uplink and downlink get different seeds
 //   (2s and 2s+1) so the two directions do not lose the same packet indices.
+// - reseed (paired repetitions; checked against sch_netem.c netem_change/netem_enqueue with
+//   the seeded PRNG): EVERY netem_change restarts the qdisc's one PRNG, from
+//   TCA_NETEM_PRNG_SEED when given, else from a random seed; a change that carries the loss
+//   model also resets the GE state to good; queued packets stay. So reseed(s) is a `change`
+//   with the installed settings plus `seed`, and every later change (live update, outage
+//   on/off) re-sends the current seed. One PRNG per direction serves loss (random: one draw
+//   per packet when loss > 0; GE: two) and jitter (one draw per packet that passed loss and
+//   the limit, when jitter > 0): decision k depends only on (seed, k) as long as no packet
+//   is dropped by `limit` while jitter is on (that packet skips its jitter draw). We check
+//   that the kernel took the seed by reading it back (`tc -j qdisc show`: options.seed);
+//   kernels without TCA_NETEM_PRNG_SEED ignore the attribute and do not echo it.
 import { run } from '../../proc/exec.ts';
 import { onCleanup } from '../../proc/lifecycle.ts';
-import type { BackendStats, DirectionStats, DropEvent, ImpairmentBackend } from '../backend.ts';
+import type { BackendStats, DirectionStats, DropEvent, ImpairmentBackend, ReseedResult } from '../backend.ts';
 import type { Direction, LinkImpairment, NetworkProfile } from '../profile.ts';
+import { checkSeed } from '../seed.ts';
 import type { Topology } from '../topology.ts';
 
 const MTU_BYTES = 1500;
@@ -138,6 +150,33 @@ export function parseQdiscStats(json: string): NetemQdiscCounters | null {
   return { sent: n(q.packets), drops: n(q.drops), qlen: n(q.qlen) };
 }
 
+/** The `tc` argv of reseed(): a `change` to the installed settings plus this direction's
+ *  seed (netem restarts its PRNG and GE state on every change; queued packets stay). */
+export function netemReseedArgv(dev: string, installed: LinkImpairment, seed: number, dir: Direction): string[] {
+  checkSeed(seed);
+  return netemQdiscArgv('change', dev, installed, { seed: directionSeed(seed, dir) });
+}
+
+/** The PRNG seed the kernel reports for the netem qdisc in `tc -j qdisc show dev X` output
+ *  (options.seed), or null when absent (tc or kernel without TCA_NETEM_PRNG_SEED). */
+export function parseQdiscSeed(json: string): number | null {
+  let list: unknown;
+  try {
+    list = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(list)) return null;
+  const q = list.find((x: any) => x && x.kind === 'netem' && x.root === true) ?? list.find((x: any) => x && x.kind === 'netem');
+  const seed = q?.options?.seed;
+  return typeof seed === 'number' && Number.isFinite(seed) ? seed : null;
+}
+
+/** reseed()'s note when tc cannot pass a seed. `tcVersion` is `tc -V`'s first line. */
+export function seedUnsupportedNote(tcVersion: string): string {
+  return `netem: not paired: ${tcVersion.trim() || 'this tc'} has no netem "seed" option (needs iproute2 >= 6.5 and a kernel with TCA_NETEM_PRNG_SEED), so netem draws losses from an unseeded kernel PRNG and repetitions meet different loss sequences`;
+}
+
 let seedSupport: Promise<boolean> | undefined;
 
 /** Does the installed tc know netem's `seed`? (Its help text lists it from iproute2 6.5 on.) */
@@ -190,7 +229,10 @@ class NetemBackend implements ImpairmentBackend {
   readonly name = 'netem' as const;
   private readonly ns: string;
   private readonly dirs: Record<Direction, DirState>;
+  /** the seed passed with every tc change while withSeed (a profile's, or reseed()'s) */
   private seed: number | null = null;
+  /** the last profile's seed: update() moves `seed` only when this changes */
+  private profileSeed: number | null = null;
   private withSeed = false;
   private unregister: (() => void) | null = null;
   private torn = false;
@@ -216,7 +258,7 @@ class NetemBackend implements ImpairmentBackend {
   async apply(profile: NetworkProfile): Promise<void> {
     if (this.torn) throw new Error('netem backend: apply() after teardown()');
     this.withSeed = await tcSupportsSeed();
-    this.seed = profile.seed;
+    this.seed = this.profileSeed = profile.seed;
     this.unregister ??= onCleanup(() => this.teardown());
     try {
       for (const dir of DIRS) {
@@ -231,7 +273,9 @@ class NetemBackend implements ImpairmentBackend {
   }
 
   async update(profile: NetworkProfile): Promise<void> {
-    this.seed = profile.seed;
+    // netem restarts its PRNG on every change anyway; keep a job's reseed() seed unless
+    // the profile asks for another one
+    if (profile.seed !== this.profileSeed) this.seed = this.profileSeed = profile.seed;
     for (const dir of DIRS) {
       const d = this.dirs[dir];
       if (!d.link) throw new Error('netem backend: update() before apply()');
@@ -256,6 +300,32 @@ class NetemBackend implements ImpairmentBackend {
     } else {
       await this.tc(netemQdiscArgv('change', d.dev, next, this.argOpts(dir)));
     }
+  }
+
+  async reseed(seed: number): Promise<ReseedResult> {
+    checkSeed(seed);
+    if (this.torn) throw new Error('netem backend: reseed() after teardown()');
+    for (const dir of DIRS) if (!this.dirs[dir].link) throw new Error('netem backend: reseed() before apply()');
+    if (!this.withSeed) {
+      const v = await run('tc', ['-V'], { allowFail: true, timeoutMs: 5000 }).catch(() => null);
+      return { exact: false, note: seedUnsupportedNote(v?.stdout.split('\n')[0] ?? '') };
+    }
+    this.seed = seed;
+    const echoed: string[] = [];
+    for (const dir of DIRS) {
+      const d = this.dirs[dir];
+      await this.tc(netemReseedArgv(d.dev, this.effective(d), seed, dir));
+      const shown = await this.tc(['-j', 'qdisc', 'show', 'dev', d.dev], true);
+      const got = shown.exitCode === 0 ? parseQdiscSeed(shown.stdout) : null;
+      if (got !== directionSeed(seed, dir)) echoed.push(`${dir}: asked ${directionSeed(seed, dir)}, kernel reports ${got ?? 'none'}`);
+    }
+    if (echoed.length) {
+      return { exact: false, note: `netem: not paired: the kernel did not take the PRNG seed (${echoed.join('; ')}); it lacks TCA_NETEM_PRNG_SEED, so losses come from an unseeded PRNG` };
+    }
+    return {
+      exact: true,
+      note: `netem: PRNG of each direction restarted from seed ${seed} (uplink ${directionSeed(seed, 'uplink')}, downlink ${directionSeed(seed, 'downlink')}), GE state reset; the k-th packet in each direction meets the same loss decision for the same seed, except after a packet dropped by netem's limit while jitter is on (it skips its jitter draw)`,
+    };
   }
 
   async setBlackhole(direction: Direction | 'both', on: boolean): Promise<void> {

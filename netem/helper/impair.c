@@ -15,6 +15,7 @@
 //                      [loss=none|random:PCT|ge:P:R:ONE_MINUS_H:ONE_MINUS_K]
 //                      [rate_bps=N (0 = unlimited)] [limit=N] [reorder=0|1]
 //                      [overhead=BYTES] [seed=N]
+//   <id> reseed <N>       restart the PRNGs of BOTH directions from seed N (see "Pairing")
 //   <id> blackhole <up|down|both> <0|1>
 //   <id> stats            -> "<id> ok {json}"
 //   <id> flush            -> flush the drop log file
@@ -23,6 +24,20 @@
 // Unsolicited: "READY up=<q> down=<q> droplog=<path|->" once both queues are bound.
 // Exits cleanly (accepting what it holds, unbinding the queues) on stdin EOF, "quit",
 // SIGTERM or SIGINT.
+//
+// Pairing (common random numbers). Each direction has two PRNG streams derived from the
+// seed (loss, jitter). Every packet that enters a direction takes EXACTLY two uniforms from
+// each stream, whatever the configuration (loss none/random/GE, blackhole on or off,
+// jitter or not, later dropped by the queue or not):
+//   loss:   random loses when u1 < p; GE moves state on u1, then loses on u2 (netem order)
+//   jitter: uniform uses u1; normal uses Box-Muller(u1, u2)
+// So after `reseed N` (or `set ... seed=N`), the loss decision and the jitter of the k-th
+// packet in a direction depend only on (N, direction, k and the configuration), never on
+// timing, on other packets' fates, or on the other direction. Two protocols send different
+// packets, so "the same losses" means the same decision sequence by packet index, which
+// is what common random numbers need. A reseed also resets the GE state to good and the
+// packet index to 0 ("since_seed" in stats), and touches nothing else: held packets, the
+// rate stage and its queue keep going.
 //
 // Drop log (--droplog PATH; the file is unlinked at once and readable while we live at the
 // path the READY line names, droplog=/proc/<pid>/fd/<n>): one CSV line per dropped packet:
@@ -146,12 +161,6 @@ static uint64_t rng_next(rng_t *r) {
 /* uniform in [0, 1) */
 static double rng_u01(rng_t *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
 
-static double rng_normal(rng_t *r) {
-  double u1 = rng_u01(r), u2 = rng_u01(r);
-  if (u1 < 1e-300) u1 = 1e-300;
-  return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
-}
-
 /* ---------- per-direction state ---------- */
 
 enum { LOSS_NONE, LOSS_RANDOM, LOSS_GE };
@@ -194,6 +203,7 @@ typedef struct {
   int blackhole;
   uint64_t seed;
   rng_t loss_rng, jit_rng;
+  uint64_t since_seed; /* packets (= decisions) since the last (re)seed */
   /* rate stage: ring of departure times of packets still being serialized/queued */
   uint64_t link_free_ns;
   uint64_t *dep;
@@ -214,11 +224,15 @@ typedef struct {
 
 static dir_t dirs[2];
 
+/* Restart this direction's decision sequence: both streams, the GE state and the packet
+ * index. Called with d->mu held (or before the workers start). Leaves held packets and the
+ * rate stage alone, so a reseed never delays, drops or reorders anything already accepted. */
 static void dir_seed(dir_t *d, uint64_t seed, int idx) {
   d->seed = seed;
   rng_seed(&d->loss_rng, seed, (uint64_t)idx * 2);
   rng_seed(&d->jit_rng, seed, (uint64_t)idx * 2 + 1);
   d->ge_bad = 0;
+  d->since_seed = 0;
 }
 
 static void dir_init(dir_t *d, const char *name, uint16_t qnum, int idx) {
@@ -397,38 +411,52 @@ static void log_drop(const dir_t *d, int cause, const pktinfo_t *pi) {
 
 /* ---------- the pipeline ---------- */
 
+/* The loss decision for one packet. Always takes two uniforms (see "Pairing"). */
 static int lose(dir_t *d) {
+  double u1 = rng_u01(&d->loss_rng), u2 = rng_u01(&d->loss_rng);
   switch (d->c.loss_kind) {
   case LOSS_RANDOM:
-    return rng_u01(&d->loss_rng) < d->c.loss_p;
+    return u1 < d->c.loss_p;
   case LOSS_GE: {
     /* netem loss_gilb_ell(): transition first, then lose with the old state's probability */
     if (!d->ge_bad) {
-      if (rng_u01(&d->loss_rng) < d->c.ge_p) d->ge_bad = 1;
-      return rng_u01(&d->loss_rng) < d->c.ge_1k;
+      if (u1 < d->c.ge_p) d->ge_bad = 1;
+      return u2 < d->c.ge_1k;
     }
-    if (rng_u01(&d->loss_rng) < d->c.ge_r) d->ge_bad = 0;
-    return rng_u01(&d->loss_rng) < d->c.ge_1h;
+    if (u1 < d->c.ge_r) d->ge_bad = 0;
+    return u2 < d->c.ge_1h;
   }
   default:
     return 0;
   }
 }
 
-static uint64_t jitter_draw(dir_t *d, uint64_t base) {
-  if (!d->c.jitter_ns) return base;
+/* The jitter offset for one packet, ns. Always takes two uniforms (see "Pairing"), so it is
+ * drawn for dropped packets too (and thrown away). */
+static double jitter_offset_ns(dir_t *d) {
+  double u1 = rng_u01(&d->jit_rng), u2 = rng_u01(&d->jit_rng);
+  if (!d->c.jitter_ns) return 0;
   double j = (double)d->c.jitter_ns;
-  double off = d->c.dist_normal ? rng_normal(&d->jit_rng) * j : (rng_u01(&d->jit_rng) * 2.0 - 1.0) * j;
-  double v = (double)base + off;
+  if (!d->c.dist_normal) return (u1 * 2.0 - 1.0) * j;
+  if (u1 < 1e-300) u1 = 1e-300;
+  return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2) * j;
+}
+
+static uint64_t jittered(uint64_t base, double off_ns) {
+  double v = (double)base + off_ns;
   return v < 0 ? 0 : (uint64_t)v;
 }
 
 static void arrive(dir_t *d, uint32_t id, const pktinfo_t *pi, uint64_t now) {
   d->packets++;
+  d->since_seed++;
   d->bytes_in += pi->ip_len;
+  /* both draws first, for every packet: decision k depends on the seed and k only */
+  int lost = lose(d);
+  double jit_ns = jitter_offset_ns(d);
   int cause = -1;
   if (d->blackhole) cause = CAUSE_OUTAGE;
-  else if (lose(d)) cause = CAUSE_LOSS;
+  else if (lost) cause = CAUSE_LOSS;
   uint64_t depart = now;
   if (cause < 0 && d->c.rate_bps > 0) {
     while (d->dep_len && d->dep[d->dep_head] <= now) {
@@ -453,7 +481,7 @@ static void arrive(dir_t *d, uint32_t id, const pktinfo_t *pi, uint64_t now) {
     nl_verdict(d, id, NF_DROP, 0);
     return;
   }
-  uint64_t rel = jitter_draw(d, depart + d->c.delay_ns);
+  uint64_t rel = jittered(depart + d->c.delay_ns, jit_ns);
   if (!d->c.reorder && rel < d->last_rel_ns) rel = d->last_rel_ns;
   if (rel > d->last_rel_ns) d->last_rel_ns = rel;
   held_t h = {rel, d->seq++, id, (uint8_t)(d->c.reorder != 0)};
@@ -704,12 +732,14 @@ static void fmt_dir(char *buf, size_t len, const dir_t *d) {
   snprintf(buf, len,
            "{\"packets\":%llu,\"delivered\":%llu,\"drops\":{\"loss\":%llu,\"queue\":%llu,\"outage\":%llu,\"other\":%llu},"
            "\"held\":%zu,\"queue_peak\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
-           "\"lateness_us\":{\"p50\":%llu,\"p99\":%llu,\"max\":%llu,\"n\":%llu},\"blackhole\":%d}",
+           "\"lateness_us\":{\"p50\":%llu,\"p99\":%llu,\"max\":%llu,\"n\":%llu},\"blackhole\":%d,"
+           "\"seed\":%llu,\"since_seed\":%llu}",
            (unsigned long long)d->packets, (unsigned long long)d->delivered, (unsigned long long)d->drops[CAUSE_LOSS],
            (unsigned long long)d->drops[CAUSE_QUEUE], (unsigned long long)d->drops[CAUSE_OUTAGE],
            (unsigned long long)d->drops_other, d->hlen, (unsigned long long)d->queue_peak, (unsigned long long)d->bytes_in,
            (unsigned long long)d->bytes_out, (unsigned long long)lat_pct(d, 0.5), (unsigned long long)lat_pct(d, 0.99),
-           (unsigned long long)d->lat_max_us, (unsigned long long)d->lat_n, d->blackhole);
+           (unsigned long long)d->lat_max_us, (unsigned long long)d->lat_n, d->blackhole,
+           (unsigned long long)d->seed, (unsigned long long)d->since_seed);
 }
 
 static void handle_cmd(char *line) {
@@ -733,6 +763,19 @@ static void handle_cmd(char *line) {
       pthread_mutex_lock(&d->mu);
       ok = cmd_set(d, tok + 3, n - 3, err, sizeof err) == 0;
       pthread_mutex_unlock(&d->mu);
+    }
+  } else if (!strcmp(cmd, "reseed")) {
+    uint64_t seed;
+    if (n != 3 || parse_u64(tok[2], &seed)) snprintf(err, sizeof err, "reseed: expected one seed (unsigned integer)");
+    else {
+      /* both directions under both locks (always taken in index order), so no packet in
+       * either direction sees a half-done reseed */
+      pthread_mutex_lock(&dirs[0].mu);
+      pthread_mutex_lock(&dirs[1].mu);
+      for (int i = 0; i < 2; i++) dir_seed(&dirs[i], seed, i);
+      pthread_mutex_unlock(&dirs[1].mu);
+      pthread_mutex_unlock(&dirs[0].mu);
+      ok = 1;
     }
   } else if (!strcmp(cmd, "blackhole")) {
     int on = n >= 4 && !strcmp(tok[3], "1");
