@@ -25,6 +25,7 @@ import { collectVersions, machine } from './provenance.ts';
 import { keepaliveOf } from './scenario/schema.ts';
 import type { MessageRow } from './workloads/messages.ts';
 import { startProbes } from './probes/index.ts';
+import { jobSeed } from '../netem/seed.ts';
 import { DROP_COLUMNS, type DropRow, type ProbeContext } from './probes/types.ts';
 
 const REQUEST_COLUMNS: (keyof RequestRow)[] = ['cell', 'protocol', 'rep', 'req_id', 'object', 'path', 'conn_id', 'stream_id', 'start_ms', 'ttfb_ms', 'ttlb_ms', 'bytes', 'status', 'error'];
@@ -140,6 +141,7 @@ export class Runner extends EventEmitter {
       const messagesCsv = sc.workload.kind === 'messages' ? new CsvSink<MessageRow>(join(outDir, 'messages.csv'), MESSAGE_COLUMNS) : null;
 
       let index = 0;
+      let pairing: { exact: boolean; note: string; seed_of: string } | undefined;
       for (const [ci, cell] of loaded.cells.entries()) {
         if (ci > 0) await backend.update(cell.profile);
         emit({ type: 'phase', message: `cell ${cell.id}: ${describeProfile(cell.profile)}` });
@@ -154,9 +156,14 @@ export class Runner extends EventEmitter {
             const port = ready.ports[plugin];
             let result: JobResult;
             let probed: Partial<SummaryRow> = {};
+            let seed: number | null = null;
             if (!port) {
               result = emptyResult(index, 'UNSUPPORTED', ready.unsupported[plugin] ?? `no ${plugin} server`);
             } else {
+              // paired repetitions: every protocol of (cell, rep) meets the same loss decisions
+              seed = jobSeed(cell.profile.seed, cell.id, rep);
+              const paired = await backend.reseed(seed);
+              if (!pairing) runJson.pairing = pairing = { exact: paired.exact, note: paired.note, seed_of: 'jobSeed(scenario seed, cell id, rep), netem/seed.ts' };
               const pctx: ProbeContext = { topo, backend, server, plugin, transport: port.transport, cell, rep, protocol: proto.label, t0: 0 };
               const probes = await startProbes(pctx);
               pctx.t0 = Date.now();
@@ -176,7 +183,7 @@ export class Runner extends EventEmitter {
             }
             const row = summarize(result, {
               scenario: loaded.name, cell: cell.id, rep, protocol: proto.label, profile: cell.profile, tcpCc: sc.tcp_cc, quicCc: sc.quic_cc,
-              probes: probed,
+              probes: { ...probed, seed },
             });
             requestsCsv.add(result.requests);
             chunksCsv.add(result.chunks);

@@ -17,6 +17,8 @@ export interface SummaryRow {
   rate_mbps: number | null;
   tcp_cc: string;
   quic_cc: string;
+  /** the impairment seed of this job: jobSeed(scenario seed, cell, rep), the same for every protocol of one repetition (netem/seed.ts) */
+  seed: number | null;
   page_ms: number | null;
   requests: number;
   errors: number;
@@ -59,7 +61,7 @@ export interface SummaryRow {
 }
 
 export const SUMMARY_COLUMNS: (keyof SummaryRow)[] = [
-  'scenario', 'cell', 'protocol', 'rep', 'status', 'reason', 'workload', 'loss_pct', 'rtt_ms', 'rate_mbps', 'tcp_cc', 'quic_cc',
+  'scenario', 'cell', 'protocol', 'rep', 'status', 'reason', 'workload', 'loss_pct', 'rtt_ms', 'rate_mbps', 'tcp_cc', 'quic_cc', 'seed',
   'page_ms', 'requests', 'errors', 'ttfb_p50_ms', 'ttlb_p50_ms', 'p50_ms', 'p95_ms', 'p99_ms', 'goodput_mbps', 'completion_spread_ms',
   'connections_used', 'server_connections', 'retransmissions', 'co_stall_index', 'hol_stall_index', 'stall_ms_mean', 'loss_measured_pct', 'drops_loss', 'drops_queue',
   'wire_bytes_up', 'wire_bytes_down', 'msgs_sent', 'msgs_received', 'msgs_lost', 'msgs_dup', 'msg_p50_ms', 'msg_p99_ms', 'msgs_per_s',
@@ -70,7 +72,7 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** Columns that come from job probes (harness/probes/): null until a probe fills them. */
 const PROBE_DEFAULTS = {
-  server_connections: null, retransmissions: null, loss_measured_pct: null, drops_loss: null, drops_queue: null,
+  seed: null, server_connections: null, retransmissions: null, loss_measured_pct: null, drops_loss: null, drops_queue: null,
   wire_bytes_up: null, wire_bytes_down: null, wire_bytes_per_msg: null, payload_bytes_per_msg: null,
   detect_ms_client: null, detect_mech_client: '', detect_ms_server: null, detect_mech_server: '',
 } satisfies Partial<SummaryRow>;

@@ -63,7 +63,7 @@ export interface Results {
 }
 
 export const SUMMARY_NUMERIC = [
-  'loss_pct', 'rtt_ms', 'rate_mbps', 'page_ms', 'requests', 'errors', 'ttfb_p50_ms', 'ttlb_p50_ms', 'p50_ms', 'p95_ms',
+  'loss_pct', 'rtt_ms', 'rate_mbps', 'seed', 'page_ms', 'requests', 'errors', 'ttfb_p50_ms', 'ttlb_p50_ms', 'p50_ms', 'p95_ms',
   'p99_ms', 'goodput_mbps', 'completion_spread_ms', 'connections_used', 'server_connections', 'retransmissions',
   'co_stall_index', 'hol_stall_index', 'stall_ms_mean', 'loss_measured_pct', 'drops_loss', 'drops_queue',
   'wire_bytes_up', 'wire_bytes_down', 'msgs_sent', 'msgs_received', 'msgs_lost', 'msgs_dup', 'msg_p50_ms', 'msg_p99_ms', 'msgs_per_s',
