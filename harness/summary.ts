@@ -4,69 +4,8 @@ import type { JobResult } from './agent.ts';
 import { baseRttMs, expectedLossFraction, type NetworkProfile } from '../netem/profile.ts';
 import { completionSpreadMs, percentile, stallAnalysis } from './metrics.ts';
 
-export interface SummaryRow {
-  scenario: string;
-  cell: string;
-  protocol: string;
-  rep: number;
-  status: 'SUCCEEDED' | 'FAILED' | 'UNSUPPORTED';
-  reason: string;
-  workload: string;
-  loss_pct: number;
-  rtt_ms: number;
-  rate_mbps: number | null;
-  tcp_cc: string;
-  quic_cc: string;
-  /** the impairment seed of this job: jobSeed(scenario seed, cell, rep), the same for every protocol of one repetition (netem/seed.ts) */
-  seed: number | null;
-  page_ms: number | null;
-  requests: number;
-  errors: number;
-  ttfb_p50_ms: number | null;
-  ttlb_p50_ms: number | null;
-  p50_ms: number | null;
-  p95_ms: number | null;
-  p99_ms: number | null;
-  goodput_mbps: number | null;
-  completion_spread_ms: number | null;
-  connections_used: number;
-  server_connections: number | null;
-  retransmissions: number | null;
-  co_stall_index: number | null;
-  /** fraction of stall time on shared connections during which the whole connection was silent (metrics.ts holStallIndex) */
-  hol_stall_index: number | null;
-  stall_ms_mean: number | null;
-  loss_measured_pct: number | null;
-  drops_loss: number | null;
-  drops_queue: number | null;
-  /** L2 bytes on the client's veth during the job (tx = uplink, rx = downlink) */
-  wire_bytes_up: number | null;
-  wire_bytes_down: number | null;
-  // messages workloads
-  msgs_sent: number | null;
-  msgs_received: number | null;
-  msgs_lost: number | null;
-  msgs_dup: number | null;
-  msg_p50_ms: number | null;
-  msg_p99_ms: number | null;
-  msgs_per_s: number | null;
-  wire_bytes_per_msg: number | null;
-  /** TCP/UDP payload per message: (wire bytes - header bytes x frames) / messages (66 = Ethernet 14 + IPv4 20 + TCP 20 + timestamps 12; UDP (sse-h3): 42) */
-  payload_bytes_per_msg: number | null;
-  reconnects: number | null;
-  detect_ms_client: number | null;
-  detect_mech_client: string;
-  detect_ms_server: number | null;
-  detect_mech_server: string;
-}
-
-export const SUMMARY_COLUMNS: (keyof SummaryRow)[] = [
-  'scenario', 'cell', 'protocol', 'rep', 'status', 'reason', 'workload', 'loss_pct', 'rtt_ms', 'rate_mbps', 'tcp_cc', 'quic_cc', 'seed',
-  'page_ms', 'requests', 'errors', 'ttfb_p50_ms', 'ttlb_p50_ms', 'p50_ms', 'p95_ms', 'p99_ms', 'goodput_mbps', 'completion_spread_ms',
-  'connections_used', 'server_connections', 'retransmissions', 'co_stall_index', 'hol_stall_index', 'stall_ms_mean', 'loss_measured_pct', 'drops_loss', 'drops_queue',
-  'wire_bytes_up', 'wire_bytes_down', 'msgs_sent', 'msgs_received', 'msgs_lost', 'msgs_dup', 'msg_p50_ms', 'msg_p99_ms', 'msgs_per_s',
-  'wire_bytes_per_msg', 'payload_bytes_per_msg', 'reconnects', 'detect_ms_client', 'detect_mech_client', 'detect_ms_server', 'detect_mech_server',
-];
+export { SUMMARY_COLUMNS, type SummaryRow } from './columns.ts';
+import type { SummaryRow } from './columns.ts';
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 

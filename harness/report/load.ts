@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChunkRow, RequestRow } from '../records.ts';
-import type { SummaryRow as WrittenSummaryRow } from '../summary.ts';
+import { NUMERIC_COLUMNS, TEXT_COLUMNS, type SummaryRow as WrittenSummaryRow } from '../columns.ts';
 import type { MessageRow } from '../workloads/messages.ts';
 import { parseCsv } from './csv.ts';
 
@@ -62,23 +62,6 @@ export interface Results {
   missing: string[];
 }
 
-export const SUMMARY_NUMERIC = [
-  'loss_pct', 'rtt_ms', 'rate_mbps', 'seed', 'page_ms', 'requests', 'errors', 'ttfb_p50_ms', 'ttlb_p50_ms', 'p50_ms', 'p95_ms',
-  'p99_ms', 'goodput_mbps', 'completion_spread_ms', 'connections_used', 'server_connections', 'retransmissions',
-  'co_stall_index', 'hol_stall_index', 'stall_ms_mean', 'loss_measured_pct', 'drops_loss', 'drops_queue',
-  'wire_bytes_up', 'wire_bytes_down', 'msgs_sent', 'msgs_received', 'msgs_lost', 'msgs_dup', 'msg_p50_ms', 'msg_p99_ms', 'msgs_per_s',
-  'wire_bytes_per_msg', 'payload_bytes_per_msg', 'reconnects', 'detect_ms_client', 'detect_ms_server',
-] as const;
-
-/** Text columns ('' when missing). */
-export const SUMMARY_TEXT = ['scenario', 'cell', 'protocol', 'status', 'reason', 'workload', 'tcp_cc', 'quic_cc', 'detect_mech_client', 'detect_mech_server'] as const;
-
-// Every column of harness/summary.ts is read: a new column there fails the typecheck here
-// until it is listed above.
-type Unread = Exclude<keyof SummaryRow, (typeof SUMMARY_NUMERIC)[number] | (typeof SUMMARY_TEXT)[number] | 'rep'>;
-const allColumnsRead: [Unread] extends [never] ? true : Unread = true;
-void allColumnsRead;
-
 /** '' / 'NaN' / non-numeric -> null. */
 export function num(s: string | undefined): number | null {
   if (s === undefined) return null;
@@ -98,9 +81,11 @@ function readCsv(dir: string, file: string, missing: string[], optional = false)
 }
 
 export function toSummaryRow(r: Record<string, string>): SummaryRow {
-  const out: Record<string, unknown> = { rep: num(r.rep) ?? 0 };
-  for (const k of SUMMARY_TEXT) out[k] = r[k] ?? '';
-  for (const k of SUMMARY_NUMERIC) out[k] = num(r[k]);
+  // column types from the column table (harness/columns.ts)
+  const out: Record<string, unknown> = {};
+  for (const k of TEXT_COLUMNS) out[k] = r[k] ?? '';
+  for (const k of NUMERIC_COLUMNS) out[k] = num(r[k]);
+  out.rep = num(r.rep) ?? 0;
   return out as unknown as SummaryRow;
 }
 

@@ -1,0 +1,93 @@
+// The summary.csv column table: every column declared once, in file order, with its type,
+// which way is better (for `compare`) and a one-line meaning. The SummaryRow type,
+// SUMMARY_COLUMNS, the report's CSV reader and compare's directions derive from it.
+//
+// Adding a summary column = one entry here + what fills it (summarize() for values computed
+// from the job's records, or a probe in harness/probes/ for measurements around the job)
+// + its line in README "Outputs".
+
+/** text: '' when missing; num: number or null (empty cell); count: always a number; status: the job's outcome */
+type ColumnType = 'text' | 'num' | 'count' | 'status';
+/** which way is better: `compare` judges lower/higher; neutral columns get no verdict */
+type Better = 'lower' | 'higher' | 'neutral';
+
+interface ColumnDef {
+  type: ColumnType;
+  better?: Better;
+  doc: string;
+}
+
+const c = <T extends ColumnType>(type: T, doc: string, better?: Better): { type: T; doc: string; better?: Better } => ({ type, doc, better });
+
+export const SUMMARY_TABLE = {
+  scenario: c('text', 'scenario name'),
+  cell: c('text', 'cell id (the sweep values, e.g. loss_pct=2,rtt_ms=50; base without a sweep)'),
+  protocol: c('text', 'protocol label (http1.1x6, h2 ...)'),
+  rep: c('count', 'repetition, 1-based'),
+  status: c('status', 'SUCCEEDED, FAILED or UNSUPPORTED'),
+  reason: c('text', 'why it failed or is unsupported; messages lost'),
+  workload: c('text', 'page, load or messages'),
+  loss_pct: c('count', 'configured loss per direction, % (stationary rate for Gilbert-Elliott)'),
+  rtt_ms: c('count', 'configured base round-trip time, ms'),
+  rate_mbps: c('num', 'configured rate limit, Mbit/s (empty: none)'),
+  tcp_cc: c('text', 'TCP congestion control in both namespaces'),
+  quic_cc: c('text', 'QUIC congestion control'),
+  seed: c('num', 'impairment seed of the job: jobSeed(scenario seed, cell, rep), the same for every protocol of one repetition (netem/seed.ts)'),
+  page_ms: c('num', 'start of the first request to the end of the last object', 'lower'),
+  requests: c('count', 'requests made'),
+  errors: c('count', 'requests that failed', 'lower'),
+  ttfb_p50_ms: c('num', 'median time to first byte over completed requests', 'lower'),
+  ttlb_p50_ms: c('num', 'median time to last byte over completed requests', 'lower'),
+  p50_ms: c('num', 'latency p50 (page: TTLB; load: HDR histogram)', 'lower'),
+  p95_ms: c('num', 'latency p95', 'lower'),
+  p99_ms: c('num', 'latency p99', 'lower'),
+  goodput_mbps: c('num', 'body bytes x 8 / page time (or load duration), Mbit/s', 'higher'),
+  completion_spread_ms: c('num', 'p90 - p10 of TTLB within one page load', 'lower'),
+  connections_used: c('count', 'transport connections the client driver opened'),
+  server_connections: c('num', 'connections the server plugin accepted during the job'),
+  retransmissions: c('num', 'TCP RetransSegs of both namespaces (TCP transports only)', 'lower'),
+  co_stall_index: c('num', 'share of stall time during which streams stalled together', 'lower'),
+  hol_stall_index: c('num', 'share of stall time on shared connections during which the whole connection was silent', 'lower'),
+  stall_ms_mean: c('num', 'mean stall length, ms', 'lower'),
+  loss_measured_pct: c('num', "packets the backend's loss model dropped / packets in, %"),
+  drops_loss: c('num', 'packets dropped by the loss model, both directions'),
+  drops_queue: c('num', 'packets dropped by the tail-drop queue, both directions'),
+  wire_bytes_up: c('num', "L2 bytes sent by the client's veth during the job"),
+  wire_bytes_down: c('num', "L2 bytes received by the client's veth during the job"),
+  msgs_sent: c('num', 'messages sent'),
+  msgs_received: c('num', 'distinct messages received'),
+  msgs_lost: c('num', 'messages never received', 'lower'),
+  msgs_dup: c('num', 'messages received more than once', 'lower'),
+  msg_p50_ms: c('num', 'message latency p50', 'lower'),
+  msg_p99_ms: c('num', 'message latency p99', 'lower'),
+  msgs_per_s: c('num', 'distinct messages received per second', 'higher'),
+  wire_bytes_per_msg: c('num', 'wire bytes (both directions) per distinct message received', 'lower'),
+  payload_bytes_per_msg: c('num', 'wire bytes less per-frame Ethernet/IP/TCP-or-UDP headers, per message', 'lower'),
+  reconnects: c('num', 'channel re-opens after a dead or closed channel', 'lower'),
+  detect_ms_client: c('num', 'outage start to the client driver\'s dead-peer verdict, ms', 'lower'),
+  detect_mech_client: c('text', 'mechanism that fired on the client'),
+  detect_ms_server: c('num', "outage start to the server plugin's dead-peer verdict, ms", 'lower'),
+  detect_mech_server: c('text', 'mechanism that fired on the server'),
+} as const satisfies Record<string, ColumnDef>;
+
+type Table = typeof SUMMARY_TABLE;
+type ValueOf<T extends ColumnType> = T extends 'text' ? string : T extends 'num' ? number | null : T extends 'count' ? number : 'SUCCEEDED' | 'FAILED' | 'UNSUPPORTED';
+
+/** One summary.csv row. */
+export type SummaryRow = { -readonly [K in keyof Table]: ValueOf<Table[K]['type']> };
+export type SummaryColumn = keyof Table;
+
+/** summary.csv's columns, in file order. */
+export const SUMMARY_COLUMNS = Object.keys(SUMMARY_TABLE) as SummaryColumn[];
+
+const ofType = (...types: ColumnType[]) => SUMMARY_COLUMNS.filter((k) => (types as string[]).includes(SUMMARY_TABLE[k].type));
+/** Columns read as numbers (empty -> null). */
+export const NUMERIC_COLUMNS = ofType('num', 'count');
+/** Columns read as text ('' when missing). */
+export const TEXT_COLUMNS = ofType('text', 'status');
+
+/** Which way is better for a column, or undefined for a name that is not in the table. */
+export function columnBetter(name: string): Better | undefined {
+  if (!Object.hasOwn(SUMMARY_TABLE, name)) return undefined;
+  return (SUMMARY_TABLE[name as SummaryColumn] as ColumnDef).better ?? 'neutral';
+}
