@@ -11,7 +11,7 @@ import { runMessages, type MessageRow, type MessagesResult } from './workloads/m
 import { Recorder } from './recorder.ts';
 import { runPage, type PageResult } from './workloads/page.ts';
 import { runLoad, type LoadResult } from './workloads/load.ts';
-import { serveChannel } from '../proc/channel.ts';
+import { isMain, serveChannel } from '../proc/channel.ts';
 
 export interface Job {
   type: 'job';
@@ -129,4 +129,4 @@ export interface AgentControl {
 /** Where the runner and perf start the agent from. */
 export const AGENT_MAIN = new URL('./agent.ts', import.meta.url).pathname;
 
-if (process.argv[1] === AGENT_MAIN) serveChannel<AgentControl>({ agent: true }, { job: runJob });
+if (isMain(import.meta.url)) serveChannel<AgentControl>({ agent: true }, { job: runJob });

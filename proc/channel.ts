@@ -11,6 +11,8 @@
 // The child exits when the parent goes away (IPC disconnect), so a SIGKILLed parent never
 // leaves one behind.
 import type { ChildProcess } from 'node:child_process';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { startTs } from './exec.ts';
 
 export interface ChannelContract {
@@ -174,4 +176,17 @@ export function serveChannel<C extends ChannelContract>(ready: C['ready'], handl
   process.on('disconnect', stop);
   process.on('SIGTERM', stop);
   process.send({ ready });
+}
+
+/** True when the module at `moduleUrl` (its import.meta.url) is the process's entry point, so
+ *  an entry point can also be imported for its types and constants. Compares real paths:
+ *  argv[1] keeps a symlinked checkout's path while import.meta.url is resolved. */
+export function isMain(moduleUrl: string): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(moduleUrl));
+  } catch {
+    return false;
+  }
 }

@@ -4,7 +4,7 @@
 // counters. Exits when the runner goes away, so a killed runner never leaves a server behind.
 import { loadPlugin, type PluginName } from './registry.ts';
 import type { ServerContext, ServerPlugin, ServerStats } from './types.ts';
-import { serveChannel } from '../proc/channel.ts';
+import { isMain, serveChannel } from '../proc/channel.ts';
 
 export interface ServerConfig {
   host: string;
@@ -54,7 +54,7 @@ async function main() {
   );
 }
 
-if (process.argv[1] === SERVER_MAIN) void main().catch((err) => {
+if (isMain(import.meta.url)) void main().catch((err) => {
   process.stderr.write(`server: ${(err as Error).stack}\n`);
   process.exit(1);
 });
