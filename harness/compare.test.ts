@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { metricDirection, parseThreshold, relChangeCi95 } from './compare.ts';
+import { parseThreshold } from './compare.ts';
+import { metricDirection } from './compare/stats.ts';
+import { relChangeCi95 } from './metrics.ts';
 
 const CLI = new URL('./cli.ts', import.meta.url).pathname;
 const TSX = import.meta.resolve('tsx');
