@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -18,13 +18,14 @@ import { SUMMARY_COLUMNS } from './summary.ts';
 const CLI = new URL('./cli.ts', import.meta.url).pathname;
 const TSX = import.meta.resolve('tsx');
 
-function holbench(args: string[], cwd = process.cwd()) {
+/** Run the CLI; SIGKILL after timeoutMs (code null), a generous bound for a hang, not a timing check. */
+function holbench(args: string[], cwd = process.cwd(), timeoutMs = 60_000) {
   const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
     child.on('exit', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr }))),
   );
@@ -291,4 +292,144 @@ test('compare library: directions, thresholds, the bootstrap interval', () => {
   assert.deepEqual(relChangeCi95([0, 0], [0, 0]), { estimate: 0, lo: 0, hi: 0 });
   assert.ok(Number.isNaN(relChangeCi95([0, 0], [1, 2]).estimate));
   assert.ok(Number.isNaN(relChangeCi95([1000], [1200]).lo), 'no interval from one repetition');
+});
+
+// ---------------------------------------------------------------------------------------
+// Hostile input: malformed summary.csv, odd column names, bad --out, control characters
+// ---------------------------------------------------------------------------------------
+
+/** A copy of run `name` (2 protocols, BASE) whose summary.csv text is passed through `edit`. */
+function editedRun(name: string, edit: (lines: string[]) => string[]): string {
+  const dir = makeRun(name, [{ protocol: 'h2', page: BASE }, { protocol: 'h3', page: BASE }]);
+  const lines = readFileSync(join(dir, 'summary.csv'), 'utf8').split('\n');
+  writeFileSync(join(dir, 'summary.csv'), edit(lines).join('\n'));
+  return dir;
+}
+
+test('compare: a summary.csv row with fewer or more fields than the header exits 2 naming the file and line', async () => {
+  // line 1 is the header, line 4 the third repetition of h2
+  const cases: [string, (l: string) => string, RegExp][] = [
+    ['short', (l) => l.split(',').slice(0, -2).join(','), new RegExp(`${COLUMNS.length - 2} fields, the header has ${COLUMNS.length}`)],
+    ['long', (l) => `${l},extra`, new RegExp(`${COLUMNS.length + 1} fields, the header has ${COLUMNS.length}`)],
+  ];
+  for (const [kind, edit, fields] of cases) {
+    const bad = editedRun(`syn-ragged-${kind}`, (lines) => lines.map((l, i) => (i === 3 ? edit(l) : l)));
+    const out = join(tmp, `out-ragged-${kind}`);
+    for (const args of [[A, bad], [bad, A]]) {
+      const r = await holbench(['compare', ...args, '--out', out]);
+      assert.equal(r.code, 2, `${kind}: ${r.stderr}`);
+      assert.ok(r.stderr.includes(`${join(bad, 'summary.csv')}:4: `), `${kind}: names file and line 4: ${r.stderr}`);
+      assert.match(r.stderr, fields);
+    }
+    assert.ok(!existsSync(out), 'nothing written');
+  }
+});
+
+test('compare: a garbage summary.csv exits 2 with one short line naming the file and line', async () => {
+  const garbage: [string, string | Buffer][] = [
+    ['binary', Buffer.from(Array.from({ length: 1024 }, (_, i) => i % 256))],
+    ['quote', 'cell,protocol,status\n"base,h2,SUCCEEDED\n'],
+    ['binary-no-nul', Buffer.from(Array.from({ length: 1024 }, (_, i) => 1 + (i % 255)))],
+  ];
+  for (const [kind, data] of garbage) {
+    const dir = join(tmp, 'results', `syn-garbage-${kind}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'summary.csv'), data);
+    const r = await holbench(['compare', A, dir, '--out', join(tmp, `out-garbage-${kind}`)]);
+    assert.equal(r.code, 2, `${kind}: ${r.stderr}`);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, `${kind}: one line: ${r.stderr}`);
+    assert.ok(lines[0]!.includes(join(dir, 'summary.csv')), `${kind}: names the file: ${r.stderr}`);
+    assert.match(lines[0]!, /summary\.csv:\d+: /, `${kind}: names the line`);
+    assert.ok(lines[0]!.length < 300, `${kind}: short, does not quote the content (${lines[0]!.length} chars)`);
+    assert.doesNotMatch(r.stderr, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/, `${kind}: no raw control characters`);
+  }
+});
+
+test('compare: --metric __proto__, constructor, toString are not metrics unless both runs have such a column', async () => {
+  const B = makeRun('syn-B-proto', [{ protocol: 'h2', page: BASE }, { protocol: 'h3', page: BASE }]);
+  const names = ['__proto__', 'constructor', 'toString'];
+  for (const m of names) {
+    const r = await holbench(['compare', A, B, '--metric', m, '--out', join(tmp, 'out-proto')]);
+    assert.equal(r.code, 2, `${m}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`unknown metric "${m}"`));
+  }
+  assert.ok(!existsSync(join(tmp, 'out-proto')));
+  // columns with these names are ordinary columns: compared, no direction, no crash
+  const withCols = (name: string) =>
+    editedRun(name, (lines) => lines.map((l, i) => (i === 0 ? `${l},${names.join(',')}` : l === '' ? l : `${l},${i},${i + 1},${i + 2}`)));
+  const PA = withCols('syn-A-proto-cols');
+  const PB = withCols('syn-B-proto-cols');
+  for (const m of names) {
+    const r = await holbench(['compare', PA, PB, '--metric', m, '--out', join(tmp, `out-proto-${m}`)]);
+    assert.equal(r.code, 0, `${m}: ${r.stderr}`);
+    assert.ok(r.stdout.startsWith(`${m} (neither direction is better)`), `${m}: ${r.stdout.split('\n')[0]}`);
+    assert.doesNotMatch(r.stdout + r.stderr, /undefined|Error/);
+    assert.deepEqual(readCsv(join(tmp, `out-proto-${m}`, 'compare.csv')).map((x) => [x.metric, x.direction, x.verdict]), [[m, 'neutral', 'same'], [m, 'neutral', 'same']]);
+  }
+});
+
+test('compare: a bad --out exits 2 naming --out before reading the runs (/proc, /sys, a file, a symlink into /proc)', async () => {
+  const file = join(tmp, 'a-file');
+  writeFileSync(file, 'x');
+  const link = join(tmp, 'link-to-proc');
+  symlinkSync('/proc/self', link);
+  const cases: [string, RegExp][] = [
+    ['/proc/x', /\/proc/],
+    ['/proc', /\/proc/],
+    ['/sys/x/y', /\/sys/],
+    [join(file, 'sub'), /is not a folder/],
+    [file, /not a folder/],
+    [join(link, 'x'), /\/proc/],
+  ];
+  for (const [out, why] of cases) {
+    // the runs do not exist: the --out error comes first, so nothing was read
+    const r = await holbench(['compare', join(tmp, 'results', 'no-A'), join(tmp, 'results', 'no-B'), '--out', out], process.cwd(), 20_000);
+    assert.equal(r.code, 2, `--out ${out}: exit ${r.code}, ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`--out ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `), `--out ${out}`);
+    assert.match(r.stderr, why, `--out ${out}`);
+    assert.doesNotMatch(r.stderr, /no such results folder/);
+  }
+  // with real runs too (before the check, /proc/x spun at 100% CPU in mkdir): exit 2, nothing created
+  const p = await holbench(['compare', A, A, '--out', '/proc/x'], process.cwd(), 20_000);
+  assert.equal(p.code, 2, `exit ${p.code}: ${p.stderr}`);
+  assert.match(p.stderr, /--out \/proc\/x: /);
+  const r = await holbench(['compare', A, A, '--out', join(file, 'sub', 'deeper')], process.cwd(), 20_000);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(readFileSync(file, 'utf8'), 'x');
+});
+
+test('compare: control characters from the CSV, run.json and folder names are escaped on the terminal', async () => {
+  const ESC = '\x1b';
+  const cell = `base${ESC}[31mRED`;
+  const protocol = `h2\x07\u202e`;
+  const run = runJson({ kernel: `6.1${ESC}]0;pwned\x07` });
+  const SA = makeRun(`syn-A-${ESC}[2J`, [{ cell, protocol, page: BASE }]);
+  const SB = makeRun('syn-B-esc', [{ cell, protocol, page: scaled(1.3) }], { run });
+  for (const json of [false, true]) {
+    const r = await holbench(['compare', SA, SB, '--out', join(tmp, 'out-esc'), ...(json ? ['--json'] : [])]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.doesNotMatch(r.stdout, /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]/, `${json ? 'JSON' : 'table'}: no raw control characters on stdout`);
+    assert.doesNotMatch(r.stderr, /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]/, 'none on stderr');
+    assert.ok(r.stderr.includes('6.1\\x1b]0;pwned\\x07'), `kernel escaped in the warning: ${r.stderr}`);
+    assert.ok(r.stderr.includes('base\\x1b[31mRED h2\\x07\\u202e'), `cell and protocol escaped in the regression list: ${r.stderr}`);
+    if (json) {
+      const res = JSON.parse(r.stdout);
+      assert.equal(res.groups[0].cell, cell, 'JSON still carries the exact value');
+      assert.equal(res.groups[0].protocol, protocol);
+    } else {
+      assert.ok(r.stdout.includes('base\\x1b[31mRED  h2\\x07\\u202e'), `table row escaped: ${r.stdout}`);
+      assert.ok(r.stdout.includes('syn-A-\\x1b[2J'), 'folder name escaped');
+    }
+  }
+  // the files keep the exact values
+  assert.deepEqual(readCsv(join(tmp, 'out-esc', 'compare.csv')).map((x) => [x.cell, x.protocol]), [[cell, protocol]]);
+  // a column name with control characters in the unknown-metric list
+  const col = `evil${ESC}[5m_ms`;
+  const CA = editedRun('syn-A-evilcol', (lines) => lines.map((l, i) => (i === 0 ? `${l},"${col}"` : l === '' ? l : `${l},${i}`)));
+  const CB = editedRun('syn-B-evilcol', (lines) => lines.map((l, i) => (i === 0 ? `${l},"${col}"` : l === '' ? l : `${l},${i}`)));
+  const u = await holbench(['compare', CA, CB, '--metric', `nope${ESC}[0m`]);
+  assert.equal(u.code, 2);
+  assert.ok(u.stderr.includes('evil\\x1b[5m_ms (lower is better)') && u.stderr.includes('"nope\\x1b[0m"'), u.stderr);
+  assert.doesNotMatch(u.stderr, /\x1b/);
 });

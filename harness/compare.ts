@@ -11,6 +11,8 @@ import { loadRun, writeCompareOutputs } from './compare/io.ts';
 import { changeText, formatTable } from './compare/render.ts';
 import { compareRuns } from './compare/stats.ts';
 import { CompareInputError, type CompareResult } from './compare/types.ts';
+import { checkOutDir, OutPathError } from './outpath.ts';
+import { safeJson, safeText } from './safetext.ts';
 
 const USAGE = `usage: holbench compare <runA> <runB> [--metric M] [--threshold P%] [--out DIR] [--json]
 
@@ -36,8 +38,13 @@ export function parseThreshold(s: string): number {
   return v;
 }
 
+/** The CLI. Order: arguments, then the output folder (checked, not created), then the
+ *  runs; nothing is read or written before the first two pass. Everything printed that
+ *  came from the inputs (folder names, cell ids, protocol labels, column names, run.json
+ *  values) goes through safeText / safeJson. */
 export async function compareCommand(argv: string[]): Promise<number> {
-  const bad = (m: string) => (process.stderr.write(`holbench compare: ${m}\n\n${USAGE}`), 2);
+  const say = (stream: NodeJS.WriteStream, line: string) => stream.write(`${safeText(line)}\n`);
+  const bad = (m: string) => (say(process.stderr, `holbench compare: ${m}`), process.stderr.write(`\n${USAGE}`), 2);
   let parsed;
   try {
     parsed = parseArgs({
@@ -52,29 +59,32 @@ export async function compareCommand(argv: string[]): Promise<number> {
   if (values.help) return process.stdout.write(USAGE), 0;
   if (positionals.length !== 2) return bad('expected two results folders, A (baseline) and B (candidate)');
   let result: CompareResult;
+  let outDir: string;
   try {
     const thresholdPct = values.threshold === undefined ? 5 : parseThreshold(values.threshold);
+    const name = (dir: string) => basename(resolve(dir));
+    outDir = checkOutDir(values.out ?? join('reports', `compare-${name(positionals[0]!)}-vs-${name(positionals[1]!)}`), values.out === undefined ? 'output folder' : '--out');
     const a = loadRun(positionals[0]!);
     const b = loadRun(positionals[1]!);
     result = compareRuns(a, b, { metric: values.metric, thresholdPct });
   } catch (e) {
-    if (e instanceof CompareInputError) {
-      process.stderr.write(`holbench compare: ${e.message}\n`);
+    if (e instanceof CompareInputError || e instanceof OutPathError) {
+      say(process.stderr, `holbench compare: ${e.message}`);
       return 2;
     }
     throw e;
   }
-  for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
-  const outDir = values.out ?? join('reports', `compare-${result.a.name}-vs-${result.b.name}`);
+  for (const w of result.warnings) say(process.stderr, `warning: ${w}`);
   const files = await writeCompareOutputs(result, outDir, { png: !values['no-png'] });
-  if (values.json) process.stdout.write(JSON.stringify({ ...result, files }, null, 2) + '\n');
+  if (values.json) process.stdout.write(safeJson({ ...result, files }) + '\n');
   else {
     process.stdout.write(formatTable(result));
-    process.stdout.write(`\nwrote ${files.map((f) => basename(f)).join(', ')} in ${resolve(outDir)}\n`);
+    process.stdout.write('\n');
+    say(process.stdout, `wrote ${files.map((f) => basename(f)).join(', ')} in ${outDir}`);
   }
   if (result.regressed.length) {
-    process.stderr.write(`${result.regressed.length} group(s) regressed on ${result.metric}:\n`);
-    for (const g of result.regressed) process.stderr.write(`  ${g.cell} ${g.protocol}: ${g.verdict === 'failed-in-B' ? `no successful repetition in B (${g.b.failed} failed)` : changeText(g)}\n`);
+    say(process.stderr, `${result.regressed.length} group(s) regressed on ${result.metric}:`);
+    for (const g of result.regressed) say(process.stderr, `  ${g.cell} ${g.protocol}: ${g.verdict === 'failed-in-B' ? `no successful repetition in B (${g.b.failed} failed)` : changeText(g)}`);
     return 1;
   }
   return 0;

@@ -1,7 +1,10 @@
 // What `holbench compare` shows and writes: the aligned text table, compare.csv and the
-// Vega-Lite chart spec. Pure.
+// Vega-Lite chart spec. Pure. Text from the inputs (cell ids, protocol labels, column and
+// folder names) goes through safeText in the table, which is printed on a terminal, and in
+// the chart (XML has no place for control characters); compare.csv keeps the exact values.
 import { stringify } from 'csv-stringify/sync';
 import { base, type VlSpec } from '../report/charts/common.ts';
+import { safeText } from '../safetext.ts';
 import type { CompareResult, Direction, GroupResult, Side, Verdict } from './types.ts';
 
 /** Decimals for a metric's numbers: fewer for large values. */
@@ -28,21 +31,22 @@ const DIRECTION_TEXT: Record<Direction, string> = { lower: 'lower is better', hi
 
 /** The aligned text table printed by the CLI, with a header line. */
 export function formatTable(r: CompareResult): string {
-  const head = ['cell', 'protocol', `A ${r.metric}`, `B ${r.metric}`, 'change % [95% CI]', 'verdict'];
-  const rows = r.groups.map((g) => [g.cell, g.protocol, meanText(g.a), meanText(g.b), changeText(g), g.verdict]);
+  const metric = safeText(r.metric);
+  const head = ['cell', 'protocol', `A ${metric}`, `B ${metric}`, 'change % [95% CI]', 'verdict'];
+  const rows = r.groups.map((g) => [safeText(g.cell), safeText(g.protocol), meanText(g.a), meanText(g.b), changeText(g), g.verdict]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const right = new Set([2, 3, 4]);
   const line = (cols: string[]) => cols.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   const out = [
-    `${r.metric} (${DIRECTION_TEXT[r.direction]}), B vs A, threshold ±${r.threshold_pct}%; means ± 95% t-interval, change of the mean with 95% bootstrap interval`,
-    `A: ${r.a.dir}`,
-    `B: ${r.b.dir}`,
+    `${metric} (${DIRECTION_TEXT[r.direction]}), B vs A, threshold ±${r.threshold_pct}%; means ± 95% t-interval, change of the mean with 95% bootstrap interval`,
+    `A: ${safeText(r.a.dir)}`,
+    `B: ${safeText(r.b.dir)}`,
     '',
     line(head),
     ...rows.map(line),
   ];
   if (!r.groups.length) out.push('(no group has a value of this metric in either run)');
-  if (r.skipped.length) out.push(`(${r.skipped.length} cell/protocol group(s) without ${r.metric} values in either run left out)`);
+  if (r.skipped.length) out.push(`(${r.skipped.length} cell/protocol group(s) without ${metric} values in either run left out)`);
   return out.join('\n') + '\n';
 }
 
@@ -69,7 +73,7 @@ const VERDICT_COLORS: Partial<Record<Verdict, string>> = { regressed: '#e45756',
  *  and listed in the subtitle. */
 export function compareChartSpec(r: CompareResult): VlSpec {
   const drawn = r.groups.filter((g) => g.change_pct !== null && Number.isFinite(g.change_pct));
-  const label = (g: GroupResult) => `${g.cell} · ${g.protocol}`;
+  const label = (g: GroupResult) => safeText(`${g.cell} · ${g.protocol}`);
   const points = drawn.map((g) => ({
     group: label(g),
     change: +g.change_pct!.toFixed(3),
@@ -84,14 +88,15 @@ export function compareChartSpec(r: CompareResult): VlSpec {
   const verdicts = [...new Set(points.map((p) => p.verdict))];
   const subtitle = [
     `(mean B − mean A) / mean A, with 95% bootstrap interval over repetitions; ${DIRECTION_TEXT[r.direction]}; dashed: ±${r.threshold_pct}% threshold`,
-    `A: ${r.a.name} · B: ${r.b.name}`,
+    safeText(`A: ${r.a.name} · B: ${r.b.name}`),
   ];
   if (left.length) subtitle.push(`not drawn: ${left.map((g) => `${label(g)} (${g.verdict})`).join(', ')}`);
-  const x = { field: 'change', type: 'quantitative', title: `change of mean ${r.metric}, %`, scale: { zero: true } };
+  const metric = safeText(r.metric);
+  const x = { field: 'change', type: 'quantitative', title: `change of mean ${metric}, %`, scale: { zero: true } };
   const color = { field: 'verdict', type: 'nominal', scale: { domain: verdicts, range: verdicts.map((v) => VERDICT_COLORS[v] ?? '#333') }, legend: { title: 'verdict', orient: 'right' } };
   const y = { field: 'group', type: 'nominal', title: null, sort: points.map((p) => p.group) };
   return {
-    ...base(`${r.metric}: B vs A`, subtitle),
+    ...base(`${metric}: B vs A`, subtitle),
     width: 520,
     height: { step: 24 },
     layer: [

@@ -31,7 +31,9 @@ export const KNOWN_METRICS: Readonly<Record<string, Direction>> = {
  *  rates (goodput, throughput, rps, *_per_s) higher, retransmissions/stalls/errors/
  *  bytes-per-unit lower, anything else neutral. */
 export function metricDirection(column: string): Direction {
-  const known = KNOWN_METRICS[column];
+  // own entries only: for a column named "constructor" or "__proto__" the object's
+  // inherited members are not directions
+  const known = Object.hasOwn(KNOWN_METRICS, column) ? KNOWN_METRICS[column] : undefined;
   if (known) return known;
   const c = column.toLowerCase();
   if (/(^|_)ms(_|$)/.test(c)) return 'lower';
