@@ -5,35 +5,36 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { metricDirection, parseThreshold, relChangeCi95 } from './compare.ts';
+import { parseThreshold } from './compare.ts';
+import { metricDirection } from './compare/stats.ts';
+import { relChangeCi95 } from './metrics.ts';
+import { SUMMARY_COLUMNS } from './summary.ts';
 
 const CLI = new URL('./cli.ts', import.meta.url).pathname;
 const TSX = import.meta.resolve('tsx');
 
-function holbench(args: string[], cwd = process.cwd()) {
+/** Run the CLI; SIGKILL after timeoutMs (code null), a generous bound for a hang, not a timing check. */
+function holbench(args: string[], cwd = process.cwd(), timeoutMs = 60_000) {
   const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
     child.on('exit', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr }))),
   );
 }
 
-// the columns of summary.csv as harness/summary.ts writes them, plus one added later
-const COLUMNS = [
-  'scenario', 'cell', 'protocol', 'rep', 'status', 'reason', 'workload', 'loss_pct', 'rtt_ms', 'rate_mbps', 'tcp_cc', 'quic_cc',
-  'page_ms', 'requests', 'errors', 'ttfb_p50_ms', 'ttlb_p50_ms', 'p50_ms', 'p95_ms', 'p99_ms', 'goodput_mbps', 'completion_spread_ms',
-  'connections_used', 'server_connections', 'retransmissions', 'co_stall_index', 'hol_stall_index', 'stall_ms_mean', 'loss_measured_pct', 'drops_loss', 'drops_queue',
-  'wire_bytes_per_msg',
-];
+// the columns of summary.csv as harness/summary.ts writes them, plus one it does not write
+// (yet): compare takes any numeric column, known or not
+const NEW_COLUMN = 'page_p75_ms';
+const COLUMNS: string[] = [...SUMMARY_COLUMNS, NEW_COLUMN];
 
 /** page_ms of A's five repetitions: mean 1000, sd ~7.9 */
 const BASE = [990, 1005, 1000, 995, 1010];
@@ -74,6 +75,7 @@ function makeRun(name: string, groups: Group[], opts: { run?: Record<string, unk
         scenario: 'syn', cell: g.cell ?? 'base', protocol: g.protocol, rep: i + 1, status: g.status ?? 'SUCCEEDED', reason: ok ? '' : 'timeout',
         workload: 'page', loss_pct: 0, rtt_ms: 50, rate_mbps: '', tcp_cc: 'cubic', quic_cc: 'cubic', page_ms: ok ? page : '', requests: 10, errors: 0,
         goodput_mbps: ok ? (g.goodput?.[i] ?? 8) : '', connections_used: 1, retransmissions: 3, wire_bytes_per_msg: ok ? page / 10 : '',
+        [NEW_COLUMN]: ok ? page * 0.75 : '',
       });
     });
   }
@@ -171,7 +173,7 @@ test('compare: 30% faster improved (exit 0); --json; the output is deterministic
   assert.equal(j1.stdout, j2.stdout, 'a fixed bootstrap seed gives identical output');
 });
 
-test('compare: higher-is-better metric (goodput) that dropped regressed; a newly added column compares too', async () => {
+test('compare: higher-is-better metric (goodput) that dropped regressed; a column summary.ts does not write compares too', async () => {
   const B = makeRun('syn-B-goodput', [
     { protocol: 'h2', page: BASE, goodput: [5.5, 5.6, 5.4, 5.5, 5.6] },
     { protocol: 'h3', page: scaled(1.4), goodput: [8.1, 8.0, 7.9, 8.0, 8.1] },
@@ -187,6 +189,12 @@ test('compare: higher-is-better metric (goodput) that dropped regressed; a newly
   assert.equal(w.code, 1, w.stderr);
   assert.match(tableRow(w.stdout, 'base', 'h3'), /\+40\.0% .*regressed$/);
   assert.match(tableRow(w.stdout, 'base', 'h2'), /same$/);
+  // a column compare has no entry for: direction from its name (*_ms: lower is better)
+  assert.ok(!(SUMMARY_COLUMNS as string[]).includes(NEW_COLUMN), `${NEW_COLUMN} must stay a column summary.ts does not write`);
+  const n = await holbench(['compare', A, B, '--metric', NEW_COLUMN, '--out', join(tmp, 'out-new')]);
+  assert.equal(n.code, 1, n.stderr);
+  assert.match(n.stdout, /^page_p75_ms \(lower is better\)/);
+  assert.match(tableRow(n.stdout, 'base', 'h3'), /\+40\.0% .*regressed$/);
 });
 
 test('compare: groups in one run only are flagged; a group that fails every repetition in B counts as a regression', async () => {
@@ -284,4 +292,144 @@ test('compare library: directions, thresholds, the bootstrap interval', () => {
   assert.deepEqual(relChangeCi95([0, 0], [0, 0]), { estimate: 0, lo: 0, hi: 0 });
   assert.ok(Number.isNaN(relChangeCi95([0, 0], [1, 2]).estimate));
   assert.ok(Number.isNaN(relChangeCi95([1000], [1200]).lo), 'no interval from one repetition');
+});
+
+// ---------------------------------------------------------------------------------------
+// Hostile input: malformed summary.csv, odd column names, bad --out, control characters
+// ---------------------------------------------------------------------------------------
+
+/** A copy of run `name` (2 protocols, BASE) whose summary.csv text is passed through `edit`. */
+function editedRun(name: string, edit: (lines: string[]) => string[]): string {
+  const dir = makeRun(name, [{ protocol: 'h2', page: BASE }, { protocol: 'h3', page: BASE }]);
+  const lines = readFileSync(join(dir, 'summary.csv'), 'utf8').split('\n');
+  writeFileSync(join(dir, 'summary.csv'), edit(lines).join('\n'));
+  return dir;
+}
+
+test('compare: a summary.csv row with fewer or more fields than the header exits 2 naming the file and line', async () => {
+  // line 1 is the header, line 4 the third repetition of h2
+  const cases: [string, (l: string) => string, RegExp][] = [
+    ['short', (l) => l.split(',').slice(0, -2).join(','), new RegExp(`${COLUMNS.length - 2} fields, the header has ${COLUMNS.length}`)],
+    ['long', (l) => `${l},extra`, new RegExp(`${COLUMNS.length + 1} fields, the header has ${COLUMNS.length}`)],
+  ];
+  for (const [kind, edit, fields] of cases) {
+    const bad = editedRun(`syn-ragged-${kind}`, (lines) => lines.map((l, i) => (i === 3 ? edit(l) : l)));
+    const out = join(tmp, `out-ragged-${kind}`);
+    for (const args of [[A, bad], [bad, A]]) {
+      const r = await holbench(['compare', ...args, '--out', out]);
+      assert.equal(r.code, 2, `${kind}: ${r.stderr}`);
+      assert.ok(r.stderr.includes(`${join(bad, 'summary.csv')}:4: `), `${kind}: names file and line 4: ${r.stderr}`);
+      assert.match(r.stderr, fields);
+    }
+    assert.ok(!existsSync(out), 'nothing written');
+  }
+});
+
+test('compare: a garbage summary.csv exits 2 with one short line naming the file and line', async () => {
+  const garbage: [string, string | Buffer][] = [
+    ['binary', Buffer.from(Array.from({ length: 1024 }, (_, i) => i % 256))],
+    ['quote', 'cell,protocol,status\n"base,h2,SUCCEEDED\n'],
+    ['binary-no-nul', Buffer.from(Array.from({ length: 1024 }, (_, i) => 1 + (i % 255)))],
+  ];
+  for (const [kind, data] of garbage) {
+    const dir = join(tmp, 'results', `syn-garbage-${kind}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'summary.csv'), data);
+    const r = await holbench(['compare', A, dir, '--out', join(tmp, `out-garbage-${kind}`)]);
+    assert.equal(r.code, 2, `${kind}: ${r.stderr}`);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, `${kind}: one line: ${r.stderr}`);
+    assert.ok(lines[0]!.includes(join(dir, 'summary.csv')), `${kind}: names the file: ${r.stderr}`);
+    assert.match(lines[0]!, /summary\.csv:\d+: /, `${kind}: names the line`);
+    assert.ok(lines[0]!.length < 300, `${kind}: short, does not quote the content (${lines[0]!.length} chars)`);
+    assert.doesNotMatch(r.stderr, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/, `${kind}: no raw control characters`);
+  }
+});
+
+test('compare: --metric __proto__, constructor, toString are not metrics unless both runs have such a column', async () => {
+  const B = makeRun('syn-B-proto', [{ protocol: 'h2', page: BASE }, { protocol: 'h3', page: BASE }]);
+  const names = ['__proto__', 'constructor', 'toString'];
+  for (const m of names) {
+    const r = await holbench(['compare', A, B, '--metric', m, '--out', join(tmp, 'out-proto')]);
+    assert.equal(r.code, 2, `${m}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`unknown metric "${m}"`));
+  }
+  assert.ok(!existsSync(join(tmp, 'out-proto')));
+  // columns with these names are ordinary columns: compared, no direction, no crash
+  const withCols = (name: string) =>
+    editedRun(name, (lines) => lines.map((l, i) => (i === 0 ? `${l},${names.join(',')}` : l === '' ? l : `${l},${i},${i + 1},${i + 2}`)));
+  const PA = withCols('syn-A-proto-cols');
+  const PB = withCols('syn-B-proto-cols');
+  for (const m of names) {
+    const r = await holbench(['compare', PA, PB, '--metric', m, '--out', join(tmp, `out-proto-${m}`)]);
+    assert.equal(r.code, 0, `${m}: ${r.stderr}`);
+    assert.ok(r.stdout.startsWith(`${m} (neither direction is better)`), `${m}: ${r.stdout.split('\n')[0]}`);
+    assert.doesNotMatch(r.stdout + r.stderr, /undefined|Error/);
+    assert.deepEqual(readCsv(join(tmp, `out-proto-${m}`, 'compare.csv')).map((x) => [x.metric, x.direction, x.verdict]), [[m, 'neutral', 'same'], [m, 'neutral', 'same']]);
+  }
+});
+
+test('compare: a bad --out exits 2 naming --out before reading the runs (/proc, /sys, a file, a symlink into /proc)', async () => {
+  const file = join(tmp, 'a-file');
+  writeFileSync(file, 'x');
+  const link = join(tmp, 'link-to-proc');
+  symlinkSync('/proc/self', link);
+  const cases: [string, RegExp][] = [
+    ['/proc/x', /\/proc/],
+    ['/proc', /\/proc/],
+    ['/sys/x/y', /\/sys/],
+    [join(file, 'sub'), /is not a folder/],
+    [file, /not a folder/],
+    [join(link, 'x'), /\/proc/],
+  ];
+  for (const [out, why] of cases) {
+    // the runs do not exist: the --out error comes first, so nothing was read
+    const r = await holbench(['compare', join(tmp, 'results', 'no-A'), join(tmp, 'results', 'no-B'), '--out', out], process.cwd(), 20_000);
+    assert.equal(r.code, 2, `--out ${out}: exit ${r.code}, ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`--out ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `), `--out ${out}`);
+    assert.match(r.stderr, why, `--out ${out}`);
+    assert.doesNotMatch(r.stderr, /no such results folder/);
+  }
+  // with real runs too (before the check, /proc/x spun at 100% CPU in mkdir): exit 2, nothing created
+  const p = await holbench(['compare', A, A, '--out', '/proc/x'], process.cwd(), 20_000);
+  assert.equal(p.code, 2, `exit ${p.code}: ${p.stderr}`);
+  assert.match(p.stderr, /--out \/proc\/x: /);
+  const r = await holbench(['compare', A, A, '--out', join(file, 'sub', 'deeper')], process.cwd(), 20_000);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(readFileSync(file, 'utf8'), 'x');
+});
+
+test('compare: control characters from the CSV, run.json and folder names are escaped on the terminal', async () => {
+  const ESC = '\x1b';
+  const cell = `base${ESC}[31mRED`;
+  const protocol = `h2\x07\u202e`;
+  const run = runJson({ kernel: `6.1${ESC}]0;pwned\x07` });
+  const SA = makeRun(`syn-A-${ESC}[2J`, [{ cell, protocol, page: BASE }]);
+  const SB = makeRun('syn-B-esc', [{ cell, protocol, page: scaled(1.3) }], { run });
+  for (const json of [false, true]) {
+    const r = await holbench(['compare', SA, SB, '--out', join(tmp, 'out-esc'), ...(json ? ['--json'] : [])]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.doesNotMatch(r.stdout, /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]/, `${json ? 'JSON' : 'table'}: no raw control characters on stdout`);
+    assert.doesNotMatch(r.stderr, /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]/, 'none on stderr');
+    assert.ok(r.stderr.includes('6.1\\x1b]0;pwned\\x07'), `kernel escaped in the warning: ${r.stderr}`);
+    assert.ok(r.stderr.includes('base\\x1b[31mRED h2\\x07\\u202e'), `cell and protocol escaped in the regression list: ${r.stderr}`);
+    if (json) {
+      const res = JSON.parse(r.stdout);
+      assert.equal(res.groups[0].cell, cell, 'JSON still carries the exact value');
+      assert.equal(res.groups[0].protocol, protocol);
+    } else {
+      assert.ok(r.stdout.includes('base\\x1b[31mRED  h2\\x07\\u202e'), `table row escaped: ${r.stdout}`);
+      assert.ok(r.stdout.includes('syn-A-\\x1b[2J'), 'folder name escaped');
+    }
+  }
+  // the files keep the exact values
+  assert.deepEqual(readCsv(join(tmp, 'out-esc', 'compare.csv')).map((x) => [x.cell, x.protocol]), [[cell, protocol]]);
+  // a column name with control characters in the unknown-metric list
+  const col = `evil${ESC}[5m_ms`;
+  const CA = editedRun('syn-A-evilcol', (lines) => lines.map((l, i) => (i === 0 ? `${l},"${col}"` : l === '' ? l : `${l},${i}`)));
+  const CB = editedRun('syn-B-evilcol', (lines) => lines.map((l, i) => (i === 0 ? `${l},"${col}"` : l === '' ? l : `${l},${i}`)));
+  const u = await holbench(['compare', CA, CB, '--metric', `nope${ESC}[0m`]);
+  assert.equal(u.code, 2);
+  assert.ok(u.stderr.includes('evil\\x1b[5m_ms (lower is better)') && u.stderr.includes('"nope\\x1b[0m"'), u.stderr);
+  assert.doesNotMatch(u.stderr, /\x1b/);
 });

@@ -18,13 +18,24 @@ export function percentile(values: readonly number[], p: number): number {
   return percentileSorted(xs, p);
 }
 
-/** `percentile` for input that is already sorted ascending and finite (no copy). */
+/** `percentile` for input that is already sorted ascending, without NaN (no copy).
+ *  +-Infinity may appear (bootstrapped ratios whose denominator resampled to 0): when the
+ *  two closest ranks differ and one is infinite, the result is that one (no Inf - Inf). */
 export function percentileSorted(xs: readonly number[], p: number): number {
   if (xs.length === 0) return NaN;
   const h = ((xs.length - 1) * p) / 100;
   const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, xs.length - 1);
-  return xs[lo]! + (h - lo) * (xs[hi]! - xs[lo]!);
+  const x0 = xs[lo]!;
+  const x1 = xs[Math.min(lo + 1, xs.length - 1)]!;
+  if (h === lo || x0 === x1) return x0;
+  if (!Number.isFinite(x0)) return x0;
+  if (!Number.isFinite(x1)) return x1;
+  return x0 + (h - lo) * (x1 - x0);
+}
+
+/** Arithmetic mean, summed left to right; NaN for no values. Callers filter non-finite. */
+function mean(xs: readonly number[]): number {
+  return xs.reduce((s, x) => s + x, 0) / xs.length;
 }
 
 /** Several percentiles at once, keyed by p (e.g. {50: .., 95: .., 99: ..}). */
@@ -49,11 +60,11 @@ export function meanSd(values: readonly number[]): MeanSd {
   const xs = values.filter(Number.isFinite);
   const n = xs.length;
   if (n === 0) return { n, mean: NaN, sd: NaN, cv: NaN };
-  const mean = xs.reduce((s, x) => s + x, 0) / n;
-  if (n < 2) return { n, mean, sd: NaN, cv: NaN };
-  const ss = xs.reduce((s, x) => s + (x - mean) ** 2, 0);
+  const m = mean(xs);
+  if (n < 2) return { n, mean: m, sd: NaN, cv: NaN };
+  const ss = xs.reduce((s, x) => s + (x - m) ** 2, 0);
   const sd = Math.sqrt(ss / (n - 1));
-  return { n, mean, sd, cv: mean === 0 ? NaN : sd / mean };
+  return { n, mean: m, sd, cv: m === 0 ? NaN : sd / m };
 }
 
 /** Two-sided 95% quantiles of Student's t, t(0.975, df), for df = 1..30. */
@@ -125,6 +136,23 @@ export interface BootstrapOptions {
   stat?: (xs: readonly number[]) => number;
 }
 
+/** The resampling loop of the bootstraps below: `iterations` times, draw a resample of each
+ *  sample (its size, with replacement, from one mulberry32(seed) stream, samples in
+ *  order) and apply `stat` to the resamples. Returns the statistics sorted ascending. */
+function bootstrapStats(samples: readonly (readonly number[])[], stat: (resamples: readonly number[][]) => number, iterations: number, seed: number): number[] {
+  const rnd = mulberry32(seed);
+  const resamples = samples.map((xs) => new Array<number>(xs.length));
+  const stats: number[] = new Array(iterations);
+  for (let i = 0; i < iterations; i++) {
+    samples.forEach((xs, k) => {
+      const r = resamples[k]!;
+      for (let j = 0; j < xs.length; j++) r[j] = xs[Math.floor(rnd() * xs.length)]!;
+    });
+    stats[i] = stat(resamples);
+  }
+  return stats.sort((a, b) => a - b);
+}
+
 /** Percentile-bootstrap 95% interval: `iterations` resamples of size n drawn with
  *  replacement (mulberry32(seed)), the statistic of each, then the 2.5th and 97.5th
  *  percentiles (type 7) of those. Returns {estimate: stat(values), lo, hi}; lo/hi NaN when
@@ -132,18 +160,31 @@ export interface BootstrapOptions {
  *  doubtful; with n < 10 neither interval deserves much trust. */
 export function bootstrapCi95(values: readonly number[], opts: BootstrapOptions = {}): { estimate: number; lo: number; hi: number } {
   const xs = values.filter(Number.isFinite);
-  const stat = opts.stat ?? ((v: readonly number[]) => v.reduce((s, x) => s + x, 0) / v.length);
+  const stat = opts.stat ?? mean;
   const estimate = xs.length ? stat(xs) : NaN;
   if (xs.length < 2) return { estimate, lo: NaN, hi: NaN };
-  const rnd = mulberry32(opts.seed ?? 1);
-  const iters = opts.iterations ?? 2000;
-  const stats: number[] = new Array(iters);
-  const sample: number[] = new Array(xs.length);
-  for (let i = 0; i < iters; i++) {
-    for (let j = 0; j < xs.length; j++) sample[j] = xs[Math.floor(rnd() * xs.length)]!;
-    stats[i] = stat(sample);
-  }
-  stats.sort((a, b) => a - b);
+  const stats = bootstrapStats([xs], ([r]) => stat(r!), opts.iterations ?? 2000, opts.seed ?? 1);
+  return { estimate, lo: percentileSorted(stats, 2.5), hi: percentileSorted(stats, 97.5) };
+}
+
+/** Relative change of the mean from sample a to sample b, (mean(b) - mean(a)) / |mean(a)|,
+ *  as a fraction, with a 95% two-sample percentile-bootstrap interval: each of
+ *  `iterations` (default 10000) resamples draws n_a values from a, then n_b from b, with
+ *  replacement (mulberry32(seed), default 1, so deterministic); the relative change of
+ *  their means; then the 2.5th and 97.5th percentiles. Non-finite values are ignored.
+ *  lo/hi are NaN when either side has fewer than 2 values; the estimate is NaN when mean(a)
+ *  is 0 and mean(b) is not (0 when both are 0). Resamples with a zero mean on the A side
+ *  count as +-Infinity. */
+export function relChangeCi95(a: readonly number[], b: readonly number[], opts: { iterations?: number; seed?: number } = {}): { estimate: number; lo: number; hi: number } {
+  const xa = a.filter(Number.isFinite);
+  const xb = b.filter(Number.isFinite);
+  const rel = (ma: number, mb: number) => (ma === 0 ? (mb === 0 ? 0 : mb > 0 ? Infinity : -Infinity) : (mb - ma) / Math.abs(ma));
+  if (!xa.length || !xb.length) return { estimate: NaN, lo: NaN, hi: NaN };
+  const ma = mean(xa);
+  const mb = mean(xb);
+  const estimate = ma === 0 && mb !== 0 ? NaN : rel(ma, mb);
+  if (xa.length < 2 || xb.length < 2 || Number.isNaN(estimate)) return { estimate, lo: NaN, hi: NaN };
+  const stats = bootstrapStats([xa, xb], ([ra, rb]) => rel(mean(ra!), mean(rb!)), opts.iterations ?? 10_000, opts.seed ?? 1);
   return { estimate, lo: percentileSorted(stats, 2.5), hi: percentileSorted(stats, 97.5) };
 }
 

@@ -106,3 +106,31 @@ export function cellFacetLayout(ctx: ChartContext, rows: SummaryRow[], labels: M
 export function nn(x: number | null | undefined): number | null {
   return x === null || x === undefined || !Number.isFinite(x) ? null : x;
 }
+
+/** A finite number (run.json fields are unchecked JSON). */
+export const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+
+/** Group in first-seen order, keeping input order within a group. */
+export function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    const l = m.get(k);
+    if (l) l.push(x);
+    else m.set(k, [x]);
+  }
+  return m;
+}
+
+/** y scale with room above the tallest mark for the number drawn on top of it. */
+export function headroom(max: number): { zero: true; domainMax: number; nice: true } {
+  return { zero: true, domainMax: Math.max(1, max) * 1.15, nice: true };
+}
+
+/** Key of a (cell, protocol) group. */
+export const cellProto = (r: { cell: string; protocol: string }) => `${r.cell}\u0000${r.protocol}`;
+
+/** The context's protocols (in report order) that have a row in `rows`. */
+export function protocolsOf(ctx: ChartContext, rows: SummaryRow[]): string[] {
+  return ctx.protocols.filter((p) => rows.some((r) => r.protocol === p));
+}

@@ -1,0 +1,175 @@
+// The comparison itself, pure: which summary.csv columns are metrics and which way is
+// better, each side's mean and t-interval, the relative change with its bootstrap interval
+// (both from harness/metrics.ts) and the verdict against the threshold.
+import { meanCi95, relChangeCi95 } from '../metrics.ts';
+import { num } from '../report/load.ts';
+import { sortProtocols } from '../report/labels.ts';
+import { provenanceWarnings } from './provenance.ts';
+import { CompareInputError, type CompareOptions, type CompareResult, type Direction, type GroupResult, type RunData, type Side, type Verdict } from './types.ts';
+
+/** summary.csv columns that are not outcomes: identity, status text and the configured
+ *  network (loss_pct, rtt_ms, rate_mbps describe the cell, they are not measured). */
+const NOT_METRICS = new Set([
+  'scenario', 'cell', 'protocol', 'rep', 'status', 'reason', 'workload', 'tcp_cc', 'quic_cc', 'loss_pct', 'rtt_ms', 'rate_mbps',
+]);
+
+/** Known summary.csv metrics (harness/summary.ts) and which way is better. */
+export const KNOWN_METRICS: Readonly<Record<string, Direction>> = {
+  page_ms: 'lower', ttfb_p50_ms: 'lower', ttlb_p50_ms: 'lower', p50_ms: 'lower', p95_ms: 'lower', p99_ms: 'lower',
+  completion_spread_ms: 'lower', stall_ms_mean: 'lower', co_stall_index: 'lower', hol_stall_index: 'lower', retransmissions: 'lower', errors: 'lower',
+  goodput_mbps: 'higher',
+  // messages workloads
+  msg_p50_ms: 'lower', msg_p99_ms: 'lower', msgs_per_s: 'higher', wire_bytes_per_msg: 'lower', payload_bytes_per_msg: 'lower', msgs_lost: 'lower',
+  msgs_dup: 'lower', reconnects: 'lower', detect_ms_client: 'lower', detect_ms_server: 'lower',
+  // counts and emulator measurements: a change is worth seeing, but is not better or worse
+  requests: 'neutral', connections_used: 'neutral', server_connections: 'neutral', loss_measured_pct: 'neutral',
+  drops_loss: 'neutral', drops_queue: 'neutral', wire_bytes_up: 'neutral', wire_bytes_down: 'neutral',
+  msgs_sent: 'neutral', msgs_received: 'neutral',
+};
+
+/** Direction of a metric: the known list, else by name: times (`*_ms`, `*_ms_*`) lower,
+ *  rates (goodput, throughput, rps, *_per_s) higher, retransmissions/stalls/errors/
+ *  bytes-per-unit lower, anything else neutral. */
+export function metricDirection(column: string): Direction {
+  // own entries only: for a column named "constructor" or "__proto__" the object's
+  // inherited members are not directions
+  const known = Object.hasOwn(KNOWN_METRICS, column) ? KNOWN_METRICS[column] : undefined;
+  if (known) return known;
+  const c = column.toLowerCase();
+  if (/(^|_)ms(_|$)/.test(c)) return 'lower';
+  if (/(^|_)(goodput|throughput|rps|qps)(_|$)|_per_s(ec)?(_|$)/.test(c)) return 'higher';
+  if (/(^|_)(retrans\w*|stalls?|errors?|timeouts?|lost|dup)(_|$)|_bytes_per_/.test(c)) return 'lower';
+  return 'neutral';
+}
+
+const isBlank = (s: string | undefined) => s === undefined || ['', 'nan', 'null', 'undefined'].includes(s.trim().toLowerCase());
+
+/** Columns that can be compared: outcome columns whose non-blank values are all numbers,
+ *  with at least one value in a SUCCEEDED row. */
+export function numericColumns(run: RunData): string[] {
+  return run.columns.filter((c) => {
+    if (NOT_METRICS.has(c)) return false;
+    let any = false;
+    for (const r of run.rows) {
+      const v = r[c];
+      if (isBlank(v)) continue;
+      if (num(v) === null) return false;
+      if (r.status === 'SUCCEEDED') any = true;
+    }
+    return any;
+  });
+}
+
+const finite = (x: number) => (Number.isFinite(x) ? x : null);
+const finiteOrInf = (x: number) => (Number.isNaN(x) ? null : x);
+
+function side(rows: Record<string, string>[], metric: string): Side & { values: number[] } {
+  const ok = rows.filter((r) => r.status === 'SUCCEEDED');
+  const values = ok.map((r) => num(r[metric])).filter((v): v is number => v !== null);
+  const ci = meanCi95(values);
+  return {
+    values,
+    n: values.length,
+    failed: rows.length - ok.length,
+    mean: values.length ? ci.mean : null,
+    ci_lo: finite(ci.lo),
+    ci_hi: finite(ci.hi),
+    half: finite(ci.half),
+  };
+}
+
+export function verdictFor(direction: Direction, loPct: number, hiPct: number, thresholdPct: number): Verdict {
+  const up = loPct > thresholdPct;
+  const down = hiPct < -thresholdPct;
+  if (direction === 'lower') return up ? 'regressed' : down ? 'improved' : 'same';
+  if (direction === 'higher') return down ? 'regressed' : up ? 'improved' : 'same';
+  return up ? 'higher' : down ? 'lower' : 'same';
+}
+
+/** Compare two loaded runs on one metric. Throws CompareInputError when the metric is not
+ *  a numeric column of both runs (the message lists the ones that are). */
+export function compareRuns(a: RunData, b: RunData, opts: CompareOptions = {}): CompareResult {
+  const metric = opts.metric ?? 'page_ms';
+  const thr = opts.thresholdPct ?? 5;
+  const colsA = numericColumns(a);
+  const colsB = new Set(numericColumns(b));
+  const valid = colsA.filter((c) => colsB.has(c));
+  if (!valid.includes(metric)) {
+    const where = colsA.includes(metric) ? ` (only in A, ${a.name})` : colsB.has(metric) ? ` (only in B, ${b.name})` : '';
+    const list = valid.map((c) => `${c} (${metricDirection(c) === 'neutral' ? 'neutral' : `${metricDirection(c)} is better`})`).join(', ');
+    throw new CompareInputError(`unknown metric "${metric}"${where}; metrics in both runs: ${list || 'none'}`);
+  }
+  const direction = metricDirection(metric);
+
+  const key = (r: Record<string, string>) => `${r.cell}\u0000${r.protocol}`;
+  const groupRows = (rows: Record<string, string>[]) => {
+    const m = new Map<string, Record<string, string>[]>();
+    for (const r of rows) {
+      let l = m.get(key(r));
+      if (!l) m.set(key(r), (l = []));
+      l.push(r);
+    }
+    return m;
+  };
+  const ga = groupRows(a.rows);
+  const gb = groupRows(b.rows);
+  const cells = [...new Set([...a.rows, ...b.rows].map((r) => r.cell!))];
+  const protocols = sortProtocols([...a.rows, ...b.rows].map((r) => r.protocol!));
+
+  const groups: GroupResult[] = [];
+  const skipped: { cell: string; protocol: string }[] = [];
+  for (const cell of cells) {
+    for (const protocol of protocols) {
+      const k = `${cell}\u0000${protocol}`;
+      const ra = ga.get(k);
+      const rb = gb.get(k);
+      if (!ra && !rb) continue;
+      const sa = side(ra ?? [], metric);
+      const sb = side(rb ?? [], metric);
+      if (sa.n === 0 && sb.n === 0) {
+        skipped.push({ cell, protocol });
+        continue;
+      }
+      let verdict: Verdict;
+      let change = { estimate: NaN, lo: NaN, hi: NaN };
+      if (!ra) verdict = 'only-in-B';
+      else if (!rb) verdict = 'only-in-A';
+      else if (sb.n === 0) verdict = sb.failed === rb.length ? 'failed-in-B' : 'n/a';
+      else if (sa.n === 0) verdict = sa.failed === ra.length ? 'failed-in-A' : 'n/a';
+      else {
+        change = relChangeCi95(sa.values, sb.values, { iterations: opts.iterations, seed: opts.seed });
+        if (Number.isNaN(change.estimate)) verdict = 'n/a';
+        else if (sa.n < 2 || sb.n < 2) verdict = 'too-few';
+        else verdict = verdictFor(direction, 100 * change.lo, 100 * change.hi, thr);
+      }
+      const { values: _va, ...sideA } = sa;
+      const { values: _vb, ...sideB } = sb;
+      groups.push({
+        cell,
+        protocol,
+        a: sideA,
+        b: sideB,
+        change_pct: finiteOrInf(100 * change.estimate),
+        change_lo_pct: finiteOrInf(100 * change.lo),
+        change_hi_pct: finiteOrInf(100 * change.hi),
+        verdict,
+      });
+    }
+  }
+  const warnings = provenanceWarnings(a, b, [...new Set(groups.filter((g) => g.a.n && g.b.n).map((g) => g.cell))]);
+  const only = groups.filter((g) => g.verdict === 'only-in-A' || g.verdict === 'only-in-B');
+  if (only.length) warnings.push(`${only.length} group(s) in one run only: ${only.map((g) => `${g.cell}/${g.protocol} (${g.verdict})`).join(', ')}`);
+  const few = groups.filter((g) => g.verdict === 'too-few');
+  if (few.length) warnings.push(`${few.length} group(s) with fewer than 2 successful repetitions on a side (no interval, no verdict): ${few.map((g) => `${g.cell}/${g.protocol}`).join(', ')}`);
+  return {
+    metric,
+    direction,
+    threshold_pct: thr,
+    a: { dir: a.dir, name: a.name },
+    b: { dir: b.dir, name: b.name },
+    groups,
+    regressed: groups.filter((g) => g.verdict === 'regressed' || g.verdict === 'failed-in-B'),
+    skipped,
+    warnings,
+  };
+}
