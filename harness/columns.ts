@@ -11,28 +11,36 @@ type ColumnType = 'text' | 'num' | 'count' | 'status';
 /** which way is better: `compare` judges lower/higher; neutral columns get no verdict */
 type Better = 'lower' | 'higher' | 'neutral';
 
+/** id: which job the row is; condition: what was configured for it; outcome: what was
+ *  measured (only outcomes are metrics for `compare`) */
+type Role = 'id' | 'condition' | 'outcome';
+
 interface ColumnDef {
   type: ColumnType;
+  role: Role;
   better?: Better;
   doc: string;
 }
 
-const c = <T extends ColumnType>(type: T, doc: string, better?: Better): { type: T; doc: string; better?: Better } => ({ type, doc, better });
+/** an outcome column */
+const c = <T extends ColumnType>(type: T, doc: string, better?: Better): { type: T; role: Role; doc: string; better?: Better } => ({ type, role: 'outcome', doc, better });
+const id = <T extends ColumnType>(type: T, doc: string) => ({ ...c(type, doc), role: 'id' as Role });
+const cond = <T extends ColumnType>(type: T, doc: string) => ({ ...c(type, doc), role: 'condition' as Role });
 
 export const SUMMARY_TABLE = {
-  scenario: c('text', 'scenario name'),
-  cell: c('text', 'cell id (the sweep values, e.g. loss_pct=2,rtt_ms=50; base without a sweep)'),
-  protocol: c('text', 'protocol label (http1.1x6, h2 ...)'),
-  rep: c('count', 'repetition, 1-based'),
-  status: c('status', 'SUCCEEDED, FAILED or UNSUPPORTED'),
-  reason: c('text', 'why it failed or is unsupported; messages lost'),
-  workload: c('text', 'page, load or messages'),
-  loss_pct: c('count', 'configured loss per direction, % (stationary rate for Gilbert-Elliott)'),
-  rtt_ms: c('count', 'configured base round-trip time, ms'),
-  rate_mbps: c('num', 'configured rate limit, Mbit/s (empty: none)'),
-  tcp_cc: c('text', 'TCP congestion control in both namespaces'),
-  quic_cc: c('text', 'QUIC congestion control'),
-  seed: c('num', 'impairment seed of the job: jobSeed(scenario seed, cell, rep), the same for every protocol of one repetition (netem/seed.ts)'),
+  scenario: id('text', 'scenario name'),
+  cell: id('text', 'cell id (the sweep values, e.g. loss_pct=2,rtt_ms=50; base without a sweep)'),
+  protocol: id('text', 'protocol label (http1.1x6, h2 ...)'),
+  rep: id('count', 'repetition, 1-based'),
+  status: id('status', 'SUCCEEDED, FAILED or UNSUPPORTED'),
+  reason: id('text', 'why it failed or is unsupported; messages lost'),
+  workload: id('text', 'page, load or messages'),
+  loss_pct: cond('count', 'configured loss per direction, % (stationary rate for Gilbert-Elliott)'),
+  rtt_ms: cond('count', 'configured base round-trip time, ms'),
+  rate_mbps: cond('num', 'configured rate limit, Mbit/s (empty: none)'),
+  tcp_cc: cond('text', 'TCP congestion control in both namespaces'),
+  quic_cc: cond('text', 'QUIC congestion control'),
+  seed: cond('num', 'impairment seed of the job: jobSeed(scenario seed, cell, rep), the same for every protocol of one repetition (netem/seed.ts)'),
   page_ms: c('num', 'start of the first request to the end of the last object', 'lower'),
   requests: c('count', 'requests made'),
   errors: c('count', 'requests that failed', 'lower'),
@@ -85,6 +93,9 @@ const ofType = (...types: ColumnType[]) => SUMMARY_COLUMNS.filter((k) => (types 
 export const NUMERIC_COLUMNS = ofType('num', 'count');
 /** Columns read as text ('' when missing). */
 export const TEXT_COLUMNS = ofType('text', 'status');
+
+/** Columns that describe the job, not a measurement of it (never a `compare` metric). */
+export const NOT_OUTCOME_COLUMNS: ReadonlySet<string> = new Set(SUMMARY_COLUMNS.filter((k) => SUMMARY_TABLE[k].role !== 'outcome'));
 
 /** Which way is better for a column, or undefined for a name that is not in the table. */
 export function columnBetter(name: string): Better | undefined {

@@ -2,38 +2,23 @@
 // better, each side's mean and t-interval, the relative change with its bootstrap interval
 // (both from harness/metrics.ts) and the verdict against the threshold.
 import { meanCi95, relChangeCi95 } from '../metrics.ts';
+import { columnBetter, NOT_OUTCOME_COLUMNS } from '../columns.ts';
 import { num } from '../report/load.ts';
 import { sortProtocols } from '../report/labels.ts';
 import { provenanceWarnings } from './provenance.ts';
 import { CompareInputError, type CompareOptions, type CompareResult, type Direction, type GroupResult, type RunData, type Side, type Verdict } from './types.ts';
 
-/** summary.csv columns that are not outcomes: identity, status text and the configured
- *  network (loss_pct, rtt_ms, rate_mbps describe the cell, they are not measured). */
-const NOT_METRICS = new Set([
-  'scenario', 'cell', 'protocol', 'rep', 'status', 'reason', 'workload', 'tcp_cc', 'quic_cc', 'loss_pct', 'rtt_ms', 'rate_mbps',
-]);
+/** summary.csv columns that are not outcomes (identity, status text, the configured network
+ *  and seed): from the column table (harness/columns.ts). */
+const NOT_METRICS = NOT_OUTCOME_COLUMNS;
 
-/** Known summary.csv metrics (harness/summary.ts) and which way is better. */
-export const KNOWN_METRICS: Readonly<Record<string, Direction>> = {
-  page_ms: 'lower', ttfb_p50_ms: 'lower', ttlb_p50_ms: 'lower', p50_ms: 'lower', p95_ms: 'lower', p99_ms: 'lower',
-  completion_spread_ms: 'lower', stall_ms_mean: 'lower', co_stall_index: 'lower', hol_stall_index: 'lower', retransmissions: 'lower', errors: 'lower',
-  goodput_mbps: 'higher',
-  // messages workloads
-  msg_p50_ms: 'lower', msg_p99_ms: 'lower', msgs_per_s: 'higher', wire_bytes_per_msg: 'lower', payload_bytes_per_msg: 'lower', msgs_lost: 'lower',
-  msgs_dup: 'lower', reconnects: 'lower', detect_ms_client: 'lower', detect_ms_server: 'lower',
-  // counts and emulator measurements: a change is worth seeing, but is not better or worse
-  requests: 'neutral', connections_used: 'neutral', server_connections: 'neutral', loss_measured_pct: 'neutral',
-  drops_loss: 'neutral', drops_queue: 'neutral', wire_bytes_up: 'neutral', wire_bytes_down: 'neutral',
-  msgs_sent: 'neutral', msgs_received: 'neutral',
-};
-
-/** Direction of a metric: the known list, else by name: times (`*_ms`, `*_ms_*`) lower,
+/** Direction of a metric: the column table's (harness/columns.ts), else by name: times (`*_ms`, `*_ms_*`) lower,
  *  rates (goodput, throughput, rps, *_per_s) higher, retransmissions/stalls/errors/
  *  bytes-per-unit lower, anything else neutral. */
 export function metricDirection(column: string): Direction {
-  // own entries only: for a column named "constructor" or "__proto__" the object's
-  // inherited members are not directions
-  const known = Object.hasOwn(KNOWN_METRICS, column) ? KNOWN_METRICS[column] : undefined;
+  // own entries only (columnBetter checks): for a column named "constructor" or
+  // "__proto__" the object's inherited members are not directions
+  const known = columnBetter(column);
   if (known) return known;
   const c = column.toLowerCase();
   if (/(^|_)ms(_|$)/.test(c)) return 'lower';
