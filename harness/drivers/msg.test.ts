@@ -8,13 +8,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { haveCommand, run } from '../../proc/exec.ts';
-import { createTopology, type Topology } from '../../netem/topology.ts';
+import type { Topology } from '../../netem/topology.ts';
 import { effectiveHoldMs } from './longpoll.ts';
 import { SseParser, type SseEvent } from './sse.ts';
 import { nowMs, type Keepalive } from '../../contract/messages.ts';
 import type { MsgServerStats } from '../../servers/msg.ts';
 import type { ClientJob, ClientResult } from './testdata/msg-client.ts';
-import { messageClient, serverStats as statsOf, startServer, teardown , type ServerChannel } from './testdata/fixtures.ts';
+import { messageClient, serverInTopology, serverStats as statsOf, teardown, type ServerChannel } from './testdata/fixtures.ts';
 /** what the server process applies to every connection */
 const SERVER_KA: Keepalive = { pingMs: 500, pingTimeoutMs: 500, heartbeatMs: 300, retryMs: 200 };
 
@@ -78,13 +78,7 @@ describe('msg plugin and drivers on namespaces', { timeout: 120_000 }, async () 
 
   before(async () => {
     if (skip) return;
-    const topo = await createTopology();
-    try {
-      env = { topo, ...(await startServer(topo, 'msg', { keepalive: SERVER_KA })) };
-    } catch (e) {
-      await topo.destroy();
-      throw e;
-    }
+    env = await serverInTopology('msg', { keepalive: SERVER_KA });
   });
 
   after(async () => {

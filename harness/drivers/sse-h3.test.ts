@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { connect, listen, PushBody, type H3Client, type H3Request, type H3Server, type ConnectionClosedInfo } from '../../h3/index.ts';
+import { connect, listen, PushBody, type H3Client, type H3Request, type ConnectionClosedInfo } from '../../h3/index.ts';
 import { QuicIdleTimeout } from '../../h3/quic.ts';
 import { makeTls, type TestTls } from '../../peers/peers.ts';
 import { h3Support } from '../../h3/binding.ts';
@@ -22,11 +22,11 @@ import { createSseH3Driver } from './sse-h3.ts';
 import type { MessageDriver, OpenParams } from './messages.ts';
 import { nowMs, type Keepalive } from '../../contract/messages.ts';
 import { haveCommand, run } from '../../proc/exec.ts';
-import { createTopology, type Topology } from '../../netem/topology.ts';
-import { makeCert, SERVER_NAME } from '../../servers/cert.ts';
+import type { Topology } from '../../netem/topology.ts';
+import { SERVER_NAME } from '../../servers/cert.ts';
 import type { H3ServerStats } from '../../servers/h3.ts';
 import type { ClientJob, ClientResult } from './testdata/msg-client.ts';
-import { messageClient, serverStats as statsOf, startServer, teardown , type ServerChannel } from './testdata/fixtures.ts';
+import { messageClient, serverInTopology, serverStats as statsOf, teardown, type ServerChannel } from './testdata/fixtures.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
@@ -321,14 +321,7 @@ describe('sse-h3 on namespaces', { skip: h3skip, timeout: 120_000 }, async () =>
 
   before(async () => {
     if (skip) return;
-    const topo = await createTopology();
-    try {
-      const tls = await makeCert(topo.addr.server);
-      env = { topo, ...(await startServer(topo, 'h3', { keepalive: SERVER_KA, tls })), cert: tls.cert };
-    } catch (e) {
-      await topo.destroy();
-      throw e;
-    }
+    env = await serverInTopology('h3', { keepalive: SERVER_KA, tls: true });
   });
 
   after(async () => {

@@ -4,7 +4,8 @@
 // progress can be awaited message by message.
 import assert from 'node:assert/strict';
 import { run, startTs } from '../../../proc/exec.ts';
-import type { Topology } from '../../../netem/topology.ts';
+import { createTopology, type Topology } from '../../../netem/topology.ts';
+import { makeCert } from '../../../servers/cert.ts';
 import type { Keepalive } from '../../../contract/messages.ts';
 import { SERVER_MAIN, type ServerControl } from '../../../servers/main.ts';
 import { startChild, type ChildChannel } from '../../../proc/channel.ts';
@@ -28,6 +29,19 @@ export async function startServer(topo: Topology, plugin: PluginName, o: { keepa
     throw new Error(`${plugin} plugin did not start: ${JSON.stringify(server.ready.unsupported)}`);
   }
   return { server, port };
+}
+
+/** before(): a fresh topology with the server process in it (TLS from a per-run
+ *  certificate when `tls`); the topology is destroyed again if the server fails to start. */
+export async function serverInTopology(plugin: PluginName, o: { keepalive: Keepalive; tls?: boolean }): Promise<{ topo: Topology; server: ServerChannel; port: number; cert: string }> {
+  const topo = await createTopology();
+  try {
+    const tls = o.tls ? await makeCert(topo.addr.server) : undefined;
+    return { topo, ...(await startServer(topo, plugin, { keepalive: o.keepalive, tls })), cert: tls?.cert ?? '' };
+  } catch (e) {
+    await topo.destroy();
+    throw e;
+  }
 }
 
 /** after(): stop the server, lift the outage rule the tests may have left in the router's

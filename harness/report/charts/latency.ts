@@ -1,5 +1,5 @@
 // Load-workload chart (c): request latency percentiles per protocol.
-import { cellLabels, setupLine, uniq } from '../labels.ts';
+import { cellLabels, setupLine } from '../labels.ts';
 import { base, cellFacetLayout, type ChartContext, type ChartResult } from './common.ts';
 
 const PCTS = [
