@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { metricDirection, parseThreshold, relChangeCi95 } from './compare.ts';
+import { metricDirection, parseThreshold, provenanceWarnings, relChangeCi95, type RunData } from './compare.ts';
 
 const CLI = new URL('./cli.ts', import.meta.url).pathname;
 const TSX = import.meta.resolve('tsx');
@@ -284,4 +284,22 @@ test('compare library: directions, thresholds, the bootstrap interval', () => {
   assert.deepEqual(relChangeCi95([0, 0], [0, 0]), { estimate: 0, lo: 0, hi: 0 });
   assert.ok(Number.isNaN(relChangeCi95([0, 0], [1, 2]).estimate));
   assert.ok(Number.isNaN(relChangeCi95([1000], [1200]).lo), 'no interval from one repetition');
+});
+
+test('compare: an HTTP/1.x label that was cleartext in one run and TLS in the other is a provenance warning', () => {
+  const rows = ['http1.1x6', 'http1.1x6-clear', 'h2'].map((protocol) => ({ cell: 'base', protocol }));
+  const data = (protocols: unknown[]): RunData => ({ dir: '/x', name: 'x', run: runJson({ protocols }) as any, rows, columns: ['cell', 'protocol'] });
+  const now = data([
+    { label: 'http1.1x6', protocol: 'http1.1', connections: 6, tls: true, plugin: 'h1' },
+    { label: 'http1.1x6-clear', protocol: 'http1.1', connections: 6, tls: false, plugin: 'h1-clear' },
+    { label: 'h2', protocol: 'h2', connections: 1, tls: true, plugin: 'h2' },
+  ]);
+  // a run from before TLS for HTTP/1.x: labels only
+  const old = data(['http1.1x6', 'http1.1x6-clear', 'h2']);
+  assert.deepEqual(provenanceWarnings(old, now, ['base']), [
+    'http1.1x6: TLS differs: A not recorded (cleartext if the run predates TLS for HTTP/1.x), B TLS',
+    'http1.1x6-clear: TLS differs: A not recorded (cleartext if the run predates TLS for HTTP/1.x), B cleartext',
+  ]);
+  assert.deepEqual(provenanceWarnings(now, now, ['base']), []);
+  assert.deepEqual(provenanceWarnings(old, old, ['base']), []);
 });
