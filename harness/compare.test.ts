@@ -12,6 +12,8 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { parseThreshold } from './compare.ts';
 import { metricDirection } from './compare/stats.ts';
+import { provenanceWarnings } from './compare/provenance.ts';
+import type { RunData } from './compare/types.ts';
 import { relChangeCi95 } from './metrics.ts';
 import { SUMMARY_COLUMNS } from './summary.ts';
 
@@ -432,4 +434,22 @@ test('compare: control characters from the CSV, run.json and folder names are es
   assert.equal(u.code, 2);
   assert.ok(u.stderr.includes('evil\\x1b[5m_ms (lower is better)') && u.stderr.includes('"nope\\x1b[0m"'), u.stderr);
   assert.doesNotMatch(u.stderr, /\x1b/);
+});
+
+test('compare: an HTTP/1.x label that was cleartext in one run and TLS in the other is a provenance warning', () => {
+  const rows = ['http1.1x6', 'http1.1x6-clear', 'h2'].map((protocol) => ({ cell: 'base', protocol }));
+  const data = (protocols: unknown[]): RunData => ({ dir: '/x', name: 'x', run: runJson({ protocols }) as any, rows, columns: ['cell', 'protocol'] });
+  const now = data([
+    { label: 'http1.1x6', protocol: 'http1.1', connections: 6, tls: true, plugin: 'h1' },
+    { label: 'http1.1x6-clear', protocol: 'http1.1', connections: 6, tls: false, plugin: 'h1-clear' },
+    { label: 'h2', protocol: 'h2', connections: 1, tls: true, plugin: 'h2' },
+  ]);
+  // a run from before TLS for HTTP/1.x: labels only
+  const old = data(['http1.1x6', 'http1.1x6-clear', 'h2']);
+  assert.deepEqual(provenanceWarnings(old, now, ['base']), [
+    'http1.1x6: TLS differs: A not recorded (cleartext if the run predates TLS for HTTP/1.x), B TLS',
+    'http1.1x6-clear: TLS differs: A not recorded (cleartext if the run predates TLS for HTTP/1.x), B cleartext',
+  ]);
+  assert.deepEqual(provenanceWarnings(now, now, ['base']), []);
+  assert.deepEqual(provenanceWarnings(old, old, ['base']), []);
 });

@@ -7,7 +7,7 @@ import { driverFor } from './drivers/registry.ts';
 import type { RequestHandle } from './records.ts';
 
 const USAGE = `usage: holbench fetch <url> [--protocol h1|h2|h3] [--insecure] [--ca FILE] [-n N] [-c C] [--json]
-  --protocol   h1 (HTTP/1.1, default for http://), h2 or h3 (default for https://: h2)
+  --protocol   h1 (HTTP/1.1, over TLS for https://; default for http://), h2 or h3 (default for https://: h2)
   --ca FILE    trust this PEM certificate/CA (default: the system's trust store)
   --insecure   do not verify the server certificate
   -n N         requests in all (default 1);  -c C  concurrent requests (default 1)
@@ -37,7 +37,6 @@ export async function fetchCommand(argv: string[]): Promise<number> {
   const proto = values.protocol ?? (url.protocol === 'http:' ? 'h1' : 'h2');
   if (!['h1', 'h2', 'h3'].includes(proto)) return bad(`--protocol: expected h1, h2 or h3, got "${proto}"`);
   if (proto !== 'h1' && url.protocol !== 'https:') return bad(`--protocol ${proto} needs an https:// URL`);
-  if (proto === 'h1' && url.protocol !== 'http:') return bad('--protocol h1 supports http:// only');
   const n = Number(values.n);
   const c = Number(values.c);
   if (!(Number.isInteger(n) && n >= 1 && n <= 100_000)) return bad('-n: expected an integer from 1 to 100000');
@@ -47,7 +46,7 @@ export async function fetchCommand(argv: string[]): Promise<number> {
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const factory = await driverFor(proto === 'h1' ? 'http1.1' : proto);
   const driver = await factory({
-    target: { host, port, caPem, servername: /^[\d.:]+$/.test(host) ? undefined : host, insecure: Boolean(values.insecure) },
+    target: { host, port, tls: url.protocol === 'https:', caPem, servername: /^[\d.:]+$/.test(host) ? undefined : host, insecure: Boolean(values.insecure) },
     connections: proto === 'h1' ? c : 1,
     requestTimeoutMs: Number(values['timeout-ms']),
   });

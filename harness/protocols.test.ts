@@ -1,9 +1,13 @@
 // The protocol table is the one source of truth: every entry has a driver and a server plugin
-// that load, the schema accepts exactly the table's names, the connection rule gives both
-// spellings one answer, and the report orders and colours labels from it.
+// that load, the schema accepts exactly the table's names, the connection and TLS rules give
+// both spellings one answer, and the report orders and colours labels from it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PROTOCOLS, PROTOCOL_TABLE, POOLED, protocolDef, protocolsOf, resolveConnections, type ProtocolName } from './protocols.ts';
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { colorOf, parseLabel, pluginOf, PROTOCOLS, PROTOCOL_TABLE, POOLED, protocolDef, protocolsOf, resolveConnections, resolveTls, TLS_CHOICE, type ProtocolName } from './protocols.ts';
 import { loadPlugin } from '../servers/registry.ts';
 import { driverFor, messageDriverFor } from './drivers/registry.ts';
 import { parseScenarioText, ScenarioError } from './scenario/load.ts';
@@ -30,8 +34,11 @@ test('every table entry loads its driver and its server plugin', async () => {
     if (d.transport === 'udp' && !h3.ok) continue; // the binding is missing on this platform
     const factory = d.family === 'http' ? await driverFor(name) : await messageDriverFor(name);
     assert.equal(typeof factory, 'function', `${name}: driver factory`);
-    const plugin = await loadPlugin(d.plugin);
-    assert.equal(typeof plugin.start, 'function', `${name}: plugin ${d.plugin}`);
+    // the plugin of every TLS choice the protocol allows
+    for (const tls of d.tls.kind === 'default-on' ? [true, false] : [d.tls.kind === 'always']) {
+      const plugin = await loadPlugin(pluginOf(name, tls));
+      assert.equal(typeof plugin.start, 'function', `${name}: plugin ${pluginOf(name, tls)}`);
+    }
     loaded++;
   }
   assert.equal(loaded, h3.ok ? PROTOCOLS.length : PROTOCOLS.filter((p) => protocolDef(p).transport !== 'udp').length);
@@ -89,4 +96,91 @@ test('report order and colours come from the table', () => {
   // a label without a fixed colour takes one no HTTP protocol holds
   const free = c.range[c.domain.indexOf('http1.0x6')]!;
   assert.ok(!c.range.slice(0, http.length + 1).includes(free), free);
+});
+
+test('TLS rule: HTTP/1.x over TLS by default, cleartext by choice, both spellings, one label', () => {
+  const s = parseScenarioText(
+    `protocols: [http1.0, http1.1x6, {protocol: http1.1, connections: 6, tls: false}, {protocol: http1.0, tls: false}, http1.1-clear, {protocol: http1.1, tls: true}, h2, h3]\n${page}`,
+    'x.yaml',
+  );
+  assert.deepEqual(
+    s.protocols.map((p) => [p.label, p.connections, p.tls]),
+    [['http1.0', 6, true], ['http1.1x6', 6, true], ['http1.1x6-clear', 6, false], ['http1.0-clear', 6, false], ['http1.1-clear', 1, false], ['http1.1', 1, true], ['h2', 1, true], ['h3', 1, true]],
+  );
+  // every label is a valid entry that means the same thing (a label copied from summary.csv)
+  for (const p of s.protocols) {
+    const again = parseScenarioText(`protocols: [${p.label}]\n${page}`, 'x.yaml').protocols[0]!;
+    assert.deepEqual(again, p, p.label);
+  }
+  // the same protocol in both spellings is one label, listed twice
+  assert.match(problemsOf(`protocols: [http1.1x6-clear, {protocol: http1.1, connections: 6, tls: false}]\n${page}`)[0]!, /protocols: http1\.1x6-clear is listed twice/);
+  // the default of every protocol follows its rule; the plugin follows the choice
+  for (const p of PROTOCOLS) {
+    const rule = PROTOCOL_TABLE[p].tls;
+    assert.deepEqual(resolveTls(p, undefined), { tls: rule.kind !== 'never' }, p);
+    if (rule.kind === 'default-on') {
+      assert.deepEqual(resolveTls(p, false), { tls: false }, p);
+      assert.notEqual(pluginOf(p, false), pluginOf(p, true), `${p}: cleartext has its own plugin`);
+    }
+  }
+  assert.deepEqual(TLS_CHOICE, ['http1.0', 'http1.1']);
+  assert.deepEqual([pluginOf('http1.1', true), pluginOf('http1.1', false), pluginOf('h2', true)], ['h1', 'h1-clear', 'h2']);
+});
+
+test('TLS rule: `tls` on a protocol without a choice is refused, naming the field', () => {
+  assert.deepEqual(problemsOf(`protocols: [http1.1, {protocol: h2, tls: false}]\n${page}`).map((p) => p.replace(/^\S+ /, '')), [
+    'protocols.1.tls: h2 always uses TLS; tls applies to http1.0, http1.1 only',
+  ]);
+  assert.deepEqual(problemsOf(`protocols: [{protocol: ws, tls: true}]\nworkload: {kind: messages}\n`).map((p) => p.replace(/^\S+ /, '')), [
+    'protocols.0.tls: ws never uses TLS (cleartext only); tls applies to http1.0, http1.1 only',
+  ]);
+  // every protocol without a choice refuses both values (the issue's rule: no choice, no key)
+  let refused = 0;
+  for (const p of PROTOCOLS) {
+    if (PROTOCOL_TABLE[p].tls.kind === 'default-on') continue;
+    for (const v of [true, false]) assert.ok('problem' in resolveTls(p, v), `${p} tls: ${v}`), refused++;
+  }
+  assert.equal(refused, 2 * (PROTOCOLS.length - TLS_CHOICE.length));
+  // no cleartext spelling for a protocol without a choice
+  assert.match(problemsOf(`protocols: [h2-clear]\n${page}`)[0]!, /protocols\.0: unknown protocol "h2-clear"/);
+  assert.match(problemsOf(`protocols: [http1.1-clearx6]\n${page}`)[0]!, /unknown protocol "http1\.1-clearx6"/);
+  // the JSON schema's pattern takes the same spellings (compiled as editors do, unicode mode)
+  const strings = (jsonSchema() as any).properties.protocols.items.anyOf[0].anyOf;
+  const re = new RegExp(strings[1].pattern, 'u');
+  for (const l of ['http1.0-clear', 'http1.1-clear', 'http1.1x6-clear', 'http1.0x3-clear', 'http1.1x6']) assert.ok(re.test(l) && parseLabel(l), l);
+  for (const l of ['h2-clear', 'http1.1-clearx6', 'http1.1-tls']) assert.ok(!re.test(l) && !parseLabel(l), l);
+});
+
+test('TLS rule: the CLI refuses `tls` on h2 with exit 2 before touching anything', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'holbench-tls-'));
+  const f = join(dir, 'bad.yaml');
+  await writeFile(f, `protocols: [http1.1x6, {protocol: h2, tls: false}]\n${page}`);
+  const cli = new URL('./cli.ts', import.meta.url).pathname;
+  const r = await new Promise<{ code: number; stderr: string }>((resolve) =>
+    execFile(process.execPath, ['--import', 'tsx', cli, 'run', f, '--out', join(dir, 'out')], { timeout: 60_000 }, (err, _o, stderr) =>
+      resolve({ code: err ? ((err as any).code as number) : 0, stderr }),
+    ),
+  );
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /1:\d+ protocols\.1\.tls: h2 always uses TLS/);
+  assert.match(r.stderr, /nothing was changed/);
+});
+
+test('cleartext labels: right after their TLS sibling, each with its own colour', () => {
+  const labels = ['h2', 'http1.1x6-clear', 'http1.1', 'http1.0-clear', 'http1.1x6', 'http1.1-clear', 'http1.0', 'http1.1x8'];
+  assert.deepEqual(sortProtocols(labels), ['http1.0', 'http1.0-clear', 'http1.1', 'http1.1-clear', 'http1.1x6', 'http1.1x6-clear', 'http1.1x8', 'h2']);
+  // every fixed colour of an HTTP label (names, pool labels, cleartext labels) is distinct
+  const fixed = protocolsOf('http').flatMap((p) => {
+    const d = PROTOCOL_TABLE[p];
+    return [p, ...Object.keys(('labelColors' in d && d.labelColors) || {})];
+  });
+  assert.ok(fixed.includes('http1.1x6-clear') && fixed.includes('http1.0-clear') && fixed.includes('http1.1-clear'), fixed.join());
+  const colours = fixed.map((l) => colorOf(l));
+  assert.ok(colours.every(Boolean), fixed.join());
+  assert.equal(new Set(colours).size, fixed.length, `colours shared among ${fixed.join(', ')}`);
+  // every label a colour key names is a label of that protocol
+  for (const l of fixed) assert.ok(parseLabel(l), l);
+  const c = protocolColors(sortProtocols(labels));
+  assert.notEqual(c.range[c.domain.indexOf('http1.1x6-clear')], c.range[c.domain.indexOf('http1.1x6')]);
+  assert.equal(new Set(c.range).size, labels.length, 'one colour per label in a chart');
 });

@@ -114,6 +114,59 @@ test('run: smoke scenario end to end with the helper backend', async () => {
   assert.deepEqual(await hostNetSnapshot(), before, 'the host network config is unchanged');
 });
 
+test('run: HTTP/1.x over TLS by default and cleartext by choice, side by side on namespaces', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'holbench-https-'));
+  const f = join(out, 'https-h1.yaml');
+  // smoke-sized, no loss: the TLS and cleartext jobs then differ by the handshakes alone
+  await writeFile(
+    f,
+    'name: https-h1\nprotocols: [http1.0, {protocol: http1.0, tls: false}, http1.1x6, http1.1x6-clear]\n' +
+      'workload: {kind: page, objects: 10, object_bytes: 5000}\nnetwork: {delay_ms: 5, rate_bps: 50mbit}\nrepetitions: 1\nseed: 7\n',
+  );
+  const loaded = await loadScenario(f);
+  const w = loaded.scenario.workload;
+  if (w.kind !== 'page' || typeof w.object_bytes !== 'number') throw new Error('expected a page of equal-sized objects');
+  const specs = loaded.protocols;
+  assert.deepEqual(specs.map((p) => [p.label, p.tls]), [['http1.0', true], ['http1.0-clear', false], ['http1.1x6', true], ['http1.1x6-clear', false]]);
+  const before = await hostNetSnapshot();
+  const r = await holbench(['run', f, '--backend', 'helper', '--out', join(out, 'results'), '--no-report', '--json', '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+  const dir = JSON.parse(r.stdout).outDir as string;
+  const by = Object.fromEntries((await csv(join(dir, 'summary.csv'))).map((s) => [s.protocol, s]));
+  const reqs = await csv(join(dir, 'requests.csv'));
+  assert.deepEqual(Object.keys(by).sort(), specs.map((p) => p.label).sort(), 'the summary labels carry the TLS choice');
+  for (const { label } of specs) {
+    const s = by[label]!;
+    assert.equal(s.status, 'SUCCEEDED', `${label}: ${s.reason}`);
+    assert.equal(s.requests, String(w.objects), label);
+    const pr = reqs.filter((q) => q.protocol === label);
+    assert.equal(pr.length, w.objects, `${label} request rows`);
+    assert.ok(pr.every((q) => q.status === '200' && q.bytes === String(w.object_bytes) && q.error === ''), `${label}: every object complete`);
+    // the server counts on the plugin the runner chose for the job's TLS choice: h1 counts a
+    // connection once its TLS handshake completed, h1-clear on accept
+    assert.equal(s.server_connections, s.connections_used, `${label}: server and client count the same connections`);
+  }
+  assert.equal(by['http1.0']!.connections_used, String(w.objects), 'http1.0: a TLS connection per request');
+  assert.equal(by['http1.0-clear']!.connections_used, String(w.objects));
+  // the handshakes are on the wire: per connection, the server's flight (certificate,
+  // finished, session tickets) and the ClientHello add well over 500 bytes each way's sum
+  const wire = (l: string) => Number(by[l]!.wire_bytes_down) + Number(by[l]!.wire_bytes_up);
+  const extra = wire('http1.0') - wire('http1.0-clear');
+  assert.ok(extra > 500 * w.objects, `TLS added ${extra} bytes over ${w.objects} connections`);
+  // run.json says what every label stands for
+  const runJson = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8'));
+  assert.deepEqual(runJson.protocols, [
+    { label: 'http1.0', protocol: 'http1.0', connections: 6, tls: true, plugin: 'h1' },
+    { label: 'http1.0-clear', protocol: 'http1.0', connections: 6, tls: false, plugin: 'h1-clear' },
+    { label: 'http1.1x6', protocol: 'http1.1', connections: 6, tls: true, plugin: 'h1' },
+    { label: 'http1.1x6-clear', protocol: 'http1.1', connections: 6, tls: false, plugin: 'h1-clear' },
+  ]);
+  assert.deepEqual(runJson.server_unsupported, {});
+  assert.deepEqual(await leftoverNamespaces(join(dir, 'run.json')), []);
+  assert.deepEqual(await hostNetSnapshot(), before);
+  process.stderr.write(`# https-h1: TLS added ${extra} wire bytes over ${w.objects} http1.0 connections; page_ms ${specs.map((p) => `${p.label} ${by[p.label]!.page_ms}`).join(', ')}\n`);
+});
+
 test('run: Ctrl-C keeps finished jobs, exits 130 and cleans up', async () => {
   const out = await mkdtemp(join(tmpdir(), 'holbench-int-'));
   const f = join(out, 'long.yaml');

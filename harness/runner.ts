@@ -14,7 +14,7 @@ import { isExiting, onCleanup } from '../proc/lifecycle.ts';
 import { startChild, type ChildChannel } from '../proc/channel.ts';
 import { makeCert, SERVER_NAME } from '../servers/cert.ts';
 import type { PluginName } from '../servers/registry.ts';
-import { protocolDef } from './protocols.ts';
+import { pluginOf } from './protocols.ts';
 import { SERVER_MAIN, type ServerControl } from '../servers/main.ts';
 import { AGENT_MAIN, type AgentControl, type Job, type JobResult } from './agent.ts';
 import type { LoadedScenario } from './scenario/load.ts';
@@ -94,7 +94,9 @@ export class Runner extends EventEmitter {
     const runJson: Record<string, unknown> = {
       name, scenario: { file: loaded.file, name: loaded.name, ...sc }, backend: chosen.name, backend_reason: chosen.why,
       ...machine(), tcp_cc: sc.tcp_cc, quic_cc: sc.quic_cc, seed: sc.seed, repetitions: reps,
-      protocols: loaded.protocols.map((p) => p.label),
+      // per protocol: its label and what the label stands for (TLS included: http1.1x6 is
+      // HTTPS, http1.1x6-clear is not), and the server plugin that served it
+      protocols: loaded.protocols.map((p) => ({ label: p.label, protocol: p.protocol, connections: p.connections, tls: p.tls, plugin: pluginOf(p.protocol, p.tls) })),
       cells: loaded.cells.map((c) => ({ id: c.id, params: c.params, profile: c.profile, description: describeProfile(c.profile) })),
       versions: await collectVersions(), started_at: startedAt,
     };
@@ -122,7 +124,7 @@ export class Runner extends EventEmitter {
 
       emit({ type: 'phase', message: 'starting servers' });
       const tls = await makeCert(topo.addr.server);
-      const plugins = [...new Set(loaded.protocols.map((p) => protocolDef(p.protocol).plugin))];
+      const plugins = [...new Set(loaded.protocols.map((p) => pluginOf(p.protocol, p.tls)))];
       const server: ChildChannel<ServerControl> = await startChild<ServerControl>(SERVER_MAIN, {
         ns: topo.ns.server,
         env: { HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins, tls, quicCc: sc.quic_cc, keepalive: sc.workload.kind === 'messages' ? keepaliveOf(sc.workload.keepalive) : undefined }) },
@@ -152,7 +154,7 @@ export class Runner extends EventEmitter {
             if (isExiting()) throw new Error('interrupted');
             index++;
             emit({ type: 'job-start', index, jobs: jobsTotal, cell: cell.id, protocol: proto.label, rep });
-            const plugin: PluginName = protocolDef(proto.protocol).plugin;
+            const plugin: PluginName = pluginOf(proto.protocol, proto.tls);
             const port = ready.ports[plugin];
             let result: JobResult;
             let probed: Partial<SummaryRow> = {};
@@ -169,7 +171,7 @@ export class Runner extends EventEmitter {
               pctx.t0 = Date.now();
               const job: Job = {
                 type: 'job', id: index, cell: cell.id, rep, protocol: proto,
-                target: { host: topo.addr.server, port: port.port, caPem: tls.cert, servername: SERVER_NAME },
+                target: { host: topo.addr.server, port: port.port, tls: proto.tls, caPem: tls.cert, servername: SERVER_NAME },
                 workload: sc.workload, requestTimeoutMs: sc.timeouts.request_ms, jobTimeoutMs: sc.timeouts.cell_s * 1000, quicCc: sc.quic_cc,
               };
               try {

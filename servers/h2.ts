@@ -1,4 +1,5 @@
-// HTTP/2 over TLS (ALPN h2) on node:http2 with the per-run certificate. Serves the
+// HTTP/2 over TLS (ALPN h2) on node:http2 with the per-run certificate and the TLS settings
+// HTTP/1.x over TLS uses too (servers/tls-settings.ts). Serves the
 // deterministic endpoints (http-common.ts) and, for `sse-h2`, the event stream at
 // GET /sse?<push params> (eventstream.ts; no comment heartbeats: liveness is HTTP/2 PING).
 //
@@ -10,6 +11,7 @@ import type { Socket } from 'node:net';
 import { closeAll, handle, listenTcp } from './http-common.ts';
 import { EVENT_STREAM_HEADERS, followEventStream, resumeFrom } from './eventstream.ts';
 import { DeadPeerLog, h2PingKeepalive, parsePushParams, PushSchedules, type Keepalive } from '../contract/messages.ts';
+import { observeTls, tlsServerOptions, tlsSnapshot, type TlsStats } from './tls-settings.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
 
 export function h2Plugin(): ServerPlugin {
@@ -18,6 +20,7 @@ export function h2Plugin(): ServerPlugin {
   const sessions = new Set<http2.ServerHttp2Session>();
   const schedules = new PushSchedules();
   let server: http2.Http2SecureServer | undefined;
+  let tlsStats: TlsStats | undefined;
   let ka: Keepalive = {};
 
   const onSse = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, q: URLSearchParams) => {
@@ -40,13 +43,13 @@ export function h2Plugin(): ServerPlugin {
     async start(ctx) {
       ka = ctx.keepalive ?? {};
       server = http2.createSecureServer({
-        key: ctx.tls.key,
-        cert: ctx.tls.cert,
+        ...tlsServerOptions(ctx.tls),
         allowHTTP1: false,
         // Like production servers: enough streams for a 100-object page at once and
         // windows large enough not to cap a 20-100 Mbit/s path at 100+ ms RTT.
         settings: { maxConcurrentStreams: 256, initialWindowSize: 8 * 1024 * 1024 },
       });
+      tlsStats = observeTls(server);
       server.on('session', (s) => {
         stats.connections++;
         sessions.add(s);
@@ -70,7 +73,7 @@ export function h2Plugin(): ServerPlugin {
       });
       return listenTcp(server, ctx.host);
     },
-    stats: (): ServerStats => ({ ...stats, deadPeers: deadPeers.list() }),
+    stats: (): ServerStats => ({ ...stats, deadPeers: deadPeers.list(), ...(tlsStats ? { tls: tlsSnapshot(tlsStats) } : {}) }),
     stop: () => closeAll(server, sessions),
   };
 }

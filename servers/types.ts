@@ -16,6 +16,8 @@ export interface ServerStats {
   connections: number;
   /** requests (or messages) served since start */
   requests: number;
+  /** TLS handshakes since start (full vs resumed, ALPN, suite), TLS plugins that count them */
+  tls?: import('./tls-settings.ts').TlsStats;
   /** dead peers this server noticed since start (messaging protocols), in order */
   deadPeers?: import('../contract/messages.ts').DeadPeerEvent[];
 }

@@ -2,6 +2,8 @@
 // (kernel, CPU, congestion control, versions, a cell's network profile). Pure.
 import type { RunInfo } from '../report/load.ts';
 import type { RunData } from './types.ts';
+import { sortProtocols } from '../report/labels.ts';
+import { parseLabel, PROTOCOL_TABLE } from '../protocols.ts';
 
 /** JSON with sorted keys, so key order never counts as a difference. */
 function canon(x: unknown): string {
@@ -56,5 +58,26 @@ export function provenanceWarnings(a: RunData, b: RunData, cells: string[]): str
     const same = pa.description === pb.description;
     out.push(`cell "${id}": network profile differs: A ${show(pa.description)}, B ${show(pb.description)}${same ? ' (differ in details: queue, jitter or outages)' : ''}`);
   }
+  out.push(...tlsWarnings(ra, rb, [...new Set(a.rows.map((r) => r.protocol!))].filter((l) => b.rows.some((r) => r.protocol === l))));
   return out;
+}
+
+/** A label compared in both runs whose TLS differs. The same label can name another setup
+ *  in an older run: HTTP/1.x ran cleartext before it defaulted to TLS, and run.json's
+ *  `protocols` then listed labels only (no `tls`). */
+function tlsWarnings(ra: RunInfo, rb: RunInfo, labels: string[]): string[] {
+  const tlsIn = (r: RunInfo, label: string): string => {
+    const e = (Array.isArray(r.protocols) ? r.protocols : []).find((p): p is { label: string; tls: boolean } => typeof p === 'object' && p !== null && (p as { label?: unknown }).label === label);
+    if (e && typeof e.tls === 'boolean') return e.tls ? 'TLS' : 'cleartext';
+    return 'not recorded (cleartext if the run predates TLS for HTTP/1.x)';
+  };
+  return sortProtocols(labels)
+    .filter((l) => {
+      const p = parseLabel(l);
+      return p !== null && PROTOCOL_TABLE[p.protocol].tls.kind === 'default-on';
+    })
+    .flatMap((l) => {
+      const [ta, tb] = [tlsIn(ra, l), tlsIn(rb, l)];
+      return ta === tb ? [] : [`${l}: TLS differs: A ${ta}, B ${tb}`];
+    });
 }

@@ -2,6 +2,15 @@
 // carrying one request at a time; we model it exactly with N single-connection undici
 // Clients and a FIFO of waiting requests, which also gives every request a connection id.
 // http1.0 opens a fresh connection per request (Connection: close), up to N at once.
+//
+// TLS (target.tls, the job's choice; the default of the protocol table): https:// with ALPN
+// http/1.1 (undici offers only that without allowH2), verified against the per-run
+// certificate. Every connection does a full handshake: undici caches TLS sessions per
+// Client (maxCachedSessions, default 100) and would resume silently when a pool's Client
+// reconnects; we set 0, and http1.0's per-request Clients share no cache anyway. So
+// http1.0 pays TCP + a full TLS handshake per request, as a browser without tickets does.
+// The connect timeout is the request timeout (undici's default 10 s would cap TCP + TLS
+// under loss where h2's connect has no such cap).
 import { Client } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { RequestHandle } from '../records.ts';
@@ -16,14 +25,18 @@ interface Slot {
 
 export function createH1Driver(version: '1.0' | '1.1') {
   return async (opts: DriverOptions): Promise<Driver> => {
-    const origin = `http://${opts.target.host}:${opts.target.port}`;
+    const { host, port, tls, caPem, servername, insecure } = opts.target;
+    if (tls === undefined) throw new Error('h1 driver: target.tls must say whether to connect over TLS');
+    const origin = `${tls ? 'https' : 'http'}://${host}:${port}`;
     const perRequest = version === '1.0';
     let opened = 0;
     let closed = false;
     const newSlot = (idx: number): Slot => {
       const client = new Client(origin, {
         pipelining: 1,
-        connect: { noDelay: true } as any,
+        connect: (tls ? { noDelay: true, ca: caPem, servername, rejectUnauthorized: !insecure } : { noDelay: true }) as any,
+        maxCachedSessions: 0,
+        connectTimeout: opts.requestTimeoutMs,
         headersTimeout: opts.requestTimeoutMs,
         bodyTimeout: opts.requestTimeoutMs,
         keepAliveTimeout: 120_000,

@@ -6,6 +6,9 @@ export interface DriverTarget {
   host: string;
   /** TCP or UDP port the matching server plugin reported */
   port: number;
+  /** connect over TLS: the job's TLS choice (ProtocolSpec.tls). Read by the drivers of
+   *  protocols where TLS is a choice (HTTP/1.x, which require it); the others have one way */
+  tls?: boolean;
   /** PEM of the per-run CA/certificate the server uses (TLS protocols) */
   caPem?: string;
   /** TLS server name; the per-run certificate covers "holbench.test" and the server IP */

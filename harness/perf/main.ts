@@ -1,6 +1,7 @@
 // `npm run perf`: is the harness ever the bottleneck? Ratios measured in one run, ours vs a
 // reference tool on the same bundled server, through the same namespaces:
 //   - HTTP/2 driver req/s vs h2load (nghttp2)          - HTTP/1.1 driver req/s vs autocannon
+//     (both cleartext, on h1-clear: autocannon speaks no TLS)
 //   - goodput / configured rate at 0% loss on a 20 Mbit/s path, per protocol (target >= 0.95
 //     of what fits through the link; see `ceiling` below)
 //   - HTTP/3 rows from harness/perf/h3.ts (loopback, vs Node http2 and vs Caddy)
@@ -16,7 +17,7 @@ import { makeCert, SERVER_NAME } from '../../servers/cert.ts';
 import { SERVER_MAIN, type ServerControl } from '../../servers/main.ts';
 import { AGENT_MAIN, type AgentControl, type Job, type JobResult } from '../agent.ts';
 import { startChild, type ChildChannel } from '../../proc/channel.ts';
-import type { ProtocolSpec } from '../scenario/load.ts';
+import { protocolSpec, type ProtocolSpec } from '../scenario/load.ts';
 import type { Workload } from '../scenario/schema.ts';
 
 export interface PerfRow {
@@ -36,7 +37,8 @@ function job(agent: ChildChannel<AgentControl>, j: Omit<Job, 'type' | 'id' | 'ce
   return agent.request({ type: 'job', id: ++jobId, cell: 'perf', rep: 1, requestTimeoutMs: 30_000, jobTimeoutMs: 120_000, quicCc: 'cubic', ...j }, 150_000);
 }
 
-const spec = (protocol: ProtocolSpec['protocol'], connections = 1): ProtocolSpec => ({ protocol, connections, label: protocol });
+/** A job's protocol; TLS as the table's default unless `tls` says otherwise. */
+const spec = (protocol: ProtocolSpec['protocol'], connections = 1, tls?: boolean): ProtocolSpec => protocolSpec(tls === undefined ? { protocol, connections } : { protocol, connections, tls });
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
 async function main() {
@@ -52,13 +54,13 @@ async function main() {
     const server = await startChild<ServerControl>(SERVER_MAIN, {
       ns: topo.ns.server,
       stdout: 'inherit',
-      env: { HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins: ['h1', 'h2', 'h3'], tls }) },
+      env: { HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins: ['h1', 'h1-clear', 'h2', 'h3'], tls }) },
     });
     onCleanup(() => server.kill());
     const ready = server.ready;
     const agent = await startChild<AgentControl>(AGENT_MAIN, { ns: topo.ns.client });
     onCleanup(() => agent.kill());
-    const target = (plugin: 'h1' | 'h2' | 'h3') => ({ host: topo.addr.server, port: ready.ports[plugin]!.port, caPem: tls.cert, servername: SERVER_NAME });
+    const target = (plugin: 'h1' | 'h1-clear' | 'h2' | 'h3') => ({ host: topo.addr.server, port: ready.ports[plugin]!.port, tls: plugin !== 'h1-clear', caPem: tls.cert, servername: SERVER_NAME });
     const closed = (conc: number): Workload => ({ kind: 'load', mode: 'closed', concurrency: conc, duration_s: durS, warmup_s: 1, body_bytes: 1024 });
 
     // 1. HTTP/2: our driver vs h2load, 1 connection, 10 streams in flight, 1 KB bodies
@@ -74,12 +76,12 @@ async function main() {
 
     // 2. HTTP/1.1: our driver vs autocannon, 10 connections, 1 request in flight on each
     log(`http1.1 req/s, ours vs autocannon (${durS} s each)`);
-    const ours1 = await job(agent, { protocol: spec('http1.1', 10), target: target('h1'), workload: closed(10) });
+    const ours1 = await job(agent, { protocol: spec('http1.1', 10, false), target: target('h1-clear'), workload: closed(10) });
     const acBin = require.resolve('autocannon/autocannon.js');
-    const [node, args] = tsArgv(acBin, ['-j', '-c', '10', '-d', String(durS), `http://${topo.addr.server}:${ready.ports.h1!.port}/bytes/1024`]);
+    const [node, args] = tsArgv(acBin, ['-j', '-c', '10', '-d', String(durS), `http://${topo.addr.server}:${ready.ports['h1-clear']!.port}/bytes/1024`]);
     const ac = JSON.parse((await run(node, args.slice(2), { ns: topo.ns.client, timeoutMs: (durS + 30) * 1000 })).stdout);
     const peer1 = ac.requests.average as number;
-    rows.push({ name: 'http1.1 driver req/s vs autocannon (10 conns, 1 KB)', ours: r2(ours1.load!.rps), peer: r2(peer1), ratio: r2(ours1.load!.rps / peer1), unit: 'req/s', target: 'report', note: '' });
+    rows.push({ name: 'http1.1 driver req/s vs autocannon (10 conns, 1 KB, cleartext)', ours: r2(ours1.load!.rps), peer: r2(peer1), ratio: r2(ours1.load!.rps / peer1), unit: 'req/s', target: 'report', note: '' });
 
     // 3. goodput through a 20 Mbit/s, 2x5 ms, loss-free path
     const chosen = await resolveBackend('auto');

@@ -13,7 +13,9 @@ export function sortProtocols(ps: Iterable<string>): string[] {
   });
 }
 
-const PALETTE = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2', '#eeca3b', '#9d755d', '#ff9da6', '#bab0ac'];
+/** Tableau 10, then three more distinct hues from Tableau 20 / category20b: the HTTP labels
+ *  hold eight of the ten (cleartext variants included), so other labels need room. */
+const PALETTE = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2', '#eeca3b', '#9d755d', '#ff9da6', '#bab0ac', '#17becf', '#bcbd22', '#393b79'];
 /** Colours the HTTP protocols always hold (so an added http1.0x6 never takes h2's blue). */
 const HTTP_HUES = new Set(
   protocolsOf('http').flatMap((p) => {
@@ -23,8 +25,9 @@ const HTTP_HUES = new Set(
 );
 
 /** Fixed colours per protocol (from the protocol table, Tableau 10), so a protocol has one
- *  colour in every chart. Other labels (http1.1x1, http1.0x6 ...) take the remaining palette
- *  colours in order. */
+ *  colour in every chart; a cleartext label (http1.1x6-clear) has its own, never its TLS
+ *  sibling's. Other labels (http1.1x1, http1.0x6 ...) take the remaining palette colours in
+ *  order. */
 export function protocolColors(protocols: string[]): { domain: string[]; range: string[] } {
   const used = new Set([...HTTP_HUES, ...protocols.filter((p) => isProtocol(p) && PROTOCOL_TABLE[p].family === 'messages').map((p) => colorOf(p)!)]);
   const free = PALETTE.filter((c) => !used.has(c));

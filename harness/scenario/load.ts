@@ -5,7 +5,7 @@ import { basename, extname } from 'node:path';
 import YAML from 'yaml';
 import { issuesOf, normalizeProfile, ProfileError, type NetworkProfile } from '../../netem/profile.ts';
 import { ScenarioSchema, type Scenario } from './schema.ts';
-import { isProtocol, parseShorthand, protocolDef, protocolLabel, protocolsOf, protocolsWithPattern, resolveConnections, type ProtocolName } from '../protocols.ts';
+import { parseLabel, protocolDef, protocolLabel, protocolsOf, protocolsWithPattern, resolveConnections, resolveTls, type ProtocolName } from '../protocols.ts';
 
 export class ScenarioError extends Error {
   readonly code = 'HOLBENCH_BAD_SCENARIO';
@@ -21,7 +21,9 @@ export interface ProtocolSpec {
   protocol: ProtocolName;
   /** transport connections the client may open */
   connections: number;
-  /** label used in outputs: http1.0, http1.1, http1.1x6, h2, h3 */
+  /** over TLS (the table's rule applied to the scenario's `tls`) */
+  tls: boolean;
+  /** label used in outputs: http1.0, http1.1, http1.1x6, http1.1x6-clear, h2, h3 */
   label: string;
 }
 
@@ -41,12 +43,14 @@ export interface LoadedScenario {
 }
 
 /** A scenario protocol entry (already checked by the schema) -> its spec. */
-function protocolSpec(p: Scenario['protocols'][number]): ProtocolSpec {
-  const { protocol, connections: given } =
-    typeof p === 'string' ? (isProtocol(p) ? { protocol: p, connections: undefined } : parseShorthand(p)!) : p;
+export function protocolSpec(p: Scenario['protocols'][number]): ProtocolSpec {
+  const { protocol, connections: given, tls: tlsGiven } = typeof p === 'string' ? parseLabel(p)! : p;
   const r = resolveConnections(protocol, given);
-  if ('problem' in r) throw new Error(r.problem); // the schema refused it already
-  return { protocol, connections: r.connections, label: protocolLabel(protocol, r.connections, given !== undefined) };
+  const t = resolveTls(protocol, tlsGiven);
+  // the schema refused both already
+  if ('problem' in r) throw new Error(r.problem);
+  if ('problem' in t) throw new Error(t.problem);
+  return { protocol, connections: r.connections, tls: t.tls, label: protocolLabel(protocol, r.connections, given !== undefined, t.tls) };
 }
 
 /** Cartesian product of the sweep, in file order; each combination is one cell. */

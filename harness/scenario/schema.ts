@@ -5,22 +5,36 @@ import { LinkSchema, NetworkSchema } from '../../netem/profile.ts';
 import { BACKEND_CHOICES, BACKEND_NAMES } from '../../netem/backends/index.ts';
 import { TCP_CC } from '../../netem/cc.ts';
 import { QUIC_CC } from '../../h3/cc.ts';
-import { isProtocol, parseShorthand, POOLED, PROTOCOL_TABLE, PROTOCOLS, resolveConnections } from '../protocols.ts';
+import { parseLabel, POOLED, PROTOCOL_TABLE, PROTOCOLS, resolveConnections, resolveTls, TLS_CHOICE } from '../protocols.ts';
 
-/** A protocol as a scenario names it: a name of the protocol table (harness/protocols.ts), or
- *  `<name>x<N>` for a protocol with a connection pool (http1.1x6 = {protocol: http1.1, connections: 6}).
- *  One connection rule (resolveConnections) for both spellings. */
-const SHORTHAND_PATTERN = `^(${POOLED.map((p) => p.replace(/\./g, '\\.')).join('|')})x[0-9]+$`;
+/** A protocol as a scenario names it: a name of the protocol table (harness/protocols.ts),
+ *  `<name>x<N>` for a protocol with a connection pool (http1.1x6 = {protocol: http1.1, connections: 6}),
+ *  and `<...>-clear` for a protocol whose TLS is a choice (http1.1x6-clear = {protocol: http1.1,
+ *  connections: 6, tls: false}): every output label is also a valid entry. One connection rule
+ *  (resolveConnections) and one TLS rule (resolveTls) for both spellings. */
+// escapes regex metacharacters but not `-`: `\-` is an error in a unicode-mode pattern, and editors may compile it so
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const LABEL_PATTERN = `^(${PROTOCOLS.filter((p) => POOLED.includes(p) || TLS_CHOICE.includes(p))
+  .map((p) => {
+    const t = PROTOCOL_TABLE[p].tls;
+    return esc(p) + (POOLED.includes(p) ? '(x[0-9]+)?' : '') + (t.kind === 'default-on' ? `(${esc(t.clearSuffix)})?` : '');
+  })
+  .join('|')})$`;
 const MAX_POOL = Math.max(...POOLED.map((p) => { const c = PROTOCOL_TABLE[p].connections; return c.kind === 'pool' ? c.max : 1; }));
+const clearSpellings = TLS_CHOICE.map((p) => { const t = PROTOCOL_TABLE[p].tls; return t.kind === 'default-on' ? `${p}${t.clearSuffix}` : p; });
 const ProtocolString = z.string().superRefine((s, ctx) => {
-  if (isProtocol(s)) return;
-  const sh = parseShorthand(s);
-  if (!sh) {
-    ctx.addIssue({ code: 'custom', message: `unknown protocol "${s}": expected one of ${PROTOCOLS.join(', ')}, or ${POOLED.map((p) => `${p}x<N>`).join(' / ')}` });
+  const l = parseLabel(s);
+  if (!l) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `unknown protocol "${s}": expected one of ${PROTOCOLS.join(', ')}, or ${POOLED.map((p) => `${p}x<N>`).join(' / ')}, or a cleartext spelling (${clearSpellings.join(', ')}, ...)`,
+    });
     return;
   }
-  const r = resolveConnections(sh.protocol, sh.connections);
-  if ('problem' in r) ctx.addIssue({ code: 'custom', message: r.problem });
+  if (l.connections !== undefined) {
+    const r = resolveConnections(l.protocol, l.connections);
+    if ('problem' in r) ctx.addIssue({ code: 'custom', message: r.problem });
+  }
 });
 
 /** Checked by resolveConnections (the table's rule), so both spellings get one message. */
@@ -30,11 +44,14 @@ const ProtocolObject = z
   .object({
     protocol: z.enum(PROTOCOLS),
     connections: Connections.optional(),
+    tls: z.boolean().optional().describe(`${TLS_CHOICE.join(', ')} only: false = cleartext (label ${clearSpellings.join(', ')}); default true, like a browser on https://`),
   })
   .strict()
   .superRefine((o, ctx) => {
     const r = resolveConnections(o.protocol, o.connections);
     if ('problem' in r) ctx.addIssue({ code: 'custom', path: ['connections'], message: r.problem });
+    const t = resolveTls(o.protocol, o.tls);
+    if ('problem' in t) ctx.addIssue({ code: 'custom', path: ['tls'], message: t.problem });
   });
 
 export const ProtocolEntry = z.union([ProtocolString, ProtocolObject]);
@@ -157,11 +174,11 @@ export function jsonSchema(): unknown {
   return z.toJSONSchema(ScenarioSchema, {
     io: 'input',
     unrepresentable: 'any',
-    // a protocol string: a table name, or the pooled shorthand (editors autocomplete the names)
+    // a protocol string: a table name, or a label spelling (editors autocomplete the names)
     override: (ctx) => {
       if (ctx.zodSchema === ProtocolString) {
         delete ctx.jsonSchema.type;
-        ctx.jsonSchema.anyOf = [{ type: 'string', enum: [...PROTOCOLS] }, { type: 'string', pattern: SHORTHAND_PATTERN }];
+        ctx.jsonSchema.anyOf = [{ type: 'string', enum: [...PROTOCOLS] }, { type: 'string', pattern: LABEL_PATTERN }];
       }
       if (ctx.zodSchema === Connections) Object.assign(ctx.jsonSchema, { type: 'integer', minimum: 1, maximum: MAX_POOL });
     },
