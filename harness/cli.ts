@@ -1,9 +1,9 @@
 // The holbench command line. Thin: parsing, printing and exit codes live here; the work is
 // in the library modules. Exit codes: 0 ok, 1 run failed, 2 bad input, 130/143 on signals.
-import { parseArgs } from 'node:util';
-import { readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { loadScenario, ScenarioError } from './scenario/load.ts';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { readdir, stat, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { jobCount, loadScenario, MAX_JOBS, ScenarioError, tooManyJobs } from './scenario/load.ts';
 import { jsonSchema } from './scenario/schema.ts';
 import { Runner } from './runner.ts';
 import { progressPrinter } from './progress.ts';
@@ -12,6 +12,8 @@ import { reapStale } from '../netem/cleanup.ts';
 import { describeProfile } from '../netem/profile.ts';
 import { doctor } from './doctor.ts';
 import { BACKEND_CHOICES, isBackendChoice } from '../netem/backends/index.ts';
+import { checkOutDir } from './outpath.ts';
+import { safeText } from './safetext.ts';
 
 const USAGE = `usage: holbench <command> [options]
 
@@ -32,6 +34,7 @@ options for run:
   --report-dir DIR        write the report to DIR/<run>/ instead
   --backend B             ${BACKEND_CHOICES.join(' | ')} (overrides the scenario)
   --repetitions N         override the scenario's repetitions
+  --no-report             write results only (build the report later with holbench report)
   --json                  print the final summary as JSON on stdout
   --quiet                 no progress output
 
@@ -42,22 +45,46 @@ options for compare (see holbench compare --help):
   --json                  print the comparison as JSON
 `;
 
+/** A bad command line: the message, then the usage; exit 2. */
 class UsageError extends Error {}
+/** Bad input that is not the command line's shape (a missing folder, ...): one line; exit 2. */
+class BadInput extends Error {
+  readonly code = 'HOLBENCH_BAD_INPUT';
+}
 
-async function cmdRun(args: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { out: { type: 'string' }, 'report-dir': { type: 'string' }, backend: { type: 'string' }, repetitions: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' }, 'no-report': { type: 'boolean' } },
-  });
-  if (positionals.length !== 1) throw new UsageError('run: expected exactly one scenario file');
+/** Every command's arguments go through here: unknown flags are errors (strict), so a typo
+ *  such as `cleanup --dry-run` stops instead of doing the real thing. */
+function args<O extends NonNullable<ParseArgsConfig['options']>>(cmd: string, argv: string[], options: O, positionals: [min: number, max: number]) {
+  let r;
+  try {
+    r = parseArgs({ args: argv, options, allowPositionals: positionals[1] > 0, strict: true });
+  } catch (e) {
+    throw new UsageError(`${cmd}: ${(e as Error).message}`);
+  }
+  const n = r.positionals.length;
+  if (n < positionals[0] || n > positionals[1]) {
+    const [min, max] = positionals;
+    const want = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
+    throw new UsageError(`${cmd}: expected ${want} argument${max === 1 ? '' : 's'}, got ${n}`);
+  }
+  return r;
+}
+
+async function cmdRun(argv: string[]): Promise<number> {
+  const { positionals, values } = args('run', argv, { out: { type: 'string' }, 'report-dir': { type: 'string' }, backend: { type: 'string' }, repetitions: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' }, 'no-report': { type: 'boolean' } }, [1, 1]);
   if (values['report-dir'] !== undefined && values['no-report']) throw new UsageError('--report-dir and --no-report exclude each other');
   const backend = values.backend;
   if (backend !== undefined && !isBackendChoice(backend)) throw new UsageError(`--backend: expected ${BACKEND_CHOICES.join(', ')}, got "${backend}"`);
   const reps = values.repetitions === undefined ? undefined : Number(values.repetitions);
   if (reps !== undefined && !(Number.isInteger(reps) && reps >= 1 && reps <= 100)) throw new UsageError('--repetitions: expected an integer from 1 to 100');
   const loaded = await loadScenario(positionals[0]!);
+  const jobs = jobCount(loaded.scenario, reps);
+  if (jobs.total > MAX_JOBS) throw new UsageError(`--repetitions: ${tooManyJobs(jobs)}`);
   if (process.getuid?.() !== 0) throw new UsageError('run: needs root (network namespaces, iptables, tc); try sudo');
+  // every output folder is checked before the runner reaps, probes or builds anything
+  const outRoot = values.out ?? 'results';
+  checkOutDir(outRoot, values.out ? '--out' : 'results folder');
+  if (!values['no-report']) checkOutDir(values['report-dir'] ?? join(outRoot, '..', 'reports'), values['report-dir'] ? '--report-dir' : 'report folder');
   installSignalHandlers((sig) => process.stderr.write(`\n${sig}: stopping; finished cells are kept, tearing down the network...\n`));
   const runner = new Runner();
   runner.on('event', progressPrinter({ quiet: Boolean(values.quiet), json: Boolean(values.json) }));
@@ -70,19 +97,19 @@ async function cmdRun(args: string[]): Promise<number> {
   }
   if (values.json) process.stdout.write(JSON.stringify({ ...res, reportDir }, null, 2) + '\n');
   else if (!values.quiet) {
-    process.stderr.write(`\n${res.rows.length} jobs: ${res.rows.length - res.failed - res.unsupported} succeeded, ${res.failed} failed, ${res.unsupported} unsupported\nresults: ${res.outDir}\n${reportDir ? `report:  ${join(reportDir, 'index.html')}\n` : ''}`);
+    process.stderr.write(`\n${res.rows.length} jobs: ${res.rows.length - res.failed - res.unsupported} succeeded, ${res.failed} failed, ${res.unsupported} unsupported\nresults: ${safeText(res.outDir)}\n${reportDir ? `report:  ${safeText(join(reportDir, 'index.html'))}\n` : ''}`);
   }
   return res.failed ? 1 : 0;
 }
 
-async function cmdValidate(files: string[]): Promise<number> {
-  if (!files.length) throw new UsageError('validate: expected scenario file(s)');
+async function cmdValidate(argv: string[]): Promise<number> {
+  const files = args('validate', argv, {}, [1, Infinity]).positionals;
   let bad = 0;
   for (const f of files) {
     try {
       const s = await loadScenario(f);
       const jobs = s.cells.length * s.protocols.length * s.scenario.repetitions;
-      process.stdout.write(`${f}: ok (${s.cells.length} cell(s), ${s.protocols.map((p) => p.label).join(', ')}, ${jobs} jobs)\n`);
+      process.stdout.write(`${safeText(f)}: ok (${s.cells.length} cell(s), ${s.protocols.map((p) => p.label).join(', ')}, ${jobs} jobs)\n`);
     } catch (e) {
       if (!(e instanceof ScenarioError)) throw e;
       bad++;
@@ -92,15 +119,41 @@ async function cmdValidate(files: string[]): Promise<number> {
   return bad ? 2 : 0;
 }
 
-async function cmdList(dir = 'scenarios'): Promise<number> {
-  for (const f of (await readdir(dir)).filter((n) => n.endsWith('.yaml') || n.endsWith('.yml')).sort()) {
+async function cmdList(argv: string[]): Promise<number> {
+  const dir = args('list', argv, {}, [0, 1]).positionals[0] ?? 'scenarios';
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    throw new BadInput(`list: cannot read the folder ${safeText(dir)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  for (const f of names.filter((n) => n.endsWith('.yaml') || n.endsWith('.yml')).sort()) {
+    const shown = safeText(f).padEnd(28);
     try {
       const s = await loadScenario(join(dir, f));
-      process.stdout.write(`${f.padEnd(28)} ${s.protocols.map((p) => p.label).join(',').padEnd(24)} ${s.cells.length} cell(s)  ${s.scenario.description?.split('\n')[0] ?? describeProfile(s.cells[0]!.profile)}\n`);
+      process.stdout.write(`${shown} ${s.protocols.map((p) => p.label).join(',').padEnd(24)} ${s.cells.length} cell(s)  ${safeText(s.scenario.description?.split('\n')[0] ?? describeProfile(s.cells[0]!.profile))}\n`);
     } catch (e) {
-      process.stdout.write(`${f.padEnd(28)} INVALID: ${(e as Error).message.split('\n')[1]?.trim()}\n`);
+      if (!(e instanceof ScenarioError)) throw e;
+      const more = e.total > 1 ? ` (and ${e.total - 1} more)` : '';
+      process.stdout.write(`${shown} INVALID: ${safeText(e.problems[0] ?? '')}${more}\n`);
     }
   }
+  return 0;
+}
+
+async function cmdReport(argv: string[]): Promise<number> {
+  const [results, out] = args('report', argv, {}, [1, 2]).positionals as [string, string | undefined];
+  // normalised, so "RUN/sub/.." names RUN (not "..", which would write into the current folder)
+  const abs = resolve(results);
+  const st = await stat(abs).catch(() => null);
+  if (!st) throw new BadInput(`report: ${safeText(results)}: no such folder`);
+  if (!st.isDirectory()) throw new BadInput(`report: ${safeText(results)}: not a folder (expected a results folder such as results/<run>)`);
+  if (!basename(abs)) throw new BadInput(`report: ${safeText(results)}: not a results folder`);
+  const dir = out ?? join('reports', basename(abs));
+  checkOutDir(dir, out ? 'report folder' : 'report folder (default)');
+  const { buildReport } = await import('./report/index.ts');
+  await buildReport(abs, dir);
+  process.stdout.write(`report: ${safeText(join(dir, 'index.html'))}\n`);
   return 0;
 }
 
@@ -113,24 +166,19 @@ export async function main(argv: string[]): Promise<number> {
       case 'validate':
         return await cmdValidate(rest);
       case 'list':
-        return await cmdList(rest[0]);
+        return await cmdList(rest);
       case 'doctor':
-        return await doctor(rest.includes('--json'));
+        return await doctor(Boolean(args('doctor', rest, { json: { type: 'boolean' } }, [0, 0]).values.json));
       case 'cleanup': {
-        const r = await reapStale({ all: rest.includes('--all') });
+        const all = Boolean(args('cleanup', rest, { all: { type: 'boolean' } }, [0, 0]).values.all);
+        const r = await reapStale({ all });
         process.stdout.write(`removed ${r.removed.length} run(s)${r.removed.length ? `: ${r.removed.join(', ')}` : ''}; ${r.kept.length} still owned by a live process${r.kept.length ? ` (${r.kept.join(', ')}; use --all)` : ''}\n`);
         return 0;
       }
-      case 'report': {
-        if (!rest[0]) throw new UsageError('report: expected a results directory');
-        const { buildReport } = await import('./report/index.ts');
-        const name = rest[0].replace(/\/+$/, '').split('/').pop()!;
-        const dir = rest[1] ?? join('reports', name);
-        await buildReport(rest[0], dir);
-        process.stdout.write(`report: ${join(dir, 'index.html')}\n`);
-        return 0;
-      }
+      case 'report':
+        return await cmdReport(rest);
       case 'schema':
+        args('schema', rest, {}, [0, 0]);
         await writeFile('scenarios/schema.json', JSON.stringify(jsonSchema(), null, 2) + '\n');
         process.stdout.write('wrote scenarios/schema.json\n');
         return 0;
@@ -143,11 +191,14 @@ export async function main(argv: string[]): Promise<number> {
         return await fetchCommand(rest);
       }
       case undefined:
+        process.stdout.write(USAGE);
+        return 2;
       case 'help':
       case '--help':
       case '-h':
+        args('help', rest, {}, [0, 0]);
         process.stdout.write(USAGE);
-        return cmd ? 0 : 2;
+        return 0;
       default:
         throw new UsageError(`unknown command "${cmd}"`);
     }
@@ -159,16 +210,42 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (e instanceof UsageError || (e as any)?.code?.startsWith?.('ERR_PARSE_ARGS')) {
-      process.stderr.write(`holbench: ${(e as Error).message}\n\n${USAGE}`);
+      process.stderr.write(`holbench: ${safeText((e as Error).message)}\n\n${USAGE}`);
       return 2;
     }
-    process.stderr.write(`holbench: ${(e as Error).stack ?? e}\n`);
+    // typed bad-input errors (HOLBENCH_BAD_*: paths, results folders, profiles): one line
+    if (String((e as any)?.code ?? '').startsWith('HOLBENCH_BAD_')) {
+      process.stderr.write(`holbench: ${oneLine(e)}\n`);
+      return 2;
+    }
+    process.stderr.write(internalError(e));
     await runCleanups();
     return 1;
   }
 }
 
+/** An error's message on one terminal-safe line. */
+function oneLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return safeText(msg.split('\n').filter(Boolean).join(' | ') || String((e as any)?.code ?? 'error'));
+}
+
+/** Anything not classified as bad input: one line and exit 1; the stack only on request. */
+function internalError(e: unknown): string {
+  if (process.env.HOLBENCH_DEBUG) return `holbench: ${(e as Error)?.stack ?? e}\n`;
+  return `holbench: ${oneLine(e)}\n(set HOLBENCH_DEBUG=1 for the stack trace)\n`;
+}
+
 export function runCli(argv: string[]): void {
+  // nothing ends in a raw stack trace, not even an error thrown outside main's promise chain
+  const fatal = (e: unknown) => {
+    process.stderr.write(internalError(e));
+    void runCleanups().finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+  // `holbench list | head -1`: the reader went away; that is not an error
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? process.exit(0) : fatal(e)));
   main(argv).then((code) => {
     process.exitCode = code;
     // servers/agents are children with IPC; make sure nothing keeps us alive

@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, wri
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkOutDir, OutPathError } from './outpath.ts';
+import { safeText } from './safetext.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'holbench-outpath-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -40,7 +41,7 @@ test('checkOutDir rejects /proc, /sys, symlinks into them, files, and empty path
   for (const [p, why] of cases) {
     assert.throws(
       () => checkOutDir(p, '--out'),
-      (e: unknown) => e instanceof OutPathError && e.message.startsWith(`--out ${p}: `) && why.test(e.message),
+      (e: unknown) => e instanceof OutPathError && e.message.startsWith(`--out ${safeText(p)}: `) && why.test(e.message),
       `${JSON.stringify(p)} rejected with ${why}`,
     );
   }

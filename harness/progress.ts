@@ -1,6 +1,7 @@
 // Console progress for a run: a one-line bar with ETA on a TTY, plain lines otherwise.
 import type { SummaryRow } from './summary.ts';
 import type { RunEvent } from './runner.ts';
+import { safeText } from './safetext.ts';
 
 export function progressPrinter(opts: { quiet: boolean; json: boolean; stream?: NodeJS.WriteStream }) {
   const out = opts.stream ?? process.stderr;
@@ -13,10 +14,10 @@ export function progressPrinter(opts: { quiet: boolean; json: boolean; stream?: 
     if (opts.quiet) return;
     if (e.type === 'plan') {
       started = Date.now();
-      out.write(`plan: ${e.cells} cell(s) x ${e.protocols.length} protocol(s) [${e.protocols.join(', ')}] x ${e.repetitions} rep(s) = ${e.jobs} jobs; backend ${e.backend}\nresults: ${e.outDir}\n`);
+      out.write(`plan: ${e.cells} cell(s) x ${e.protocols.length} protocol(s) [${e.protocols.join(', ')}] x ${e.repetitions} rep(s) = ${e.jobs} jobs; backend ${e.backend}\nresults: ${safeText(e.outDir)}\n`);
     } else if (e.type === 'phase') {
       clear();
-      out.write(`${e.message}\n`);
+      out.write(`${safeText(e.message)}\n`);
       if (tty && lastLine) out.write(lastLine);
     } else if (e.type === 'job-start') {
       const done = e.index - 1;
@@ -32,7 +33,7 @@ export function progressPrinter(opts: { quiet: boolean; json: boolean; stream?: 
       }
     } else if (e.type === 'job-end') {
       const r = e.row;
-      const what = r.status !== 'SUCCEEDED' ? `${r.status}: ${r.reason}` : jobLine(r);
+      const what = r.status !== 'SUCCEEDED' ? `${r.status}: ${safeText(r.reason)}` : jobLine(r);
       clear();
       lastLine = '';
       out.write(`${String(e.index).padStart(String(e.jobs).length)}/${e.jobs} ${r.protocol.padEnd(9)} ${r.cell} rep ${r.rep}: ${what}\n`);

@@ -17,7 +17,7 @@ const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
  *  comes back identical); backslashes are not doubled, so the result is for reading, not
  *  for parsing back. */
 export function safeText(s: string): string {
-  return s.replace(UNSAFE, (c) => {
+  return String(s).replace(UNSAFE, (c) => {
     const code = c.charCodeAt(0);
     return SHORT[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
   });

@@ -17,20 +17,30 @@ export const GeLossSchema = z
   })
   .strict();
 
-/** Parses "20mbit", "1.5Gbit", "800kbit", "20000000" or a number (bit/s). */
-export const RateSchema = z.union([
-  z.number().positive(),
-  z.string().transform((s, ctx) => {
-    const m = /^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*(bit|kbit|mbit|gbit)?(?:\/s|ps)?\s*$/i.exec(s);
+/** Slowest rate a path may have: 1 kB/s, one MTU packet in 1.5 s (slower and every
+ *  protocol's handshake times out; below 1 bit/s the helper would round it to "unlimited"). */
+export const MIN_RATE_BPS = 8_000;
+/** Fastest rate: 100 Gbit/s, within what tc-netem and the helper (1 Tbit/s) both apply and
+ *  beyond any veth path here. */
+export const MAX_RATE_BPS = 100e9;
+const RATE_HELP = 'expected a rate from 8kbit to 100gbit: bit/s as a number (20000000) or a string such as "20mbit", "1.5gbit", "800kbit"';
+
+/** Parses "20mbit", "1.5Gbit", "800kbit", "20000000" or a number (bit/s), within
+ *  MIN_RATE_BPS..MAX_RATE_BPS (so never Infinity, never a rate that rounds to "unlimited"). */
+export const RateSchema = z.union([z.number(), z.string()], { error: RATE_HELP }).transform((x, ctx) => {
+  let v = NaN;
+  if (typeof x === 'number') v = x;
+  else {
+    const m = /^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*(bit|kbit|mbit|gbit)?(?:\/s|ps)?\s*$/i.exec(x);
     const mult: Record<string, number> = { bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1e9 };
-    const v = m ? Number(m[1]) * mult[(m[2] ?? 'bit').toLowerCase()]! : NaN;
-    if (!(v > 0)) {
-      ctx.addIssue({ code: 'custom', message: `expected a positive rate such as 20000000 or "20mbit", got "${s}"` });
-      return z.NEVER;
-    }
-    return v;
-  }),
-]);
+    if (m) v = Number(m[1]) * mult[(m[2] ?? 'bit').toLowerCase()]!;
+  }
+  if (!(Number.isFinite(v) && v >= MIN_RATE_BPS && v <= MAX_RATE_BPS)) {
+    ctx.addIssue({ code: 'custom', message: `${RATE_HELP}; got ${typeof x === 'number' ? x : JSON.stringify(x)}` });
+    return z.NEVER;
+  }
+  return v;
+});
 
 /** Per-direction settings; every key is optional so uplink/downlink can override the shared ones. */
 export const LinkSchema = z
@@ -40,16 +50,21 @@ export const LinkSchema = z
     jitter_distribution: z.enum(['uniform', 'normal']).optional(),
     loss_pct: z.number().min(0).max(100).optional().describe('independent random loss, percent'),
     loss_ge: GeLossSchema.optional().describe('Gilbert-Elliott burst loss (netem gemodel semantics)'),
-    rate_bps: RateSchema.optional().describe('bottleneck rate, bit/s (number or "20mbit")'),
+    rate_bps: RateSchema.optional().describe('bottleneck rate, bit/s, 8kbit to 100gbit (number or "20mbit")'),
     queue_packets: z.number().int().min(1).max(1_000_000).optional().describe('tail-drop queue limit in packets in front of the rate limiter'),
     reorder: z.boolean().optional().describe('allow jitter to reorder packets (default false: release in arrival order)'),
   })
   .strict();
 
+/** Latest outage start/end, s: a cell lasts at most an hour (timeouts.cell_s). */
+export const MAX_OUTAGE_S = 3600;
+
 export const OutageSchema = z
   .object({
-    from_s: z.number().min(0).describe('seconds after the cell starts'),
-    to_s: z.number().positive(),
+    // at most a cell's longest duration (timeouts.cell_s <= 3600); the runner's timers
+    // cannot take more than 2^31 ms and would fire at once
+    from_s: z.number().min(0).max(MAX_OUTAGE_S).describe('seconds after the cell starts'),
+    to_s: z.number().positive().max(MAX_OUTAGE_S),
     direction: z.enum(['uplink', 'downlink', 'both']).default('both'),
   })
   .strict()
@@ -152,16 +167,41 @@ export function normalizeProfile(input: z.output<typeof NetworkSchema>, pathPref
       l.queuePackets = l.rateBps ? Math.max(100, 2 * bdpPackets(l.rateBps, Math.max(rttMs, 1))) : 1000;
     }
   }
-  if (issues.length) throw new ProfileError(issues);
+  // a shared problem (both loss kinds in `network`) shows up once per direction: report it once
+  if (issues.length) throw new ProfileError(issues.filter((i, n) => issues.findIndex((j) => j.path === i.path && j.message === i.message) === n));
   return { uplink: up, downlink: down, seed: seed ?? 1, outages: (outages ?? []).map((o) => ({ fromS: o.from_s, toS: o.to_s, direction: o.direction })) };
 }
 
-/** zod issues as {path, message}, with unknown keys reported at their own path. */
-export function issuesOf(err: z.ZodError, prefix: (string | number)[]): { path: (string | number)[]; message: string }[] {
-  return err.issues.flatMap((i) => {
+type Issue = z.core.$ZodIssue;
+
+/** zod issues as {path, message}, with unknown keys reported at their own path and a
+ *  union's failure reported by the branch that got furthest (see unionIssues). */
+export function issuesOf(err: z.ZodError | { issues: Issue[] }, prefix: (string | number)[]): { path: (string | number)[]; message: string }[] {
+  return flatIssues(err.issues, prefix);
+}
+
+function flatIssues(issues: readonly Issue[], prefix: (string | number)[]): { path: (string | number)[]; message: string }[] {
+  return issues.flatMap((i) => {
     const path = [...prefix, ...i.path.map((k) => (typeof k === 'symbol' ? String(k) : k))];
-    return i.code === 'unrecognized_keys' ? i.keys.map((k) => ({ path: [...path, k], message: 'unknown key' })) : [{ path, message: i.message }];
+    if (i.code === 'unrecognized_keys') return i.keys.map((k) => ({ path: [...path, k], message: 'unknown key' }));
+    if (i.code === 'invalid_union') return unionIssues(i, path);
+    return [{ path, message: i.message }];
   });
+}
+
+/** A union that no branch accepted. zod answers a bare "Invalid input"; instead: a branch
+ *  whose type matched failed on something specific (a range, a pattern, a key), so report
+ *  that branch's issues (the deepest; a custom message before "Invalid option"); if no
+ *  branch's type matched, the union's own message when it has one, else every type it takes. */
+function unionIssues(i: Extract<Issue, { code: 'invalid_union' }>, path: (string | number)[]): { path: (string | number)[]; message: string }[] {
+  const branches = i.errors.filter((b) => b.length && !b.every((x) => x.code === 'invalid_type' && x.path.length === 0));
+  const score = (b: readonly Issue[]) => Math.max(...b.map((x) => x.path.length)) * 2 + (b.some((x) => x.code !== 'invalid_value') ? 1 : 0);
+  const best = branches.reduce<readonly Issue[] | null>((a, b) => (a === null || score(b) > score(a) ? b : a), null);
+  if (best) return flatIssues(best, path);
+  if (i.message !== 'Invalid input' || !i.errors.length) return [{ path, message: i.message }];
+  const expected = [...new Set(i.errors.flat().map((x) => (x.code === 'invalid_type' ? x.expected : null)).filter(Boolean))];
+  const received = /received (.+)$/.exec(i.errors[0]?.[0]?.message ?? '')?.[1];
+  return [{ path, message: `Invalid input: expected ${expected.join(' or ')}${received ? `, received ${received}` : ''}` }];
 }
 
 /** Validate + normalize in one step; throws ProfileError naming every bad field. */

@@ -14,14 +14,20 @@ export interface RunRecord {
   createdAt: string;
 }
 
-export function procStart(pid: number): string | null {
+/** Fields of /proc/<pid>/stat after the comm field (field 3 = state is index 0), or null
+ *  when the process is gone. comm (field 2) may contain spaces and ')', so split after the
+ *  last ')'. */
+function statFields(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // field 22 (starttime); the comm field (2) may contain spaces, so split after ')'
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
+}
+
+export function procStart(pid: number): string | null {
+  return statFields(pid)?.[19] ?? null; // field 22 (starttime)
 }
 
 export async function registerRun(runId: string, namespaces: string[]): Promise<void> {
@@ -52,7 +58,11 @@ export async function listRuns(): Promise<RunRecord[]> {
   return out;
 }
 
-/** True while the process that created the run is still alive. */
+/** True while the process that created the run is still alive. A zombie (state Z: killed,
+ *  not yet reaped by its parent, which can take long where PID 1 reaps slowly) or a dying
+ *  process (X) is dead: it can no longer tear anything down. */
 export function ownerAlive(rec: RunRecord): boolean {
-  return procStart(rec.pid) === rec.pidStart && rec.pidStart !== '';
+  const f = statFields(rec.pid);
+  if (!f || rec.pidStart === '' || f[19] !== rec.pidStart) return false;
+  return f[0] !== 'Z' && f[0] !== 'X';
 }

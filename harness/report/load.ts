@@ -2,7 +2,7 @@
 // messages.csv) into typed rows. Tolerant: a missing optional file gives an empty list, a
 // missing or empty numeric field gives null (so folders written before a column existed
 // still load), unknown columns and run.json keys are kept or ignored.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChunkRow, RequestRow } from '../records.ts';
 import { NUMERIC_COLUMNS, TEXT_COLUMNS, type SummaryRow as WrittenSummaryRow } from '../columns.ts';
@@ -71,13 +71,24 @@ export function num(s: string | undefined): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
+/** A results folder that cannot be reported on (bad input, not a bug): the CLI exits 2. */
+export class ResultsError extends Error {
+  readonly code = 'HOLBENCH_BAD_RESULTS';
+}
+
 function readCsv(dir: string, file: string, missing: string[], optional = false): Record<string, string>[] {
   const p = join(dir, file);
   if (!existsSync(p)) {
     if (!optional) missing.push(file);
     return [];
   }
-  return parseCsv(readFileSync(p, 'utf8'));
+  // a named pipe would block the read forever
+  if (!statSync(p).isFile()) throw new ResultsError(`${p}: not a regular file`);
+  try {
+    return parseCsv(readFileSync(p, 'utf8'));
+  } catch (e) {
+    throw new ResultsError(`${p}: not a readable CSV table (${(e as Error).message.split('\n')[0]})`);
+  }
 }
 
 export function toSummaryRow(r: Record<string, string>): SummaryRow {
@@ -126,6 +137,7 @@ export function loadResults(dir: string, name: string): Results {
   const runPath = join(dir, 'run.json');
   if (existsSync(runPath)) {
     try {
+      if (!statSync(runPath).isFile()) throw new Error('not a regular file'); // a pipe would block
       const parsed: unknown = JSON.parse(readFileSync(runPath, 'utf8'));
       if (parsed && typeof parsed === 'object') run = parsed as RunInfo;
     } catch {
@@ -135,7 +147,7 @@ export function loadResults(dir: string, name: string): Results {
   const summary = readCsv(dir, 'summary.csv', missing).map(toSummaryRow);
   const requests = readCsv(dir, 'requests.csv', missing).map(toRequestRow);
   if (summary.length === 0 && requests.length === 0) {
-    throw new Error(`no summary.csv or requests.csv rows in ${dir}`);
+    throw new ResultsError(`${dir}: no summary.csv or requests.csv rows (not a holbench results folder?)`);
   }
   const chunks = readCsv(dir, 'chunks.csv', missing).map(toChunkRow).filter((c) => Number.isFinite(c.t_ms));
   const drops = readCsv(dir, 'drops.csv', missing, true).map(toDropRow).filter((d) => Number.isFinite(d.t_ms));

@@ -1,19 +1,46 @@
 // Loading a scenario: YAML -> zod (strict) -> a plan of cells. Every problem is reported at
 // once, each with its YAML path and line:column, before anything touches the system.
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import YAML from 'yaml';
 import { issuesOf, normalizeProfile, ProfileError, type NetworkProfile } from '../../netem/profile.ts';
 import { ScenarioSchema, type Scenario } from './schema.ts';
 import { parseLabel, protocolDef, protocolLabel, protocolsOf, protocolsWithPattern, resolveConnections, resolveTls, type ProtocolName } from '../protocols.ts';
+import { safeText } from '../safetext.ts';
+
+/** Scenario files are a few kB. The cap keeps a hostile file within about a second: the
+ *  yaml parser needs ~3.5 s and ~1 GB of memory for 1 MB of flow sequence on this machine. */
+export const MAX_SCENARIO_BYTES = 128 << 10;
+/** Problems listed per file; the rest are counted ("... and N more"). */
+export const MAX_PROBLEMS_LISTED = 50;
+/** Jobs one run may have (cells x protocols x repetitions); checked before cells are expanded. */
+export const MAX_JOBS = 100_000;
+/** YAML values (maps, lists, scalars) a file may hold; shipped scenarios have under 100. */
+export const MAX_VALUES = 10_000;
+/** Alias expansions a file may do (yaml's maxAliasCount): stops alias bombs. */
+const MAX_ALIAS_COUNT = 100;
+/** The scenario name rule (also applied to a name derived from the file name). */
+const NAME_RE = /^[a-zA-Z0-9._-]{1,64}$/;
 
 export class ScenarioError extends Error {
   readonly code = 'HOLBENCH_BAD_SCENARIO';
+  /** `problems` may be the first MAX_PROBLEMS_LISTED of `total`. The message puts the first
+   *  problem on the first line (CI logs often show one line) and escapes control characters. */
   constructor(
     readonly file: string,
     readonly problems: string[],
+    readonly total: number = problems.length,
   ) {
-    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`);
+    const shown = problems.slice(0, MAX_PROBLEMS_LISTED).map(safeText);
+    const more = total - shown.length;
+    super(
+      [
+        `${safeText(file)}: ${total === 1 ? '' : `${total} problems: `}${shown[0] ?? ''}`,
+        ...shown.slice(1).map((p) => `  ${p}`),
+        ...(more > 0 ? [`  ... and ${more} more`] : []),
+      ].join('\n'),
+    );
   }
 }
 
@@ -105,28 +132,74 @@ function positionOf(doc: YAML.Document, lc: YAML.LineCounter, path: (string | nu
   return '1:1';
 }
 
+/** Duplicate keys, found in one pass (yaml's uniqueKeys check is quadratic in the keys of
+ *  a map), and a cap on the number of values, so checking them stays fast. Returns
+ *  "line:col path: ..." problems. */
+function structureProblems(doc: YAML.Document, lc: YAML.LineCounter): string[] {
+  const out: string[] = [];
+  let values = 0;
+  const walk = (node: unknown, path: (string | number)[]): void => {
+    if (++values > MAX_VALUES) return;
+    if (YAML.isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        const k = YAML.isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        if (seen.has(k)) {
+          const pos = (pair.key as any)?.range ? lc.linePos((pair.key as any).range[0]) : { line: 1, col: 1 };
+          out.push(`${pos.line}:${pos.col} ${[...path, k].join('.')}: duplicate key`);
+        }
+        seen.add(k);
+        walk(pair.value, [...path, k]);
+      }
+    } else if (YAML.isSeq(node)) node.items.forEach((it, i) => walk(it, [...path, i]));
+  };
+  walk(doc.contents, []);
+  if (values > MAX_VALUES) return [`1:1 (top level): more than ${MAX_VALUES} values (a scenario has a few hundred)`];
+  return out;
+}
+
 export function parseScenarioText(text: string, file: string): LoadedScenario {
+  if (Buffer.byteLength(text) > MAX_SCENARIO_BYTES) throw new ScenarioError(file, [`file is larger than ${MAX_SCENARIO_BYTES} bytes (a scenario is a few kB)`]);
   const lc = new YAML.LineCounter();
-  const doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length) {
-    throw new ScenarioError(
-      file,
-      doc.errors.map((e) => {
-        const pos = lc.linePos(e.pos[0]);
-        return `${pos.line}:${pos.col} YAML syntax: ${e.message.split('\n')[0]}`;
-      }),
-    );
+  let doc: YAML.Document;
+  let raw: unknown;
+  try {
+    doc = YAML.parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false });
+    if (doc.errors.length) {
+      throw new ScenarioError(
+        file,
+        doc.errors.slice(0, MAX_PROBLEMS_LISTED).map((e) => {
+          const pos = lc.linePos(e.pos[0]);
+          return `${pos.line}:${pos.col} YAML syntax: ${e.message.split('\n')[0]}`;
+        }),
+        doc.errors.length,
+      );
+    }
+    const dups = structureProblems(doc, lc);
+    if (dups.length) throw new ScenarioError(file, dups.slice(0, MAX_PROBLEMS_LISTED), dups.length);
+    // aliases resolve here: an undefined alias or an alias bomb throws a ReferenceError
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (e) {
+    if (e instanceof ScenarioError) throw e;
+    // ReferenceError (aliases), RangeError (nesting deeper than the stack)
+    const why = e instanceof RangeError ? 'nested too deeply' : (e as Error).message.split('\n')[0];
+    throw new ScenarioError(file, [`YAML: ${why}`]);
   }
-  const raw = doc.toJS() ?? {};
   const r = ScenarioSchema.safeParse(raw);
   if (!r.success) {
-    const problems = issuesOf(r.error, []).map((i) => {
+    const issues = issuesOf(r.error, []);
+    const problems = issues.slice(0, MAX_PROBLEMS_LISTED).map((i) => {
       const isKey = i.message === 'unknown key';
       return `${positionOf(doc, lc, i.path, isKey)} ${i.path.join('.') || '(top level)'}: ${i.message}`;
     });
-    throw new ScenarioError(file, problems);
+    throw new ScenarioError(file, problems, issues.length);
   }
   const scenario = r.data;
+  // count before expanding: a few lines of sweep can ask for billions of cells
+  const jobs = jobCount(scenario);
+  if (jobs.total > MAX_JOBS) {
+    throw new ScenarioError(file, [`${positionOf(doc, lc, ['sweep'], false)} sweep: ${tooManyJobs(jobs)}`]);
+  }
   let cells: Cell[];
   try {
     cells = expandCells(scenario);
@@ -155,17 +228,77 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
     }
   });
   if (misfits.length) throw new ScenarioError(file, misfits);
-  const name = scenario.name ?? basename(file, extname(file));
+  const name = scenario.name ?? nameFromFile(file);
+  if (!NAME_RE.test(name)) {
+    throw new ScenarioError(file, [`1:1 name: not set, and the file name "${basename(file)}" gives no usable name (letters, digits, . _ - only); add name: to the scenario`]);
+  }
   return { file, name, scenario, protocols, cells };
 }
 
+/** A scenario without `name:` is named after its file, made to fit the name rule: other
+ *  characters become "-", at most 64 of them (the name goes into folder names). */
+export function nameFromFile(file: string): string {
+  return basename(file, extname(file))
+    .replace(/[^a-zA-Z0-9._-]+/g, '-')
+    .replace(/^[-.]+|-+$/g, '')
+    .slice(0, 64);
+}
+
+export interface JobCount {
+  cells: number;
+  protocols: number;
+  repetitions: number;
+  total: number;
+}
+
+/** Jobs a scenario asks for, computed from the sweep's axis lengths (nothing is expanded). */
+export function jobCount(s: Scenario, repetitions = s.repetitions): JobCount {
+  const cells = Object.values(s.sweep ?? {}).reduce((n, v) => (Array.isArray(v) ? n * v.length : n), 1);
+  return { cells, protocols: s.protocols.length, repetitions, total: cells * s.protocols.length * repetitions };
+}
+
+/** The message for a job count over MAX_JOBS. */
+export function tooManyJobs(j: JobCount): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  return `${n(j.total)} jobs (${n(j.cells)} cells x ${j.protocols} protocols x ${j.repetitions} repetitions) is over the limit of ${n(MAX_JOBS)} jobs; sweep fewer values`;
+}
+
+/** Read and check a scenario file. Only a regular file is read (a named pipe would block
+ *  forever, a device never ends): it is opened non-blocking and checked with fstat before
+ *  any read, and at most MAX_SCENARIO_BYTES are read. */
 export async function loadScenario(file: string): Promise<LoadedScenario> {
   let text: string;
+  let fh;
   try {
-    text = await readFile(file, 'utf8');
+    fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (e) {
-    throw new ScenarioError(file, [`cannot read: ${(e as Error).message}`]);
+    throw new ScenarioError(file, [`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new ScenarioError(file, [`not a regular file (${kindOf(st)}); a scenario is a .yaml file`]);
+    if (st.size > MAX_SCENARIO_BYTES) throw new ScenarioError(file, [`file is ${st.size} bytes, larger than ${MAX_SCENARIO_BYTES} (a scenario is a few kB)`]);
+    const buf = Buffer.alloc(MAX_SCENARIO_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0 || (n += bytesRead) === buf.length) break;
+    }
+    if (n > MAX_SCENARIO_BYTES) throw new ScenarioError(file, [`file is larger than ${MAX_SCENARIO_BYTES} bytes (a scenario is a few kB)`]);
+    text = buf.subarray(0, n).toString('utf8');
+  } catch (e) {
+    if (e instanceof ScenarioError) throw e;
+    throw new ScenarioError(file, [`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
+  } finally {
+    await fh.close();
   }
   return parseScenarioText(text, file);
 }
 
+function kindOf(st: import('node:fs').Stats): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a named pipe';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a file';
+}
