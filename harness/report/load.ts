@@ -44,6 +44,9 @@ export interface RunInfo {
   started_at?: string;
   finished_at?: string;
   cells?: unknown[];
+  /** paired repetitions: exact = the backend reseeded its PRNG exactly before every job, so
+   *  a job's seed fixes its loss decisions (harness/pairing.ts runPairingExact reads it) */
+  pairing?: { exact?: boolean; note?: string; seed_of?: string };
   [k: string]: unknown;
 }
 
