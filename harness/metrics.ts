@@ -215,7 +215,8 @@ export function relChangeCi95(a: readonly number[], b: readonly number[], opts: 
  *  unbounded in many n = 3-5 samples). Why not the t-interval of b_i - a_i divided by
  *  mean(a): it ignores the denominator's uncertainty, and page-time effects are
  *  multiplicative, so raw differences grow with the level.
- *  Assumes mean(a) is well away from 0 relative to its noise (true of times). lo/hi are NaN
+ *  Assumes mean(a) is well away from 0 relative to its noise (true of times). When no value is
+ *  negative, lo is at least -1 (-100%: the ratio of two non-negative means is >= 0). lo/hi are NaN
  *  when n < 2; the estimate is NaN when mean(a) is 0 and mean(b) is not (0 when both are 0,
  *  with lo = hi = 0). Throws a RangeError when a and b differ in length (not pairs). */
 export function pairedRelChangeCi95(a: readonly number[], b: readonly number[]): { estimate: number; lo: number; hi: number; n: number } {
@@ -236,7 +237,10 @@ export function pairedRelChangeCi95(a: readonly number[], b: readonly number[]):
   if (n < 2) return { estimate, lo: NaN, hi: NaN, n };
   const d = xa.map((x, i) => xb[i]! - ratio * x);
   const half = (tQuantile975(n - 1) * meanSd(d).sd) / (Math.sqrt(n) * Math.abs(ma));
-  return { estimate, lo: estimate - half, hi: estimate + half, n };
+  // with no negative value the ratio cannot fall below 0: a linear interval that reaches
+  // below -100% (large noise, few pairs) is cut there
+  const floor = xa.every((x) => x >= 0) && xb.every((y) => y >= 0) ? -1 : -Infinity;
+  return { estimate, lo: Math.max(floor, estimate - half), hi: estimate + half, n };
 }
 
 /** (mb - ma) / |ma|; +-Infinity when ma is 0 and mb is not, 0 when both are. */
