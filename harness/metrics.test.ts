@@ -120,6 +120,12 @@ test('paired relative change: a shared factor cancels; non-finite pairs dropped;
   assert.ok(Number.isNaN(pairedRelChangeCi95([0, 0], [1, 2]).estimate));
   assert.ok(Number.isNaN(pairedRelChangeCi95([], []).estimate));
   assert.throws(() => pairedRelChangeCi95([1, 2], [1]), /equal length/);
+  // few, noisy pairs: the linear interval would reach below -100%; with no negative value
+  // the ratio of means cannot, so lo is cut at -1 (with a negative value it is not)
+  const noisy = pairedRelChangeCi95([10, 100, 10], [1, 200, 1]);
+  assert.equal(noisy.lo, -1);
+  assert.ok(noisy.hi > 2);
+  assert.ok(pairedRelChangeCi95([10, 100, 10], [-1, 200, 3]).lo < -1);
 });
 
 test('shareOfTotal: sum of parts / sum of wholes over complete pairs', () => {
