@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { parseThreshold } from './compare.ts';
-import { metricDirection } from './compare/stats.ts';
+import { compareRuns, metricDirection } from './compare/stats.ts';
+import { loadRun } from './compare/io.ts';
 import { provenanceWarnings } from './compare/provenance.ts';
 import type { RunData } from './compare/types.ts';
 import { relChangeCi95 } from './metrics.ts';
@@ -47,6 +48,8 @@ interface Group {
   page: number[];
   status?: string;
   goodput?: number[];
+  /** summary.csv seed per repetition (empty when not given) */
+  seeds?: number[];
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'holbench-compare-'));
@@ -77,7 +80,7 @@ function makeRun(name: string, groups: Group[], opts: { run?: Record<string, unk
         scenario: 'syn', cell: g.cell ?? 'base', protocol: g.protocol, rep: i + 1, status: g.status ?? 'SUCCEEDED', reason: ok ? '' : 'timeout',
         workload: 'page', loss_pct: 0, rtt_ms: 50, rate_mbps: '', tcp_cc: 'cubic', quic_cc: 'cubic', page_ms: ok ? page : '', requests: 10, errors: 0,
         goodput_mbps: ok ? (g.goodput?.[i] ?? 8) : '', connections_used: 1, retransmissions: 3, wire_bytes_per_msg: ok ? page / 10 : '',
-        [NEW_COLUMN]: ok ? page * 0.75 : '',
+        [NEW_COLUMN]: ok ? page * 0.75 : '', seed: g.seeds?.[i] ?? '',
       });
     });
   }
@@ -101,6 +104,49 @@ function tableRow(stdout: string, cell: string, protocol: string): string {
 
 const readCsv = (f: string) => parse(readFileSync(f, 'utf8'), { columns: true }) as Record<string, string>[];
 
+/** run.json of a run whose backend reseeded exactly before every job (paired repetitions) */
+const pairedRunJson = (exact = true) => runJson({ pairing: { exact, note: exact ? 'helper: seeded PRNG' : 'netem: this tc has no seed option', seed_of: 'jobSeed(scenario seed, cell id, rep), netem/seed.ts' } });
+
+test('compare: repetitions run under the same seeds in both runs get the paired interval, said in the table and CSV', async () => {
+  // Hand-computable, h3 page_ms: A = 100, 200, 300; B = 50, 110, 140; repetition r under
+  // seed 11, 22, 33 in both runs. R = mean B / mean A = 100 / 200: change -50%. Paired
+  // t-interval (metrics.ts pairedRelChangeCi95): residuals B - R A = 0, 10, -10, sd 10,
+  // half = t(2) 4.303 * 10 / (sqrt(3) * 200) = 12.4%: [-62.4%, -37.6%], beyond -5%: improved.
+  const Ap = makeRun('pair-A', [{ protocol: 'h3', page: [100, 200, 300], seeds: [11, 22, 33] }], { run: pairedRunJson() });
+  const Bp = makeRun('pair-B', [{ protocol: 'h3', page: [50, 110, 140], seeds: [11, 22, 33] }], { run: pairedRunJson() });
+  const out = join(tmp, 'out-paired');
+  const r = await holbench(['compare', Ap, Bp, '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(tableRow(r.stdout, 'base', 'h3'), /^base\s+h3\s+paired n=3\s+200\.0 ±248\.4 \(n=3\)\s+100\.0 ±113\.\d \(n=3\)\s+-50\.0% \[-62\.4, -37\.6\]\s+improved$/);
+  assert.match(r.stdout, /pairs: "paired n=N" = both runs ran each repetition/);
+  const csv = readCsv(join(out, 'compare.csv'))[0]!;
+  assert.deepEqual([csv.paired, csv.pairs, csv.change_pct, Number(csv.change_lo_pct).toFixed(2), Number(csv.change_hi_pct).toFixed(2), csv.verdict], ['true', '3', '-50', '-62.42', '-37.58', 'improved']);
+  assert.match(readFileSync(join(out, 'compare.svg'), 'utf8'), /paired by seed/);
+});
+
+test('compare: different seeds, an inexact backend or no seeds keep the unpaired interval, and say why', () => {
+  // the same numbers unpaired: the two-sample bootstrap, whose interval carries A's spread
+  // across repetitions (100..300) and reaches 0: the same as A
+  const unpaired = relChangeCi95([100, 200, 300], [50, 110, 140]);
+  assert.ok(unpaired.hi >= 0 && unpaired.lo < -0.7, JSON.stringify(unpaired));
+  const a = loadRun(makeRun('unpair-A', [{ protocol: 'h3', page: [100, 200, 300], seeds: [11, 22, 33] }], { run: pairedRunJson() }));
+  const oldA = loadRun(makeRun('unpair-A-old', [{ protocol: 'h3', page: [100, 200, 300], seeds: [11, 22, 33] }]));
+  const cases: [string, { seeds?: number[]; exact?: boolean; runA?: typeof a }, RegExp][] = [
+    ['seeds', { seeds: [11, 23, 33] }, /^repetition 2 met different seeds \(22 vs 23\)$/],
+    ['inexact', { seeds: [11, 22, 33], exact: false }, /^B: the backend could not reseed the impairment exactly \(netem: this tc has no seed option\)$/],
+    ['noseed', {}, /^repetition 1 has no seed/],
+    ['old-A', { seeds: [11, 22, 33], runA: oldA }, /^A: run\.json records no pairing/],
+  ];
+  for (const [name, c, why] of cases) {
+    const b = loadRun(makeRun(`unpair-B-${name}`, [{ protocol: 'h3', page: [50, 110, 140], seeds: c.seeds }], { run: pairedRunJson(c.exact ?? true) }));
+    const g = compareRuns(c.runA ?? a, b).groups[0]!;
+    assert.equal(g.paired, false, name);
+    assert.equal(g.pairs, null, name);
+    assert.match(g.pairing_note, why, name);
+    assert.deepEqual([g.change_pct, g.change_lo_pct, g.change_hi_pct, g.verdict], [-50, 100 * unpaired.lo, 100 * unpaired.hi, 'same'], name);
+  }
+});
+
 test('compare: a 30% slower protocol regressed (exit 1), the other is the same; table, CSV, chart, provenance', async () => {
   const B = makeRun('syn-B-slow', [
     { protocol: 'h2', page: scaled(1.3) },
@@ -109,7 +155,7 @@ test('compare: a 30% slower protocol regressed (exit 1), the other is the same; 
   const out = join(tmp, 'out-slow');
   const r = await holbench(['compare', A, B, '--out', out]);
   assert.equal(r.code, 1, r.stderr);
-  assert.match(tableRow(r.stdout, 'base', 'h2'), /1000 ±10 \(n=5\)\s+1300 ±13 \(n=5\)\s+\+30\.0% \[\+2\d\.\d, \+3\d\.\d\]\s+regressed$/);
+  assert.match(tableRow(r.stdout, 'base', 'h2'), /unpaired\s+1000 ±10 \(n=5\)\s+1300 ±13 \(n=5\)\s+\+30\.0% \[\+2\d\.\d, \+3\d\.\d\]\s+regressed$/);
   assert.match(tableRow(r.stdout, 'base', 'h3'), /\+0\.2% \[-?0\.\d, \+\d\.\d\]\s+same$/);
   assert.match(r.stdout, /^page_ms \(lower is better\).*threshold ±5%/);
   // which group regressed, and the provenance that differs

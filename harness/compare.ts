@@ -1,14 +1,16 @@
 // `holbench compare <runA> <runB>`: did B get better or worse than A, beyond the noise?
 // Rows of summary.csv are matched by (cell id, protocol label); only SUCCEEDED rows count.
 // For each group: mean and 95% t-interval of the metric in A and in B, the relative change
-// of the mean (B - A) / |A| with a 95% two-sample percentile-bootstrap interval (fixed seed,
-// so the same inputs always give the same output), and a verdict against a threshold.
+// of the mean (B - A) / |A| with a 95% percentile-bootstrap interval (fixed seed, so the
+// same inputs always give the same output), and a verdict against a threshold. The
+// interval is two-sample (unpaired) by default, and paired over repetitions when both runs
+// ran each repetition of the group under the same impairment seed with an exact backend.
 // The library (compare/: types, stats, provenance, io, render) never prints or exits; this
 // file is the CLI front end (exit 0 nothing regressed, 1 something regressed, 2 bad input).
 import { parseArgs } from 'node:util';
 import { basename, join, resolve } from 'node:path';
 import { loadRun, writeCompareOutputs } from './compare/io.ts';
-import { changeText, formatTable } from './compare/render.ts';
+import { changeText, formatTable, pairingText } from './compare/render.ts';
 import { compareRuns } from './compare/stats.ts';
 import { CompareInputError, type CompareResult } from './compare/types.ts';
 import { checkOutDir, OutPathError } from './outpath.ts';
@@ -18,6 +20,9 @@ const USAGE = `usage: holbench compare <runA> <runB> [--metric M] [--threshold P
 
 Compares two results folders (results/<name>-<stamp>/) per cell x protocol on one
 summary.csv column, successful repetitions only. B is the candidate, A the baseline.
+The change's interval is paired over repetitions when both runs ran repetition r of a
+group under the same impairment seed (summary.csv seed; run.json pairing.exact in both),
+else unpaired; the table's "pairs" column says which.
 
   --metric M       summary.csv column (default page_ms); any numeric column of both runs
   --threshold P    how far (in %) the 95% interval of the change must lie beyond 0 to
@@ -84,7 +89,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
   }
   if (result.regressed.length) {
     say(process.stderr, `${result.regressed.length} group(s) regressed on ${result.metric}:`);
-    for (const g of result.regressed) say(process.stderr, `  ${g.cell} ${g.protocol}: ${g.verdict === 'failed-in-B' ? `no successful repetition in B (${g.b.failed} failed)` : changeText(g)}`);
+    for (const g of result.regressed) say(process.stderr, `  ${g.cell} ${g.protocol}: ${g.verdict === 'failed-in-B' ? `no successful repetition in B (${g.b.failed} failed)` : `${changeText(g)} ${pairingText(g)}`}`);
     return 1;
   }
   return 0;

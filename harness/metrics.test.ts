@@ -11,8 +11,11 @@ import {
   groupByRun,
   meanCi95,
   meanSd,
+  pairedRelChangeCi95,
   percentile,
   percentiles,
+  relChangeCi95,
+  shareOfTotal,
   stallAnalysis,
   stallThresholdMs,
   streamStalls,
@@ -85,6 +88,52 @@ test('bootstrap is deterministic for a seed and brackets the mean', () => {
   assert.notDeepEqual(a, c);
   const med = bootstrapCi95(xs, { stat: (v) => percentile(v, 50) });
   assert.equal(med.estimate, 11.5);
+});
+
+test('paired relative change: t-interval on the residuals b - R a, by hand', () => {
+  // a = 100, 200, 300; b = 50, 110, 140: R = mean(b) / mean(a) = 100 / 200 = 0.5,
+  // d = b - 0.5 a = 0, 10, -10, sd(d) = 10, half = t(2) * 10 / (sqrt(3) * 200)
+  const r = pairedRelChangeCi95([100, 200, 300], [50, 110, 140]);
+  close(r.estimate, -0.5);
+  const half = (4.303 * 10) / (Math.sqrt(3) * 200);
+  close(r.lo, -0.5 - half);
+  close(r.hi, -0.5 + half);
+  assert.equal(r.n, 3);
+  close(r.lo, -0.6242, 1e-4);
+  // the same numbers unpaired: a's spread (100..300) is in the interval, which is far wider
+  const u = relChangeCi95([100, 200, 300], [50, 110, 140]);
+  close(u.estimate, r.estimate);
+  assert.ok(u.lo < r.lo - 0.1 && u.hi > r.hi + 0.1, `unpaired ${JSON.stringify(u)} vs paired ${JSON.stringify(r)}`);
+});
+
+test('paired relative change: a shared factor cancels; non-finite pairs dropped; edge cases', () => {
+  // b = a / 2 pair by pair: zero width whatever a's spread
+  const a = [800, 1200, 3000, 950, 2000];
+  assert.deepEqual(pairedRelChangeCi95(a, a.map((x) => x / 2)), { estimate: -0.5, lo: -0.5, hi: -0.5, n: 5 });
+  // a pair with NaN on one side is dropped as a whole
+  assert.deepEqual(pairedRelChangeCi95([100, NaN, 200, 300], [50, 70, 110, 140]), pairedRelChangeCi95([100, 200, 300], [50, 110, 140]));
+  assert.equal(pairedRelChangeCi95([100, NaN, 200, 300], [50, 70, 110, 140]).n, 3);
+  const one = pairedRelChangeCi95([100], [120]);
+  close(one.estimate, 0.2);
+  assert.ok(Number.isNaN(one.lo) && Number.isNaN(one.hi), 'no interval from one pair');
+  assert.deepEqual(pairedRelChangeCi95([0, 0], [0, 0]), { estimate: 0, lo: 0, hi: 0, n: 2 });
+  assert.ok(Number.isNaN(pairedRelChangeCi95([0, 0], [1, 2]).estimate));
+  assert.ok(Number.isNaN(pairedRelChangeCi95([], []).estimate));
+  assert.throws(() => pairedRelChangeCi95([1, 2], [1]), /equal length/);
+  // few, noisy pairs: the linear interval would reach below -100%; with no negative value
+  // the ratio of means cannot, so lo is cut at -1 (with a negative value it is not)
+  const noisy = pairedRelChangeCi95([10, 100, 10], [1, 200, 1]);
+  assert.equal(noisy.lo, -1);
+  assert.ok(noisy.hi > 2);
+  assert.ok(pairedRelChangeCi95([10, 100, 10], [-1, 200, 3]).lo < -1);
+});
+
+test('shareOfTotal: sum of parts / sum of wholes over complete pairs', () => {
+  close(shareOfTotal([100, 300], [1000, 1000]), 0.2);
+  close(shareOfTotal([100, NaN, 300], [1000, 5000, 1000]), 0.2);
+  assert.ok(Number.isNaN(shareOfTotal([1], [0])));
+  assert.ok(Number.isNaN(shareOfTotal([], [])));
+  assert.throws(() => shareOfTotal([1, 2], [1]), /differ in length/);
 });
 
 test('completion spread = p90 - p10 of TTLB; null below 2 completed', () => {

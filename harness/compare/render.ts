@@ -27,18 +27,24 @@ export function changeText(g: GroupResult): string {
   return `${pct(g.change_pct)}%${ci}`;
 }
 
+/** "paired n=5" / "unpaired": how the change's interval was computed. */
+export function pairingText(g: GroupResult): string {
+  return g.paired ? `paired n=${g.pairs}` : 'unpaired';
+}
+
 const DIRECTION_TEXT: Record<Direction, string> = { lower: 'lower is better', higher: 'higher is better', neutral: 'neither direction is better' };
 
 /** The aligned text table printed by the CLI, with a header line. */
 export function formatTable(r: CompareResult): string {
   const metric = safeText(r.metric);
-  const head = ['cell', 'protocol', `A ${metric}`, `B ${metric}`, 'change % [95% CI]', 'verdict'];
-  const rows = r.groups.map((g) => [safeText(g.cell), safeText(g.protocol), meanText(g.a), meanText(g.b), changeText(g), g.verdict]);
+  const head = ['cell', 'protocol', 'pairs', `A ${metric}`, `B ${metric}`, 'change % [95% CI]', 'verdict'];
+  const rows = r.groups.map((g) => [safeText(g.cell), safeText(g.protocol), pairingText(g), meanText(g.a), meanText(g.b), changeText(g), g.verdict]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const right = new Set([2, 3, 4]);
+  const right = new Set([3, 4, 5]);
   const line = (cols: string[]) => cols.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   const out = [
     `${metric} (${DIRECTION_TEXT[r.direction]}), B vs A, threshold ±${r.threshold_pct}%; means ± 95% t-interval, change of the mean with 95% bootstrap interval`,
+    `pairs: "paired n=N" = both runs ran each repetition of the group under the same impairment seed (backend reseeds exactly): bootstrap over the N pairs; "unpaired" = the repetitions resampled separately`,
     `A: ${safeText(r.a.dir)}`,
     `B: ${safeText(r.b.dir)}`,
     '',
@@ -52,7 +58,7 @@ export function formatTable(r: CompareResult): string {
 
 export const CSV_COLUMNS = [
   'cell', 'protocol', 'metric', 'direction', 'a_n', 'a_failed', 'a_mean', 'a_ci_lo', 'a_ci_hi', 'b_n', 'b_failed', 'b_mean', 'b_ci_lo', 'b_ci_hi',
-  'change_pct', 'change_lo_pct', 'change_hi_pct', 'threshold_pct', 'verdict',
+  'change_pct', 'change_lo_pct', 'change_hi_pct', 'paired', 'pairs', 'pairing_note', 'threshold_pct', 'verdict',
 ] as const;
 
 export function compareCsv(r: CompareResult): string {
@@ -60,12 +66,20 @@ export function compareCsv(r: CompareResult): string {
     cell: g.cell, protocol: g.protocol, metric: r.metric, direction: r.direction,
     a_n: g.a.n, a_failed: g.a.failed, a_mean: g.a.mean, a_ci_lo: g.a.ci_lo, a_ci_hi: g.a.ci_hi,
     b_n: g.b.n, b_failed: g.b.failed, b_mean: g.b.mean, b_ci_lo: g.b.ci_lo, b_ci_hi: g.b.ci_hi,
-    change_pct: g.change_pct, change_lo_pct: g.change_lo_pct, change_hi_pct: g.change_hi_pct, threshold_pct: r.threshold_pct, verdict: g.verdict,
+    change_pct: g.change_pct, change_lo_pct: g.change_lo_pct, change_hi_pct: g.change_hi_pct,
+    paired: g.paired ? 'true' : 'false', pairs: g.pairs, pairing_note: g.pairing_note, threshold_pct: r.threshold_pct, verdict: g.verdict,
   }));
   return stringify(rows, { header: true, columns: [...CSV_COLUMNS], cast: { number: (v) => (Number.isFinite(v) ? String(+v.toFixed(6)) : v > 0 ? 'inf' : v < 0 ? '-inf' : '') } });
 }
 
 const VERDICT_COLORS: Partial<Record<Verdict, string>> = { regressed: '#e45756', improved: '#54a24b', same: '#8c8c8c', higher: '#4c78a8', lower: '#f58518', 'too-few': '#bab0ac' };
+
+/** "paired" / "unpaired" / "paired: 2 of 3 groups" for the chart's subtitle. */
+function pairedSummary(r: CompareResult): string {
+  const withChange = r.groups.filter((g) => g.change_pct !== null);
+  const paired = withChange.filter((g) => g.paired).length;
+  return paired === 0 ? 'unpaired' : paired === withChange.length ? 'paired by seed' : `paired by seed: ${paired} of ${withChange.length} groups`;
+}
 
 /** Vega-Lite spec: relative change per cell x protocol with its 95% interval as a
  *  horizontal error bar, coloured by verdict, with dashed rules at +-threshold and a solid
@@ -82,12 +96,12 @@ export function compareChartSpec(r: CompareResult): VlSpec {
     verdict: g.verdict,
     a_mean: g.a.mean,
     b_mean: g.b.mean,
-    n: `${g.a.n} vs ${g.b.n}`,
+    n: g.paired ? `${g.pairs} pairs` : `${g.a.n} vs ${g.b.n}`,
   }));
   const left = r.groups.filter((g) => !drawn.includes(g));
   const verdicts = [...new Set(points.map((p) => p.verdict))];
   const subtitle = [
-    `(mean B − mean A) / mean A, with 95% bootstrap interval over repetitions; ${DIRECTION_TEXT[r.direction]}; dashed: ±${r.threshold_pct}% threshold`,
+    `(mean B − mean A) / mean A, with 95% bootstrap interval over repetitions (${pairedSummary(r)}); ${DIRECTION_TEXT[r.direction]}; dashed: ±${r.threshold_pct}% threshold`,
     safeText(`A: ${r.a.name} · B: ${r.b.name}`),
   ];
   if (left.length) subtitle.push(`not drawn: ${left.map((g) => `${label(g)} (${g.verdict})`).join(', ')}`);

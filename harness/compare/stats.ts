@@ -1,7 +1,11 @@
 // The comparison itself, pure: which summary.csv columns are metrics and which way is
 // better, each side's mean and t-interval, the relative change with its bootstrap interval
-// (both from harness/metrics.ts) and the verdict against the threshold.
-import { meanCi95, relChangeCi95 } from '../metrics.ts';
+// (both from harness/metrics.ts) and the verdict against the threshold. The change is
+// unpaired (two-sample bootstrap) unless both runs pair the group's repetitions: same
+// repetition, same impairment seed, and a backend that reseeds exactly in both runs
+// (harness/pairing.ts); then it is the paired bootstrap over repetitions.
+import { meanCi95, pairedRelChangeCi95, relChangeCi95 } from '../metrics.ts';
+import { pairBySeed, runPairingExact, type Pairing, type RepValue } from '../pairing.ts';
 import { columnBetter, NOT_OUTCOME_COLUMNS } from '../columns.ts';
 import { num } from '../report/load.ts';
 import { sortProtocols } from '../report/labels.ts';
@@ -48,12 +52,17 @@ export function numericColumns(run: RunData): string[] {
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
 const finiteOrInf = (x: number) => (Number.isNaN(x) ? null : x);
 
-function side(rows: Record<string, string>[], metric: string): Side & { values: number[] } {
+function side(rows: Record<string, string>[], metric: string): Side & { values: number[]; reps: RepValue[] } {
   const ok = rows.filter((r) => r.status === 'SUCCEEDED');
-  const values = ok.map((r) => num(r[metric])).filter((v): v is number => v !== null);
+  const reps = ok.flatMap((r) => {
+    const value = num(r[metric]);
+    return value === null ? [] : [{ rep: num(r.rep) ?? NaN, seed: num(r.seed), value }];
+  });
+  const values = reps.map((r) => r.value);
   const ci = meanCi95(values);
   return {
     values,
+    reps,
     n: values.length,
     failed: rows.length - ok.length,
     mean: values.length ? ci.mean : null,
@@ -101,6 +110,15 @@ export function compareRuns(a: RunData, b: RunData, opts: CompareOptions = {}): 
   const cells = [...new Set([...a.rows, ...b.rows].map((r) => r.cell!))];
   const protocols = sortProtocols([...a.rows, ...b.rows].map((r) => r.protocol!));
 
+  // the same seed means the same loss decisions only where both backends reseeded exactly
+  const exactA = runPairingExact(a.run);
+  const exactB = runPairingExact(b.run);
+  const pairGroup = (sa: { reps: RepValue[] }, sb: { reps: RepValue[] }): Pairing => {
+    if (!exactA.exact) return { paired: false, why: `A: ${exactA.why}` };
+    if (!exactB.exact) return { paired: false, why: `B: ${exactB.why}` };
+    return pairBySeed(sa.reps, sb.reps);
+  };
+
   const groups: GroupResult[] = [];
   const skipped: { cell: string; protocol: string }[] = [];
   for (const cell of cells) {
@@ -117,18 +135,20 @@ export function compareRuns(a: RunData, b: RunData, opts: CompareOptions = {}): 
       }
       let verdict: Verdict;
       let change = { estimate: NaN, lo: NaN, hi: NaN };
+      let pairing: Pairing = { paired: false, why: 'no values on one side' };
       if (!ra) verdict = 'only-in-B';
       else if (!rb) verdict = 'only-in-A';
       else if (sb.n === 0) verdict = sb.failed === rb.length ? 'failed-in-B' : 'n/a';
       else if (sa.n === 0) verdict = sa.failed === ra.length ? 'failed-in-A' : 'n/a';
       else {
-        change = relChangeCi95(sa.values, sb.values, { iterations: opts.iterations, seed: opts.seed });
+        pairing = pairGroup(sa, sb);
+        change = pairing.paired ? pairedRelChangeCi95(pairing.a, pairing.b) : relChangeCi95(sa.values, sb.values, { iterations: opts.iterations, seed: opts.seed });
         if (Number.isNaN(change.estimate)) verdict = 'n/a';
         else if (sa.n < 2 || sb.n < 2) verdict = 'too-few';
         else verdict = verdictFor(direction, 100 * change.lo, 100 * change.hi, thr);
       }
-      const { values: _va, ...sideA } = sa;
-      const { values: _vb, ...sideB } = sb;
+      const { values: _va, reps: _ra, ...sideA } = sa;
+      const { values: _vb, reps: _rb, ...sideB } = sb;
       groups.push({
         cell,
         protocol,
@@ -137,6 +157,9 @@ export function compareRuns(a: RunData, b: RunData, opts: CompareOptions = {}): 
         change_pct: finiteOrInf(100 * change.estimate),
         change_lo_pct: finiteOrInf(100 * change.lo),
         change_hi_pct: finiteOrInf(100 * change.hi),
+        paired: pairing.paired,
+        pairs: pairing.paired ? pairing.reps.length : null,
+        pairing_note: pairing.paired ? (pairing.leftOut ? `${pairing.leftOut} repetition(s) with a value on one side only left out of the change` : '') : pairing.why,
         verdict,
       });
     }

@@ -56,6 +56,14 @@ export interface GroupResult {
   change_pct: number | null;
   change_lo_pct: number | null;
   change_hi_pct: number | null;
+  /** the change and its interval are paired: both runs ran repetition r of this group under
+   *  the same impairment seed with a backend that reseeds exactly, so the change is over the
+   *  pairs (pairedRelChangeCi95); else two-sample (relChangeCi95) */
+  paired: boolean;
+  /** pairs used when paired, else null */
+  pairs: number | null;
+  /** paired: repetitions left out (one side failed), or ''; unpaired: why not paired */
+  pairing_note: string;
   verdict: Verdict;
 }
 

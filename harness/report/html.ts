@@ -1,7 +1,9 @@
 // index.html: self-contained (inline SVG, inline CSS, no scripts, no CDN) so it opens
-// offline from a file:// URL or an archived folder.
+// offline from a file:// URL or an archived folder. Order: findings first (what a slide
+// says), then notes, charts, the emulation check and the summary table; provenance last.
 import { fmt } from './labels.ts';
 import type { EmulationRow } from './emulation.ts';
+import type { Findings } from './findings.ts';
 import type { Results, SummaryRow } from './load.ts';
 import { SUMMARY_COLUMNS } from '../summary.ts';
 
@@ -21,6 +23,7 @@ export interface HtmlModel {
   skipped: { id: string; title: string; reason: string }[];
   emulation: { rows: EmulationRow[]; causeKeys: string[] };
   notes: string[];
+  findings: Findings;
 }
 
 export function esc(s: unknown): string {
@@ -88,6 +91,16 @@ function summaryTable(rows: SummaryRow[]): string {
   return `<div class="scroll"><table class="grid"><thead><tr>${cols.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table></div>`;
 }
 
+/** The findings section: one list per cell, then how they are computed and their notes. */
+function findingsSection(f: Findings): string {
+  const cells = f.cells
+    .filter((c) => c.findings.length)
+    .map((c) => `<h3>${esc(c.label)}</h3><ul class="findings">${c.findings.map((x) => `<li>${esc(x.text)}</li>`).join('')}</ul>`);
+  const body = cells.length ? cells.join('\n') : '<p>No comparison: the run has fewer than two protocols per cell, or no headline metric for its workload.</p>';
+  const notes = f.notes.length ? `<ul class="notes">${f.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
+  return `${body}\n<p class="method">${f.method.map(esc).join(' ')} The same text: <a href="findings.md">findings.md</a>, <a href="findings.json">findings.json</a>.</p>\n${notes}`;
+}
+
 const CSS = `
 body{font-family:"DejaVu Sans","Liberation Sans",Arial,sans-serif;margin:24px;color:#222;max-width:1500px}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
@@ -100,6 +113,7 @@ td.warn{color:#a40000;font-weight:bold} td.okc{color:#2a7d2a}
 tr.st-failed td{background:#fde8e8} tr.st-unsupported td{background:#f2f2f2;color:#777}
 .scroll{overflow-x:auto} .notes li{font-size:13px} nav a{margin-right:12px;font-size:13px}
 details pre{font-size:11px;background:#f7f7f7;padding:8px;overflow-x:auto}
+h3{font-size:14px;margin:14px 0 4px} ul.findings li{font-size:15px;margin:3px 0} p.method{font-size:12px;color:#555;max-width:1000px}
 `;
 
 /** Display an SVG `factor` x its natural size (Vega's 11-12 px text is small on screen);
@@ -126,9 +140,9 @@ export function renderHtml(m: HtmlModel): string {
 <body>
 <h1>${esc(title)}</h1>
 <div>${esc(res.name)}</div>
-<nav><a href="#provenance">provenance</a><a href="#charts">charts</a><a href="#emulation">emulation check</a><a href="#summary">summary table</a></nav>
-<h2 id="provenance">Provenance</h2>
-${provenance(res)}
+<nav><a href="#findings">findings</a><a href="#charts">charts</a><a href="#emulation">emulation check</a><a href="#summary">summary table</a><a href="#provenance">provenance</a></nav>
+<h2 id="findings">Findings</h2>
+${findingsSection(m.findings)}
 ${notes.length ? `<h2>Notes</h2><ul class="notes">${notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
 <h2 id="charts">Charts</h2>
 ${figs.join('\n')}
@@ -137,6 +151,8 @@ ${figs.join('\n')}
 ${emulationTable(m.emulation)}
 <h2 id="summary">Summary (summary.csv)</h2>
 ${summaryTable(res.summary)}
+<h2 id="provenance">Provenance</h2>
+${provenance(res)}
 <details><summary>run.json</summary><pre>${esc(JSON.stringify(res.run, null, 2))}</pre></details>
 </body></html>
 `;

@@ -12,8 +12,10 @@ import { h3VsH2HeatmapChart, objectCompletionChart, pageTimeChart, pageVsLossCha
 import { deadPeerDetectionChart, recoveryChart } from './charts/recovery.ts';
 import { coStallChart, indexRecords, streamTimelineChart } from './charts/stalls.ts';
 import { emulationCheck } from './emulation.ts';
+import { buildFindings, findingsMarkdown } from './findings.ts';
 import { renderHtml, type HtmlChart } from './html.ts';
 import { loadResults } from './load.ts';
+import { safeJson } from '../safetext.ts';
 import { availableFontFiles, compileVegaLite, prefixSvgIds, svgToPng, vegaToSvg } from './render.ts';
 
 export interface ReportOptions {
@@ -76,7 +78,8 @@ function buildCharts(ctx: ReturnType<typeof makeContext>, opts: ReportOptions): 
 
 /** Build the report for one results directory. Reads summary.csv, requests.csv,
  *  chunks.csv, run.json and (if present) drops.csv and messages.csv; writes into `reportDir`:
- *  <chart>.vl.json (Vega-Lite spec with inline data), <chart>.svg, <chart>.png and
+ *  <chart>.vl.json (Vega-Lite spec with inline data), <chart>.svg, <chart>.png,
+ *  findings.json and findings.md (findings.ts: the headline comparisons in words) and
  *  index.html. Throws if the results dir has no rows to report on or a spec fails to
  *  compile/render (a bug, not a data problem). */
 export async function buildReport(resultsDir: string, reportDir: string = defaultReportDir(resultsDir), opts: ReportOptions = {}): Promise<ReportResult> {
@@ -127,9 +130,18 @@ export async function buildReport(resultsDir: string, reportDir: string = defaul
     progress(`chart ${c.id}`);
   }
 
+  // the findings as text a slide can copy: the same sentences as the page's first section
+  const findings = buildFindings(results.summaryRaw, results.run, results.name);
+  for (const [name, text] of [['findings.json', safeJson(findings) + '\n'], ['findings.md', findingsMarkdown(findings)]] as const) {
+    const p = join(outDir, name);
+    writeFileSync(p, text);
+    files.push(p);
+  }
+  progress(`findings: ${findings.cells.reduce((k, c) => k + c.findings.length, 0)} comparisons`);
+
   const emulation = emulationCheck(results, ctx.cellOrder, ctx.cellLabel);
   const index = join(outDir, 'index.html');
-  writeFileSync(index, renderHtml({ results, charts: html, skipped, emulation, notes }));
+  writeFileSync(index, renderHtml({ results, charts: html, skipped, emulation, notes, findings }));
   files.push(index);
   progress(`wrote ${index}`);
   return { reportDir: outDir, files, charts, notes };

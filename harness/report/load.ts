@@ -44,6 +44,9 @@ export interface RunInfo {
   started_at?: string;
   finished_at?: string;
   cells?: unknown[];
+  /** paired repetitions: exact = the backend reseeded its PRNG exactly before every job, so
+   *  a job's seed fixes its loss decisions (harness/pairing.ts runPairingExact reads it) */
+  pairing?: { exact?: boolean; note?: string; seed_of?: string };
   [k: string]: unknown;
 }
 
@@ -53,6 +56,9 @@ export interface Results {
   name: string;
   run: RunInfo;
   summary: SummaryRow[];
+  /** summary.csv as read, every column kept as text, including columns the column table
+   *  does not declare (yet): what the findings read generically (harness/report/findings.ts) */
+  summaryRaw: Record<string, string>[];
   requests: RequestRow[];
   chunks: ChunkRow[];
   drops: DropRow[];
@@ -144,7 +150,8 @@ export function loadResults(dir: string, name: string): Results {
       missing.push('run.json (unreadable)');
     }
   } else missing.push('run.json');
-  const summary = readCsv(dir, 'summary.csv', missing).map(toSummaryRow);
+  const summaryRaw = readCsv(dir, 'summary.csv', missing);
+  const summary = summaryRaw.map(toSummaryRow);
   const requests = readCsv(dir, 'requests.csv', missing).map(toRequestRow);
   if (summary.length === 0 && requests.length === 0) {
     throw new ResultsError(`${dir}: no summary.csv or requests.csv rows (not a holbench results folder?)`);
@@ -154,5 +161,5 @@ export function loadResults(dir: string, name: string): Results {
   // messages.csv is expected only when the run has messages workloads
   const wantMessages = summary.some((r) => r.workload === 'messages');
   const messages = readCsv(dir, 'messages.csv', missing, !wantMessages).map(toMessageRow).filter((m) => Number.isFinite(m.latency_ms));
-  return { dir, name, run, summary, requests, chunks, drops, messages, missing };
+  return { dir, name, run, summary, summaryRaw, requests, chunks, drops, messages, missing };
 }

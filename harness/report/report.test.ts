@@ -14,6 +14,8 @@ import { buildReport, defaultReportDir } from './index.ts';
 import { loadResults } from './load.ts';
 import { compileVegaLite, prefixSvgIds } from './render.ts';
 import { writeSyntheticMessagesResults, writeSyntheticResults } from './synthetic.ts';
+import { buildFindings, type Findings } from './findings.ts';
+import { jobSeed } from '../../netem/seed.ts';
 import { main as cliMain } from './cli.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -110,6 +112,24 @@ test('buildReport writes specs, SVGs, PNGs and index.html for a page run', async
   for (const s of ['http1.1x6', 'h2', 'h3', 'connections opened', 'connections accepted']) assert.ok(conns.includes(s), `connections-used.svg shows ${s}`);
   assert.match(readFileSync(join(small.reportDir, 'index.html'), 'utf8'), /Measured here, client side, mean per run: http1\.1x6 6 \(20 requests\); h2 1/);
   const html = readFileSync(join(small.reportDir, 'index.html'), 'utf8');
+  // findings first, charts next, provenance last; findings.json / findings.md hold the same sentences
+  const at = (id: string) => html.indexOf(`<h2 id="${id}">`);
+  const sections = ['findings', 'charts', 'emulation', 'summary', 'provenance'];
+  assert.ok(sections.every((id) => at(id) > 0), 'every section present');
+  assert.deepEqual([...sections].sort((x, y) => at(x) - at(y)), sections, 'page order');
+  assert.equal(html.lastIndexOf('<h2'), at('provenance'), 'provenance is the last section');
+  assert.ok(html.indexOf('<figure') > at('charts') && html.indexOf('<figure') < at('emulation'), 'the charts sit in their section');
+  for (const f of ['findings.json', 'findings.md']) assert.ok(r.files.includes(join(small.reportDir, f)), `${f} listed`);
+  const findings = JSON.parse(readFileSync(join(small.reportDir, 'findings.json'), 'utf8')) as Findings;
+  const texts = findings.cells.flatMap((c) => c.findings.map((x) => x.text));
+  assert.equal(texts.length, 2 * 2, '2 cells x (h3 vs h2, h2 vs http1.1x6)');
+  const md = readFileSync(join(small.reportDir, 'findings.md'), 'utf8');
+  for (const t of texts) {
+    assert.match(t, /^(h3 page time .* vs h2|h2 page time .* vs http1\.1x6) \[.*\], paired, n=3 · \d% loss · RTT 50 ms · 20 Mbit\/s$/);
+    assert.ok(md.includes(`- ${t}\n`), `findings.md has "${t}"`);
+    const li = html.indexOf(`<li>${t}</li>`);
+    assert.ok(li > at('findings') && li < at('charts'), `the page lists "${t}" under Findings`);
+  }
   assert.ok(!/<script|https?:\/\//i.test(html.replace(/xmlns(:xlink)?="http:\/\/www\.w3\.org\/[^"]*"/g, '').replace(/"\$schema": "https:[^"]*"/g, '')), 'no scripts, no remote URLs');
 });
 
@@ -124,6 +144,26 @@ test('grid run (loss x RTT, load workload, a failed run) gets heatmap and latenc
   const html = readFileSync(join(root, 'reports', 'grid', 'index.html'), 'utf8');
   assert.match(html, /class="st-failed"/);
   assert.match(html, /timeout: 12 of 2000 requests/);
+});
+
+test('synthetic runs carry job seeds: exact pairing gives paired findings, inexact unpaired (noted), none no seeds', () => {
+  const seen: Record<string, Findings> = {};
+  for (const pairing of ['exact', 'inexact', 'none'] as const) {
+    const dir = join(root, 'results', `seeds-${pairing}`);
+    writeSyntheticResults(dir, { protocols: ['h2', 'h3'], lossPcts: [2], reps: 4, objects: 8, drops: false, pairing });
+    const res = loadResults(dir, `seeds-${pairing}`);
+    assert.equal(res.summary.length, 2 * 4);
+    for (const r of res.summary) assert.equal(r.seed, pairing === 'none' ? null : jobSeed(42, r.cell, r.rep), `${pairing} ${r.protocol} rep ${r.rep}`);
+    assert.equal(res.run.pairing?.exact, pairing === 'none' ? undefined : pairing === 'exact');
+    seen[pairing] = buildFindings(res.summaryRaw, res.run, res.name);
+  }
+  const one = (p: string) => seen[p]!.cells[0]!.findings;
+  assert.equal(one('exact').length, 1);
+  assert.match(one('exact')[0]!.text, /^h3 page time .* vs h2 \[.*\], paired, n=4 · 2% loss/);
+  assert.match(one('inexact')[0]!.text, /, unpaired, n=4 · /);
+  assert.match(seen.inexact!.notes[0]!, /could not reseed the impairment exactly \(netem: this tc has no seed option/);
+  assert.match(one('none')[0]!.text, /, unpaired, n=4 · /);
+  assert.match(seen.none!.notes[0]!, /records no pairing/);
 });
 
 test('tolerates missing chunks.csv, drops.csv and run.json', async () => {
@@ -308,7 +348,8 @@ test('index.html renders offline in headless Chromium', async (t) => {
     assert.equal(sizes.length, 6);
     for (const [w, h] of sizes) assert.ok(w! > 200 && h! > 150, `svg ${w}x${h}`);
     const text = await page.innerText('body');
-    for (const s of ['Provenance', 'helper', '6.1.0-synthetic', 'cubic', 'synthetic-hol', 'Emulation check', 'Summary']) assert.ok(text.includes(s), `page shows ${s}`);
+    for (const s of ['Findings', 'h3 page time', 'Provenance', 'helper', '6.1.0-synthetic', 'cubic', 'synthetic-hol', 'Emulation check', 'Summary']) assert.ok(text.includes(s), `page shows ${s}`);
+    assert.ok(text.indexOf('Findings') < text.indexOf('Provenance'), 'findings before provenance on the rendered page');
     // synthetic run.json records the Node that wrote it (process.version), whichever it is
     assert.match(text, new RegExp(`version: node\\s+${process.version.replace(/\./g, '\\.')}(\\s|$)`));
     const shot = join(root, 'index.png');

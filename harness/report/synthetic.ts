@@ -6,11 +6,28 @@
 // RTT, 16 KB chunks shared round-robin among 3 streams at a time (h2, h3) or one object per connection (h1.1x6).
 // A loss holds back the whole TCP connection for ~1 RTT (15%: an RTO of 200 ms + RTT);
 // in QUIC only the stream whose data was lost waits.
+// Paired repetitions, as the runner does them: every job gets the seed jobSeed(scenario
+// seed, cell, rep) (summary.csv seed), and with pairing 'exact' the loss decisions (which
+// chunk is lost, how long the recovery takes) come from a PRNG seeded with it, so every
+// protocol of repetition r meets the same k-th-chunk losses; with 'inexact' or 'none' they
+// come from the one stream that runs on across jobs, as before paired repetitions.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import type { ChunkRow, RequestRow } from '../records.ts';
 import { completionSpreadMs, mulberry32, percentile, stallAnalysis } from '../metrics.ts';
+import { jobSeed } from '../../netem/seed.ts';
+
+/** run.json `pairing` of a synthetic run: 'exact' (helper: seeded PRNG), 'inexact' (seeds
+ *  recorded, backend could not reseed: tc without a seed option), 'none' (a run from before
+ *  paired repetitions: no seed column values, no pairing record). */
+export type SyntheticPairing = 'exact' | 'inexact' | 'none';
+
+function pairingRecord(p: SyntheticPairing): Record<string, unknown> {
+  if (p === 'none') return {};
+  const note = p === 'exact' ? 'helper: seeded per-direction PRNG, reseeded before every job' : 'netem: this tc has no seed option; the kernel PRNG runs on';
+  return { pairing: { exact: p === 'exact', note, seed_of: 'jobSeed(scenario seed, cell id, rep), netem/seed.ts' } };
+}
 
 export interface SyntheticOptions {
   protocols?: string[];
@@ -24,6 +41,10 @@ export interface SyntheticOptions {
   load?: boolean;
   /** write drops.csv */
   drops?: boolean;
+  /** paired repetitions (default 'exact'), see SyntheticPairing */
+  pairing?: SyntheticPairing;
+  /** write a handshake_ms column (the model's handshake: 2 RTT over TCP + TLS, 1 RTT QUIC) */
+  handshakeColumn?: boolean;
 }
 
 interface Sim {
@@ -31,12 +52,15 @@ interface Sim {
   chunks: ChunkRow[];
   drops: { t_ms: number; direction: string; cause: string; proto: string }[];
   connections: number;
+  /** the model's handshake time inside the page clock, ms */
+  handshakeMs: number;
 }
 
 const CHUNK = 16384;
 const MSS = 1460;
 
-function simulate(protocol: string, sizes: number[], rttMs: number, rateBps: number, lossPct: number, rnd: () => number, ids: { cell: string; rep: number }): Sim {
+/** `lossRnd` draws the loss decisions and recovery times, `rnd` everything else. */
+function simulate(protocol: string, sizes: number[], rttMs: number, rateBps: number, lossPct: number, rnd: () => number, lossRnd: () => number, ids: { cell: string; rep: number }): Sim {
   const rateBpms = rateBps / 8 / 1000; // bytes per ms
   const pChunk = 1 - (1 - lossPct / 100) ** Math.ceil(CHUNK / MSS);
   const tcp = protocol !== 'h3';
@@ -50,7 +74,7 @@ function simulate(protocol: string, sizes: number[], rttMs: number, rateBps: num
   }));
   const chunks: ChunkRow[] = [];
   const drops: Sim['drops'] = [];
-  const stall = () => (rnd() < 0.15 ? 200 + rttMs : rttMs * (1 + 0.3 * rnd()));
+  const stall = () => (lossRnd() < 0.15 ? 200 + rttMs : rttMs * (1 + 0.3 * lossRnd()));
   const slowStartRate = (tau: number, share: number) => Math.min(rateBpms * share, (10 * MSS * 2 ** (tau / Math.max(rttMs, 1))) / Math.max(rttMs, 1));
 
   // each connection serves a queue of objects; multiplexed = one connection, all objects at once
@@ -101,7 +125,7 @@ function simulate(protocol: string, sizes: number[], rttMs: number, rateBps: num
       const n = Math.min(CHUNK, left.get(i)!);
       ts += n / slowStartRate(ts - connReady[c]!, share);
       let arrive = ts + rttMs / 2 + rnd() * 0.3;
-      if (rnd() < pChunk) {
+      if (lossRnd() < pChunk) {
         const s = stall();
         drops.push({ t_ms: ts - rnd() * 2, direction: 'downlink', cause: 'loss', proto: tcp ? 'tcp' : 'udp' });
         if (tcp) release = Math.max(release, arrive + s);
@@ -136,7 +160,7 @@ function simulate(protocol: string, sizes: number[], rttMs: number, rateBps: num
     r.start_ms = +r.start_ms.toFixed(3);
   }
   for (let k = 0; k < Math.floor(lossPct * rnd()); k++) drops.push({ t_ms: start + rnd() * 300, direction: 'uplink', cause: 'loss', proto: tcp ? 'tcp' : 'udp' });
-  return { requests, chunks, drops, connections: nConns };
+  return { requests, chunks, drops, connections: nConns, handshakeMs: hs };
 }
 
 /** Write a synthetic results directory into `dir` (created) and return its summary rows. */
@@ -146,7 +170,9 @@ export function writeSyntheticResults(dir: string, o: SyntheticOptions = {}): { 
   const rtts = o.rttMs ?? [50];
   const rateMbps = o.rateMbps === undefined ? 20 : o.rateMbps;
   const reps = o.reps ?? 3;
-  const rnd = mulberry32(o.seed ?? 42);
+  const scenarioSeed = o.seed ?? 42;
+  const pairing = o.pairing ?? 'exact';
+  const rnd = mulberry32(scenarioSeed);
   const sizes = Array.from({ length: o.objects ?? 24 }, (_, i) => (i === 0 ? 18_000 : Math.round(12_000 + rnd() * 90_000)));
   const scenario = 'synthetic-hol';
   const requests: RequestRow[] = [];
@@ -160,7 +186,9 @@ export function writeSyntheticResults(dir: string, o: SyntheticOptions = {}): { 
       cells.push(cell);
       for (const protocol of protocols) {
         for (let rep = 1; rep <= reps; rep++) {
-          const sim = simulate(protocol, sizes, rtt, (rateMbps ?? 1000) * 1e6, loss, rnd, { cell, rep });
+          const seed = pairing === 'none' ? null : jobSeed(scenarioSeed, cell, rep);
+          const lossRnd = pairing === 'exact' ? mulberry32(seed!) : rnd;
+          const sim = simulate(protocol, sizes, rtt, (rateMbps ?? 1000) * 1e6, loss, rnd, lossRnd, { cell, rep });
           requests.push(...sim.requests);
           chunks.push(...sim.chunks);
           for (const d of sim.drops) drops.push({ t_ms: +d.t_ms.toFixed(3), cell, rep, protocol, direction: d.direction, cause: d.cause, proto: d.proto, src_port: 443, dst_port: 40000 + rep });
@@ -174,13 +202,14 @@ export function writeSyntheticResults(dir: string, o: SyntheticOptions = {}): { 
           const lossDrops = sim.drops.filter((d) => d.cause === 'loss' && d.direction === 'downlink').length;
           summary.push({
             scenario, cell, protocol, rep, status: 'SUCCEEDED', reason: '', workload: 'page', loss_pct: loss, rtt_ms: rtt, rate_mbps: rateMbps ?? '',
-            tcp_cc: 'cubic', quic_cc: 'cubic', page_ms: pageMs.toFixed(1), requests: sim.requests.length, errors: 0,
+            tcp_cc: 'cubic', quic_cc: 'cubic', seed: seed ?? '', page_ms: pageMs.toFixed(1), requests: sim.requests.length, errors: 0,
             ttfb_p50_ms: percentile(sim.requests.map((r) => r.ttfb_ms!), 50).toFixed(1),
             ttlb_p50_ms: percentile(sim.requests.map((r) => r.ttlb_ms!), 50).toFixed(1),
             p50_ms: '', p95_ms: '', p99_ms: '', goodput_mbps: ((bytes * 8) / pageMs / 1000).toFixed(2),
             completion_spread_ms: completionSpreadMs(sim.requests)?.toFixed(1) ?? '', connections_used: sim.connections, server_connections: sim.connections,
             retransmissions: protocol === 'h3' ? '' : lossDrops, co_stall_index: st.coStallIndex === null ? '' : st.coStallIndex.toFixed(3), hol_stall_index: st.holStallIndex === null ? '' : st.holStallIndex.toFixed(3),
             stall_ms_mean: st.stallMsMean.toFixed(1), loss_measured_pct: ((100 * lossDrops) / packets).toFixed(2), drops_loss: lossDrops, drops_queue: queueDrops,
+            ...(o.handshakeColumn ? { handshake_ms: sim.handshakeMs.toFixed(1) } : {}),
           });
         }
       }
@@ -193,11 +222,12 @@ export function writeSyntheticResults(dir: string, o: SyntheticOptions = {}): { 
             summary.push({
               scenario, cell: lcell, protocol, rep, status: protocol === 'h3' && rep === 3 && loss > 0 ? 'FAILED' : 'SUCCEEDED',
               reason: protocol === 'h3' && rep === 3 && loss > 0 ? 'timeout: 12 of 2000 requests' : '', workload: 'load', loss_pct: loss, rtt_ms: rtt,
-              rate_mbps: rateMbps ?? '', tcp_cc: 'cubic', quic_cc: 'cubic', page_ms: '', requests: 2000, errors: 0, ttfb_p50_ms: '', ttlb_p50_ms: '',
+              rate_mbps: rateMbps ?? '', tcp_cc: 'cubic', quic_cc: 'cubic', seed: pairing === 'none' ? '' : jobSeed(scenarioSeed, lcell, rep), page_ms: '', requests: 2000, errors: 0, ttfb_p50_ms: '', ttlb_p50_ms: '',
               p50_ms: base.toFixed(1), p95_ms: (base * 1.4 * tail).toFixed(1), p99_ms: (base * 2.2 * tail + (loss ? 200 : 0)).toFixed(1),
               goodput_mbps: (8 + rnd()).toFixed(2), completion_spread_ms: '', connections_used: protocol === 'http1.1x6' ? 6 : 1,
               server_connections: protocol === 'http1.1x6' ? 6 : 1, retransmissions: '', co_stall_index: '', hol_stall_index: '', stall_ms_mean: '',
               loss_measured_pct: (loss * (0.9 + 0.2 * rnd())).toFixed(2), drops_loss: Math.round(loss * 40), drops_queue: 0,
+              ...(o.handshakeColumn ? { handshake_ms: '' } : {}),
             });
           }
         }
@@ -214,7 +244,8 @@ export function writeSyntheticResults(dir: string, o: SyntheticOptions = {}): { 
     scenario: { name: scenario, file: 'scenarios/synthetic-hol.yaml', workload: 'page', objects: sizes.length },
     backend: 'helper', kernel: '6.1.0-synthetic', tcp_cc: 'cubic', quic_cc: 'cubic',
     versions: { node: process.version, holbench: '0.1.0', undici: '7.30.2', '@matrixai/quic': '2.0.9' },
-    seed: o.seed ?? 42, started_at: '2026-01-01T12:00:00.000Z', finished_at: '2026-01-01T12:03:20.000Z', cells,
+    seed: scenarioSeed, started_at: '2026-01-01T12:00:00.000Z', finished_at: '2026-01-01T12:03:20.000Z', cells,
+    ...pairingRecord(pairing),
   };
   writeFileSync(join(dir, 'run.json'), JSON.stringify(run, null, 2));
   return { summary };
@@ -237,6 +268,9 @@ export interface SyntheticMessagesOptions {
   seed?: number;
   /** write messages.csv (default true) */
   messagesCsv?: boolean;
+  /** paired repetitions (default 'exact'): with 'exact' the loss decisions of a job come
+   *  from a PRNG seeded with its jobSeed, the same for every protocol of a repetition */
+  pairing?: SyntheticPairing;
 }
 
 /** How each synthetic protocol behaves: bytes on the wire per message besides the payload
@@ -272,7 +306,9 @@ export function writeSyntheticMessagesResults(dir: string, o: SyntheticMessagesO
   const interval = o.intervalMs ?? 20;
   const size = o.messageBytes ?? 64;
   const durationS = o.durationS ?? 30;
-  const rnd = mulberry32(o.seed ?? 7);
+  const scenarioSeed = o.seed ?? 7;
+  const pairing = o.pairing ?? 'exact';
+  const rnd = mulberry32(scenarioSeed);
   const scenario = 'synthetic-messages';
   const cells: { id: string; loss: number; outages: { fromS: number; toS: number; direction: string }[] }[] = losses.map((l) => ({ id: `loss_pct=${l}`, loss: l, outages: [] }));
   if (outage) cells.push({ id: `loss_pct=0,outage=${outage.fromS}-${outage.toS}s`, loss: 0, outages: [{ ...outage, direction: 'both' }] });
@@ -283,6 +319,8 @@ export function writeSyntheticMessagesResults(dir: string, o: SyntheticMessagesO
     for (const protocol of protocols) {
       const m = MSG_MODEL[protocol] ?? MSG_MODEL.ws!;
       for (let rep = 1; rep <= reps; rep++) {
+        const seed = pairing === 'none' ? null : jobSeed(scenarioSeed, cell.id, rep);
+        const lossRnd = pairing === 'exact' ? mulberry32(seed!) : rnd;
         const out = cell.outages[0];
         const clientDet = out && m.client && !(protocol === 'longpoll' && rep === 2) ? m.client[1] + 300 * rnd() : null;
         const serverDet = out && m.server ? m.server[1] + 300 * rnd() : null;
@@ -297,7 +335,7 @@ export function writeSyntheticMessagesResults(dir: string, o: SyntheticMessagesO
         for (let seq = 1; seq <= count; seq++) {
           const sent = 5 + (seq - 1) * interval;
           let recv = sent + oneWay + rnd() * 1.5 + m.pollWait * rtt * rnd();
-          if (rnd() < (cell.loss / 100) * 1.2) release = Math.max(release, recv + 200 + rtt);
+          if (lossRnd() < (cell.loss / 100) * 1.2) release = Math.max(release, recv + 200 + rtt);
           if (out && recv >= out.fromS * 1000 && sent < out.toS * 1000) {
             // caught by the outage: after a detection, reconnect + resume replays it; without
             // one, TCP's backed-off retransmission delivers it some time after the outage
@@ -319,7 +357,7 @@ export function writeSyntheticMessagesResults(dir: string, o: SyntheticMessagesO
         const conns = 1 + reconnects;
         summary.push({
           scenario, cell: cell.id, protocol, rep, status: 'SUCCEEDED', reason: lostSeqs.size ? `${lostSeqs.size} of ${count} messages lost` : '', workload: 'messages',
-          loss_pct: cell.loss, rtt_ms: rtt, rate_mbps: 20, tcp_cc: 'cubic', quic_cc: 'cubic', page_ms: '', requests: 0, errors: 0, ttfb_p50_ms: '', ttlb_p50_ms: '',
+          loss_pct: cell.loss, rtt_ms: rtt, rate_mbps: 20, tcp_cc: 'cubic', quic_cc: 'cubic', seed: seed ?? '', page_ms: '', requests: 0, errors: 0, ttfb_p50_ms: '', ttlb_p50_ms: '',
           p50_ms: '', p95_ms: '', p99_ms: '', goodput_mbps: '', completion_spread_ms: '', connections_used: conns,
           // one run where the server counts a connection the client does not (a reconnect
           // attempt the client abandoned in the handshake), so the two bars differ
@@ -349,8 +387,9 @@ export function writeSyntheticMessagesResults(dir: string, o: SyntheticMessagesO
     },
     backend: 'helper', kernel: '6.1.0-synthetic', tcp_cc: 'cubic', quic_cc: 'cubic',
     versions: { node: process.version, holbench: '0.1.0' },
-    seed: o.seed ?? 7, started_at: '2026-01-01T12:00:00.000Z', finished_at: '2026-01-01T12:06:00.000Z',
-    cells: cells.map((c) => ({ id: c.id, params: { loss_pct: c.loss }, profile: { uplink: link(c.loss), downlink: link(c.loss), seed: 1, outages: c.outages } })),
+    seed: scenarioSeed, started_at: '2026-01-01T12:00:00.000Z', finished_at: '2026-01-01T12:06:00.000Z',
+    cells: cells.map((c) => ({ id: c.id, params: { loss_pct: c.loss }, profile: { uplink: link(c.loss), downlink: link(c.loss), seed: scenarioSeed, outages: c.outages } })),
+    ...pairingRecord(pairing),
   };
   writeFileSync(join(dir, 'run.json'), JSON.stringify(run, null, 2));
   return { summary };

@@ -2,7 +2,7 @@
 // (run.json cells[].profile.outages, or else the cells where a run recorded a dead-peer
 // detection), how to describe it ("outage 3–8 s"), and cell labels that say so.
 import { cellLabels, fmt } from '../labels.ts';
-import type { SummaryRow } from '../load.ts';
+import type { RunInfo, SummaryRow } from '../load.ts';
 import { isNum, type ChartContext } from './common.ts';
 
 export interface OutageInfo {
@@ -14,7 +14,12 @@ export interface OutageInfo {
 /** Cell id -> outages from run.json cells[].profile.outages; null when run.json does not
  *  describe the cells' profiles (old runs, hand-made folders). */
 export function outagesByCell(ctx: ChartContext): Map<string, OutageInfo[]> | null {
-  const cells = ctx.results.run.cells;
+  return outagesOfRun(ctx.results.run);
+}
+
+/** outagesByCell from run.json itself (for the findings, which have no chart context). */
+export function outagesOfRun(run: RunInfo): Map<string, OutageInfo[]> | null {
+  const cells = run.cells;
   if (!Array.isArray(cells)) return null;
   const out = new Map<string, OutageInfo[]>();
   for (const c of cells) {
