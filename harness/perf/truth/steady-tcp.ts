@@ -154,6 +154,8 @@ export class SteadyTcpBench {
     await this.until(() => this.accepts > nAccepts, 30_000, 'the connection');
     const t0 = performance.now();
     const port = await this.senderPort();
+    // TcpExt counters are per namespace and cumulative: this transfer's own start
+    const ext0 = lossIndications(await this.tcpExt());
 
     await sleep(t0 + o.warmupS * 1000 - performance.now());
     const a = await this.snapshot(port);
@@ -194,7 +196,7 @@ export class SteadyTcpBench {
       cc: a.sock.cc,
       lossPctConfigured: o.lossPct,
       seed: o.seed,
-      steady: a.sock.ssthreshPkts !== null && la.recoveries + la.timeouts > 0,
+      steady: a.sock.ssthreshPkts !== null && la.recoveries + la.timeouts > ext0.recoveries + ext0.timeouts,
       windowS,
       goodputBps: ((b.sock.bytesAcked - a.sock.bytesAcked) * 8) / windowS,
       sendBps: ((b.sock.bytesSent - a.sock.bytesSent) * 8) / windowS,
@@ -240,8 +242,12 @@ export class SteadyTcpBench {
     const sock = await this.ss(port);
     const after = performance.now();
     const stats = await this.backend.stats();
-    const tcpExt = parseTcpExt((await run('cat', ['/proc/net/netstat'], { ns: this.topo.ns.server })).stdout);
+    const tcpExt = await this.tcpExt();
     return { tMs: (before + after) / 2, sock, stats, tcpExt };
+  }
+
+  private async tcpExt(): Promise<Record<string, number>> {
+    return parseTcpExt((await run('cat', ['/proc/net/netstat'], { ns: this.topo.ns.server })).stdout);
   }
 
   async close(): Promise<void> {
