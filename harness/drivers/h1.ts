@@ -2,10 +2,13 @@
 // carrying one request at a time; we model it exactly with N single-connection undici
 // Clients and a FIFO of waiting requests, which also gives every request a connection id.
 // http1.0 opens a fresh connection per request (Connection: close), up to N at once.
+// Connections are opened by tcpconnect.ts (timed; warm: preconnected ones handed out first,
+// so http1.0's first N requests use them; resumed: TLS session of a priming connection).
 import { Client } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { RequestHandle } from '../records.ts';
 import type { Driver, DriverOptions } from './types.ts';
+import { TcpConnector } from './tcpconnect.ts';
 
 interface Slot {
   client: Client;
@@ -20,10 +23,12 @@ export function createH1Driver(version: '1.0' | '1.1') {
     const perRequest = version === '1.0';
     let opened = 0;
     let closed = false;
+    const connector = new TcpConnector(opts.target, opts.onConnection, opts.requestTimeoutMs);
     const newSlot = (idx: number): Slot => {
       const client = new Client(origin, {
         pipelining: 1,
-        connect: { noDelay: true } as any,
+        // the id headers() gives the connection this Client is about to open
+        connect: connector.forClient(() => `c${idx}.${slot.connects + 1}`) as any,
         headersTimeout: opts.requestTimeoutMs,
         bodyTimeout: opts.requestTimeoutMs,
         keepAliveTimeout: 120_000,
@@ -62,6 +67,11 @@ export function createH1Driver(version: '1.0' | '1.1') {
 
     return {
       protocol: `http${version}`,
+      async prepare() {
+        const protocol = new URL(origin).protocol;
+        if (opts.connection === 'warm') await connector.preconnect(opts.connections, protocol);
+        else if (opts.connection === 'resumed') await connector.prime(protocol, opts.requestTimeoutMs);
+      },
       async get(path: string, h: RequestHandle) {
         if (closed) return h.fail(new Error('driver closed'));
         const slot = await acquire();
@@ -102,6 +112,7 @@ export function createH1Driver(version: '1.0' | '1.1') {
       connectionsOpened: () => opened,
       async close() {
         closed = true;
+        connector.close();
         await Promise.all(all.map((s) => s.client.destroy().catch(() => {})));
       },
     };
