@@ -5,7 +5,11 @@
 //   2. at 2% loss on a 100-object page, h2's co-stall index exceeds h3's (TCP HoL blocking);
 //   3. TCP reno goodput under 1% random loss is within 30% of Mathis et al.,
 //      MSS / (RTT * sqrt(2p/3));
-//   4. the coefficient of variation of page time across repetitions is <= 5% at 0% loss.
+//   4. the coefficient of variation of page time across repetitions is <= 5% at 0% loss;
+//   5. (T1, handshakes) at 0% loss and RTT 20/100/300 ms, cold: TTFB(h2) - TTFB(h3) is one RTT
+//      +-30% (TCP + TLS 1.3 take two round trips before the request, QUIC one); resumed: h3's
+//      0-RTT request gets its first byte one RTT (+-30%) sooner than cold, 0-RTT accepted
+//      (--quick: RTT 100 ms only).
 // Results go to results/truth-<stamp>/<check>/ like any run. Prints a table (or --json);
 // exit 1 when a check fails. `--quick` uses fewer repetitions.
 import { parseArgs } from 'node:util';
@@ -91,6 +95,35 @@ async function main() {
   const gp = ok(bulk, 'http1.1').map((r) => r.goodput_mbps!).filter((x) => x !== null);
   const relM = Math.abs(median(gp) - mathis) / mathis;
   checks.push({ name: 'reno vs Mathis at 1% loss', expectation: `goodput within 30% of MSS/(RTT*sqrt(2p/3)) = ${f(mathis)} Mbit/s`, measured: `median ${f(median(gp))} Mbit/s (${gp.map((x) => f(x)).join(', ')}): ${f(100 * relM, 1)}% off`, pass: gp.length ? relM <= 0.3 : null });
+
+  // 5 (T1): handshakes. Small objects, no rate limit: TTFB is round trips, not transfer.
+  const t1Rtts = values.quick ? [100] : [20, 100, 300];
+  const hs = await runScenario('truth-handshake', {
+    protocols: ['h2', 'h3'], workload: { kind: 'page', objects: 4, object_bytes: 1000 },
+    network: {}, sweep: { rtt_ms: t1Rtts, connection: ['cold', 'resumed'] }, repetitions: reps, seed: 11,
+  }, outRoot);
+  const ttfb = (rtt: number, mode: string, p: string) => {
+    const rows = hs.filter((r) => r.rtt_ms === rtt && r.connection === mode && r.protocol === p && r.status === 'SUCCEEDED');
+    return { n: rows.length, ttfb: median(rows.map((r) => r.ttfb_p50_ms).filter((x): x is number => x !== null)), rows };
+  };
+  for (const rtt of t1Rtts) {
+    const [c2, c3, r3] = [ttfb(rtt, 'cold', 'h2'), ttfb(rtt, 'cold', 'h3'), ttfb(rtt, 'resumed', 'h3')];
+    const d = c2.ttfb - c3.ttfb;
+    checks.push({
+      name: `T1 cold TTFB(h2) - TTFB(h3), RTT ${rtt} ms`,
+      expectation: `${rtt} ms +-30% (TCP 1 RTT + TLS 1.3 1 RTT vs QUIC 1 RTT before the request: RFC 9293, RFC 8446 2, RFC 9000 7)`,
+      measured: `${f(d, 1)} ms (h2 ${f(c2.ttfb, 1)}, h3 ${f(c3.ttfb, 1)}; median TTFB, n=${c2.n}, ${c3.n})`,
+      pass: c2.n && c3.n ? Math.abs(d - rtt) <= 0.3 * rtt : null,
+    });
+    const saved = c3.ttfb - r3.ttfb;
+    const accepted = r3.rows.filter((r) => r.zero_rtt === 1).length;
+    checks.push({
+      name: `T1 h3 0-RTT saves one RTT, RTT ${rtt} ms`,
+      expectation: `cold - resumed TTFB(h3) = ${rtt} ms +-30%, 0-RTT accepted on every repetition (RFC 9001 4.6, RFC 8446 2.3)`,
+      measured: `${f(saved, 1)} ms (cold ${f(c3.ttfb, 1)}, resumed ${f(r3.ttfb, 1)}); zero_rtt=1 in ${accepted} of ${r3.n}`,
+      pass: c3.n && r3.n ? Math.abs(saved - rtt) <= 0.3 * rtt && accepted === r3.n : null,
+    });
+  }
 
   if (values.json) process.stdout.write(JSON.stringify({ results: outRoot, checks }, null, 2) + '\n');
   else {
