@@ -33,6 +33,9 @@ export interface QuicheConfig {
   enableHystart(v: boolean): void;
   setMaxStreamWindow(n: number): void;
   setMaxConnectionWindow(n: number): void;
+  /** TLS early data: a server accepts 0-RTT from resuming clients; a client sends 0-RTT
+   *  when it has a session (Connection.setSession) whose ticket allows it */
+  enableEarlyData(): void;
 }
 /** The subset of quiche's Connection we use. Errors are thrown as Error with quiche's error
  *  name as message ("Done", "StreamReset(256)", "StreamStopped(256)", "TlsFail", ...). */
@@ -63,6 +66,16 @@ export interface QuicheConnection {
   /** quiche send_ack_eliciting(): the next packet carries a PING unless it already has an
    *  ack-eliciting frame (a keepalive; no-op on a closing connection) */
   sendAckEliciting(): void;
+  /** the TLS session (ticket + the peer's transport parameters) once the server sent a
+   *  NewSessionTicket; null before (client side) */
+  session(): Uint8Array | null;
+  /** resume with a session from session(); call before the first send() */
+  setSession(session: Uint8Array): void;
+  /** the handshake resumed a session */
+  isResumed(): boolean;
+  /** 0-RTT data may be sent (client) or was accepted and is being read (server) before the
+   *  handshake completed */
+  isInEarlyData(): boolean;
 }
 export interface Quiche {
   Config: {

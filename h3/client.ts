@@ -15,6 +15,9 @@ export interface ConnectOptions extends TransportOptions {
   insecure?: boolean;
   /** give up on the handshake after this long (default 10 s) */
   handshakeTimeoutMs?: number;
+  /** resume this session (H3Client.waitSession() of an earlier connection to the same
+   *  server); with earlyData, connect() resolves as soon as requests can go out in 0-RTT */
+  session?: Uint8Array;
 }
 
 /** Callbacks for one response, in order: headers -> data* -> end, or error at any point. */
@@ -134,6 +137,10 @@ export class H3Client extends H3Session {
   private open = new Set<ClientRequest>();
   private readyWaiters: { resolve: () => void; reject: (e: Error) => void } | null = null;
   private closeWaiters: (() => void)[] = [];
+  private sessionWaiters: ((s: Buffer) => void)[] = [];
+  private handshakeWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** requests whose stream was opened before the handshake completed (sent as 0-RTT data) */
+  earlyRequests = 0;
   readonly authority: string;
 
   constructor(conn: ConstructorParameters<typeof H3Session>[0], authority: string) {
@@ -141,9 +148,9 @@ export class H3Client extends H3Session {
     this.authority = authority;
   }
 
-  /** Resolves once the handshake completed. */
+  /** Resolves once the handshake completed, or once 0-RTT requests can go out. */
   ready(timeoutMs: number): Promise<void> {
-    if (this.conn.established()) return Promise.resolve();
+    if (this.conn.streamsUsable()) return Promise.resolve();
     if (this.closedErr) return Promise.reject(this.closedErr);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
@@ -202,6 +209,35 @@ export class H3Client extends H3Session {
     });
   }
 
+  /** The TLS session to resume with, once the server's NewSessionTicket arrived (it is sent
+   *  after the handshake); rejects after `timeoutMs` or when the connection closes first. */
+  waitSession(timeoutMs: number): Promise<Buffer> {
+    const now = this.conn.session();
+    if (now) return Promise.resolve(now);
+    if (this.closedErr) return Promise.reject(this.closedErr);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.sessionWaiters = this.sessionWaiters.filter((w) => w !== done);
+        reject(new QuicError('HOLBENCH_QUIC_TIMEOUT', `no session ticket from the server in ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = (s: Buffer | null, e?: Error) => (clearTimeout(t), s ? resolve(s) : reject(e));
+      this.sessionWaiters.push(done as (s: Buffer) => void);
+      this.conn.schedule();
+    });
+  }
+
+  /** Resolves once the QUIC handshake completed (at once for a connection made without
+   *  0-RTT: connect() waited for it); rejects if the connection closes first. */
+  handshake(): Promise<void> {
+    if (this.conn.established()) return Promise.resolve();
+    if (this.closedErr) return Promise.reject(this.closedErr);
+    return new Promise((resolve, reject) => this.handshakeWaiters.push({ resolve, reject }));
+  }
+
+  handshakeDone(): void {
+    for (const w of this.handshakeWaiters.splice(0)) w.resolve();
+  }
+
   /** Requests waiting for stream credit. */
   queued(): number {
     return this.queue.length;
@@ -233,6 +269,10 @@ export class H3Client extends H3Session {
   }
 
   protected onTick(): void {
+    if (this.sessionWaiters.length) {
+      const s = this.conn.session();
+      if (s) for (const w of this.sessionWaiters.splice(0)) w(s);
+    }
     // Stream-credit queue: open as many queued requests as the peer's MAX_STREAMS allows.
     for (let guard = 0; guard < 10_000 && this.queue.length > 0; guard++) {
       if (this.conn.peerStreamsLeftBidi() <= 0) return;
@@ -241,6 +281,7 @@ export class H3Client extends H3Session {
       if (!this.conn.tryOpen(id, req.headerBlock, true)) return;
       this.queue.shift();
       this.nextBidi += 4;
+      if (!this.conn.established()) this.earlyRequests++;
       req.opened(id);
       this.open.add(req);
       this.bidi.set(id, {
@@ -271,6 +312,8 @@ export class H3Client extends H3Session {
     for (const r of [...this.open]) r.abort(e);
     this.open.clear();
     for (const w of this.closeWaiters.splice(0)) w();
+    for (const w of this.handshakeWaiters.splice(0)) w.reject(e);
+    for (const w of this.sessionWaiters.splice(0)) (w as (s: Buffer | null, e: Error) => void)(null, e);
   }
 
   protected acceptBidi(): BidiHandler {
@@ -300,10 +343,12 @@ export class H3Client extends H3Session {
   }
 }
 
-/** Open an HTTP/3 connection; resolves once the QUIC handshake completed. */
+/** Open an HTTP/3 connection; resolves once the QUIC handshake completed, or, resuming a
+ *  session with earlyData, as soon as requests can go out in 0-RTT (conn.earlyData tells;
+ *  the handshake then completes while they travel). */
 export async function connect(host: string, port: number, opts: ConnectOptions = {}): Promise<H3Client> {
   const servername = opts.servername ?? host;
-  const { conn } = await quicConnect(host, port, (path) => buildConfig('client', { caPem: opts.caPem, insecure: opts.insecure }, opts, path), servername, opts.maxUdpPayload);
+  const { conn } = await quicConnect(host, port, (path) => buildConfig('client', { caPem: opts.caPem, insecure: opts.insecure }, opts, path), servername, opts.maxUdpPayload, opts.session);
   const authority = `${servername.includes(':') ? `[${servername}]` : servername}:${port}`;
   const client = new H3Client(conn, authority);
   if (opts.pingMs) conn.pingEvery(opts.pingMs);

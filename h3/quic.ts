@@ -32,6 +32,9 @@ export interface TransportOptions {
   pingMs?: number;
   /** bidirectional streams the peer may open concurrently (server: requests in flight) */
   maxStreamsBidi?: number;
+  /** client: send requests in 0-RTT when connecting with a session whose ticket allows it
+   *  (servers always accept 0-RTT from a resuming client and answer it in 0.5-RTT) */
+  earlyData?: boolean;
 }
 
 const SCID_LEN = 16;
@@ -102,6 +105,7 @@ export function buildConfig(role: 'client' | 'server', tls: TlsOptions, o: Trans
   cfg.setInitialMaxStreamsBidi(role === 'server' ? (o.maxStreamsBidi ?? 128) : 0);
   cfg.setInitialMaxStreamsUni(16);
   cfg.setDisableActiveMigration(true);
+  if (role === 'server' || o.earlyData) cfg.enableEarlyData();
   return cfg;
 }
 
@@ -112,7 +116,8 @@ export interface StreamChunk {
 
 /** What the layer above (HTTP/3) implements. Called from flush(), never re-entrantly. */
 export interface ConnHandler {
-  /** once, when the handshake completes */
+  /** once, when streams can be used: the handshake completed, or earlier, when 0-RTT data
+   *  can flow (a resuming client may send, a server has accepted the client's early data) */
   established(): void;
   /** stream `id` has data or a FIN or a reset: call conn.read(id) until it returns null */
   readable(id: number): void;
@@ -120,6 +125,9 @@ export interface ConnHandler {
   tick(): void;
   /** once, when the connection is gone; err is null for a clean local close */
   closed(err: QuicError | null): void;
+  /** once, when the handshake completed (after established(), in the same flush or, with
+   *  0-RTT, later) */
+  handshakeDone?(): void;
 }
 
 interface OutStream {
@@ -179,6 +187,17 @@ export class QuicConn {
   private closeErr: QuicError | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private readonly flushBound = () => this.flush();
+  /** streams usable (handshake complete, or in 0-RTT); established() was called */
+  private usable = false;
+  /** performance.now() when this connection began (client: just before its first Initial) */
+  readonly createdAt = performance.now();
+  /** ms from createdAt to the completed handshake; null until then */
+  handshakeMs: number | null = null;
+  /** the handshake resumed a TLS session (known once it completed) */
+  resumed = false;
+  /** streams were used before the handshake completed: 0-RTT data went out (client) or was
+   *  accepted and read (server) */
+  earlyData = false;
 
   constructor(
     readonly raw: QuicheConnection,
@@ -318,6 +337,22 @@ export class QuicConn {
     return this.wasEstablished;
   }
 
+  /** streams can be used: the handshake completed, or 0-RTT data can flow */
+  streamsUsable(): boolean {
+    return this.usable;
+  }
+
+  /** The TLS session to resume with (ticket and the server's transport parameters), once the
+   *  server sent a NewSessionTicket (after the handshake); null before. */
+  session(): Buffer | null {
+    try {
+      const s = this.raw.session();
+      return s && s.length ? Buffer.from(s) : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Send a QUIC PING every `ms` while established (0/undefined: stop). The peer's ACK restarts
    *  our idle timer and the PING restarts the peer's, so a quiet but live path never idles out;
    *  a dead one still does (nothing comes back). */
@@ -429,11 +464,20 @@ export class QuicConn {
     this.scheduled = false;
     if (this.done) return;
     const h = this.handler;
+    let handshakeDone = false;
     if (!this.wasEstablished && this.raw.isEstablished()) {
+      handshakeDone = true;
       this.wasEstablished = true;
+      this.handshakeMs = performance.now() - this.createdAt;
+      this.resumed = this.raw.isResumed();
+    }
+    if (!this.usable && (this.wasEstablished || this.raw.isInEarlyData())) {
+      this.usable = true;
+      this.earlyData = !this.wasEstablished;
       h?.established();
     }
-    if (h && this.wasEstablished) {
+    if (handshakeDone) h?.handshakeDone?.();
+    if (h && this.usable) {
       for (const id of this.raw.readable()) h.readable(id);
       h.tick();
     }
@@ -458,7 +502,9 @@ export class QuicConn {
       this.sendOff = off + ((r[0] + 7) & ~7);
       this.sendDatagram(this.sendSlab, off, r[0], r[1].to);
     }
-    if (sent >= MAX_BURST) this.schedule();
+    // A resuming client can send 0-RTT once its ClientHello went out (in the send() above):
+    // come back at once to let the layer above open its streams.
+    if (sent >= MAX_BURST || (!this.usable && this.raw.isInEarlyData())) this.schedule();
     if (this.raw.isClosed()) {
       this.finish();
       return;
@@ -555,6 +601,9 @@ export async function quicConnect(
   makeConfig: (p: PathParams) => QuicheConfig,
   serverName: string | null,
   maxUdpPayload?: number,
+  /** a session from an earlier connection's QuicConn.session(): resume it (and send 0-RTT if
+   *  the config enables early data) */
+  session?: Uint8Array,
 ): Promise<{ conn: QuicConn; socket: dgram.Socket; path: PathParams }> {
   const q = quiche();
   const socket = dgram.createSocket(udpType(host));
@@ -585,6 +634,14 @@ export async function quicConnect(
   }
   const scid = randomBytes(SCID_LEN);
   const raw = q.Connection.connect(serverName, scid, local, remote, cfg);
+  if (session) {
+    try {
+      raw.setSession(session);
+    } catch (e) {
+      socket.close();
+      throw new QuicError('HOLBENCH_QUIC_HANDSHAKE', `cannot resume: the session is not usable (${errorName(e)})`);
+    }
+  }
   const send: SendFn = (buf, off, len) => socket.send(buf, off, len);
   const conn = new QuicConn(raw, scid, send, local, () => socket.close(), path.maxUdpPayload);
   socket.on('message', (msg, rinfo) => conn.recv(msg, rinfo.address, rinfo.port));

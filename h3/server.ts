@@ -33,6 +33,9 @@ export interface H3Request {
   headers: Record<string, string>;
   streamId: number;
   connId: string;
+  /** read from 0-RTT data: the connection's handshake had not completed yet (the response
+   *  goes out as 0.5-RTT data) */
+  earlyData: boolean;
   /** aborted (reason: the error) if the request's stream or connection is gone before the
    *  response was completely handed to QUIC; never aborted after that */
   readonly signal: AbortSignal;
@@ -163,6 +166,7 @@ class ServerRequest implements H3Request {
     readonly headers: Record<string, string>,
     readonly streamId: number,
     readonly connId: string,
+    readonly earlyData: boolean,
   ) {}
 
   get signal(): AbortSignal {
@@ -314,7 +318,7 @@ class ServerSession extends H3Session {
   private dispatch(id: number, fields: HeaderList): void {
     const f = parseFields(fields, 'request');
     const method = f.pseudo.get(':method')!;
-    const req = new ServerRequest(method, f.pseudo.get(':path') ?? '', f.pseudo.get(':authority') ?? f.headers.host ?? '', f.headers, id, this.connId);
+    const req = new ServerRequest(method, f.pseudo.get(':path') ?? '', f.pseudo.get(':authority') ?? f.headers.host ?? '', f.headers, id, this.connId, !this.conn.established());
     this.server.requestCount++;
     this.inflight.set(id, req);
     let reply: H3Reply | Promise<H3Reply>;

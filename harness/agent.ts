@@ -3,7 +3,7 @@
 // close the driver, send the records back. It exits when the runner goes away.
 import type { ProtocolSpec } from './scenario/load.ts';
 import type { Workload } from './scenario/schema.ts';
-import type { DriverTarget } from './drivers/types.ts';
+import type { ConnectionInfo, ConnectionMode, DriverTarget } from './drivers/types.ts';
 import type { ChunkRow, RequestRow } from './records.ts';
 import { driverFor, messageDriverFor } from './drivers/registry.ts';
 import { keepaliveOf, type MessagesWorkloadT } from './scenario/schema.ts';
@@ -24,6 +24,15 @@ export interface Job {
   requestTimeoutMs: number;
   jobTimeoutMs: number;
   quicCc: string;
+  /** how the job's connections begin (default cold); warm/resumed run driver.prepare()
+   *  before the job's clock starts */
+  connection?: ConnectionMode;
+}
+
+/** A connection the driver reported, on the job's clock (ms since the recorder's t0). */
+export interface JobConnection extends Omit<ConnectionInfo, 'startedAt'> {
+  /** negative: opened before the page clock (warm) */
+  startMs: number;
 }
 
 export interface JobResult {
@@ -39,6 +48,8 @@ export interface JobResult {
   requests: RequestRow[];
   chunks: ChunkRow[];
   messageRows?: MessageRow[];
+  /** the connections the job's requests used, in the order their handshakes completed */
+  connections?: JobConnection[];
 }
 
 /** `work`, or a rejection once `ms` pass (the job's time bound); the timer never outlives it. */
@@ -50,31 +61,71 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Each request row gets the handshake facts of its connection (matched by conn_id). */
+function annotateRequests(rows: RequestRow[], conns: JobConnection[]): void {
+  if (!conns.length) return;
+  const byId = new Map(conns.map((c) => [c.connId, c]));
+  const r3 = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
+  const flag = (b: boolean | null) => (b === null ? null : b ? 1 : 0);
+  for (const row of rows) {
+    const c = byId.get(row.conn_id);
+    if (!c) continue;
+    row.conn_start_ms = r3(c.startMs);
+    row.tcp_connect_ms = r3(c.tcpConnectMs);
+    row.tls_handshake_ms = r3(c.tlsHandshakeMs);
+    row.quic_handshake_ms = r3(c.quicHandshakeMs);
+    row.resumed = flag(c.resumed);
+    row.zero_rtt = flag(c.zeroRtt);
+  }
+}
+
 export async function runJob(job: Job): Promise<JobResult> {
   if (job.workload.kind === 'messages') return runMessagesJob(job, job.workload);
-  const rec = new Recorder({
-    cell: job.cell,
-    protocol: job.protocol.label,
-    rep: job.rep,
-    keepChunks: job.workload.kind === 'page',
-    keepRequests: job.workload.kind === 'page',
-  });
-  const base = { id: job.id, connectionsOpened: 0, bytes: 0, elapsedMs: 0, requests: rec.requests, chunks: rec.chunks };
+  const newRecorder = () =>
+    new Recorder({
+      cell: job.cell,
+      protocol: job.protocol.label,
+      rep: job.rep,
+      keepChunks: job.workload.kind === 'page',
+      keepRequests: job.workload.kind === 'page',
+    });
+  let rec = newRecorder();
+  const base = () => ({ id: job.id, connectionsOpened: 0, bytes: 0, elapsedMs: 0, requests: rec.requests, chunks: rec.chunks });
   let factory;
   try {
     factory = await driverFor(job.protocol.protocol);
   } catch (e) {
-    return { ...base, status: 'UNSUPPORTED', reason: (e as Error).message.split('\n')[0]! };
+    return { ...base(), status: 'UNSUPPORTED', reason: (e as Error).message.split('\n')[0]! };
   }
-  const driver = await factory({ target: job.target, connections: job.protocol.connections, requestTimeoutMs: job.requestTimeoutMs, quicCc: job.quicCc });
+  const mode = job.connection ?? 'cold';
+  const reported: ConnectionInfo[] = [];
+  const driver = await factory({
+    target: job.target, connections: job.protocol.connections, requestTimeoutMs: job.requestTimeoutMs, quicCc: job.quicCc,
+    connection: mode, onConnection: (c) => reported.push(c),
+  });
+  /** the reported connections on the job's clock (rec.t0) */
+  const connections = (): JobConnection[] => reported.map(({ startedAt, ...c }) => ({ ...c, startMs: startedAt - rec.t0 }));
   try {
+    // warm / resumed: connections or the session ticket are made before the job's clock
+    if (mode !== 'cold') {
+      if (!driver.prepare) return { ...base(), status: 'FAILED', reason: `${job.protocol.label} driver has no connection modes (connection: ${mode})` };
+      try {
+        await withDeadline(driver.prepare(), job.jobTimeoutMs);
+      } catch (e) {
+        return { ...base(), status: 'FAILED', reason: `connection ${mode}: ${(e as Error).message.split('\n')[0]!}`, connectionsOpened: driver.connectionsOpened() };
+      }
+      rec = newRecorder();
+    }
     const work: Promise<{ page?: PageResult; load?: LoadResult }> =
       job.workload.kind === 'page' ? runPage(driver, job.workload, rec).then((page) => ({ page })) : runLoad(driver, job.workload, rec).then((load) => ({ load }));
     const out = await withDeadline(work, job.jobTimeoutMs);
     const failed = out.page ? out.page.failed : 0;
     const ok = out.page ? failed === 0 : out.load!.requests > 0 && out.load!.errors < out.load!.requests;
+    const conns = connections();
+    annotateRequests(rec.requests, conns);
     return {
-      ...base,
+      ...base(),
+      connections: conns,
       ...out,
       status: ok ? 'SUCCEEDED' : 'FAILED',
       reason: ok ? '' : out.page ? `${failed} of ${out.page.objects} objects failed: ${rec.requests.find((r) => r.error)?.error ?? ''}` : `${out.load!.errors} errors in ${out.load!.requests} requests`,
@@ -83,7 +134,9 @@ export async function runJob(job: Job): Promise<JobResult> {
       elapsedMs: rec.now(),
     };
   } catch (e) {
-    return { ...base, status: 'FAILED', reason: (e as Error).message.split('\n')[0]!, connectionsOpened: driver.connectionsOpened(), bytes: rec.bytes, elapsedMs: rec.now() };
+    const conns = connections();
+    annotateRequests(rec.requests, conns);
+    return { ...base(), connections: conns, status: 'FAILED', reason: (e as Error).message.split('\n')[0]!, connectionsOpened: driver.connectionsOpened(), bytes: rec.bytes, elapsedMs: rec.now() };
   } finally {
     await Promise.race([driver.close(), new Promise((r) => setTimeout(r, 5000))]);
   }

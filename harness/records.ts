@@ -18,6 +18,18 @@ export interface RequestRow {
   bytes: number;
   status: number | null;
   error: string;
+  /** The request's connection (the driver's ConnectionInfo for conn_id), filled by the agent
+   *  after the job; empty when the driver reported none or a step does not apply. */
+  /** when the connection began opening, ms on the same clock as start_ms (negative: before
+   *  the page clock, a warm preconnect) */
+  conn_start_ms?: number | null;
+  tcp_connect_ms?: number | null;
+  tls_handshake_ms?: number | null;
+  quic_handshake_ms?: number | null;
+  /** 1: TLS session resumed, 0: full handshake; empty: cleartext */
+  resumed?: number | null;
+  /** 1: the connection's 0-RTT requests were accepted, 0: refused; empty: none sent */
+  zero_rtt?: number | null;
 }
 
 /** One row of chunks.csv: a data arrival, for stream timelines. */

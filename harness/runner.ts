@@ -28,7 +28,8 @@ import { startProbes } from './probes/index.ts';
 import { jobSeed } from '../netem/seed.ts';
 import { DROP_COLUMNS, type DropRow, type ProbeContext } from './probes/types.ts';
 
-const REQUEST_COLUMNS: (keyof RequestRow)[] = ['cell', 'protocol', 'rep', 'req_id', 'object', 'path', 'conn_id', 'stream_id', 'start_ms', 'ttfb_ms', 'ttlb_ms', 'bytes', 'status', 'error'];
+const REQUEST_COLUMNS: (keyof RequestRow)[] = ['cell', 'protocol', 'rep', 'req_id', 'object', 'path', 'conn_id', 'stream_id', 'start_ms', 'ttfb_ms', 'ttlb_ms', 'bytes', 'status', 'error',
+  'conn_start_ms', 'tcp_connect_ms', 'tls_handshake_ms', 'quic_handshake_ms', 'resumed', 'zero_rtt'];
 const CHUNK_COLUMNS: (keyof ChunkRow)[] = ['cell', 'protocol', 'rep', 'req_id', 'conn_id', 'stream_id', 't_ms', 'bytes', 'cum_bytes'];
 const MESSAGE_COLUMNS: (keyof MessageRow)[] = ['cell', 'protocol', 'rep', 'seq', 'sent_ms', 'recv_ms', 'latency_ms', 'bytes', 'dup'];
 
@@ -173,6 +174,7 @@ export class Runner extends EventEmitter {
                 type: 'job', id: index, cell: cell.id, rep, protocol: proto,
                 target: { host: topo.addr.server, port: port.port, tls: proto.tls, caPem: tls.cert, servername: SERVER_NAME },
                 workload: sc.workload, requestTimeoutMs: sc.timeouts.request_ms, jobTimeoutMs: sc.timeouts.cell_s * 1000, quicCc: sc.quic_cc,
+                connection: cell.connection,
               };
               try {
                 result = await agent.request(job, job.jobTimeoutMs + 20_000);
@@ -184,7 +186,7 @@ export class Runner extends EventEmitter {
               dropsCsv.add(out.drops);
             }
             const row = summarize(result, {
-              scenario: loaded.name, cell: cell.id, rep, protocol: proto.label, profile: cell.profile, tcpCc: sc.tcp_cc, quicCc: sc.quic_cc,
+              scenario: loaded.name, cell: cell.id, rep, protocol: proto.label, profile: cell.profile, tcpCc: sc.tcp_cc, quicCc: sc.quic_cc, connection: cell.connection,
               probes: { ...probed, seed },
             });
             requestsCsv.add(result.requests);

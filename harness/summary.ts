@@ -1,6 +1,7 @@
 // One summary row per protocol x cell x repetition, computed from a job's records and the
 // columns its probes (harness/probes/) measured around it. Column meanings are documented in the README ("Outputs").
-import type { JobResult } from './agent.ts';
+import type { JobConnection, JobResult } from './agent.ts';
+import type { ConnectionMode } from './drivers/types.ts';
 import { baseRttMs, expectedLossFraction, type NetworkProfile } from '../netem/profile.ts';
 import { completionSpreadMs, percentile, stallAnalysis } from './metrics.ts';
 
@@ -24,8 +25,31 @@ export interface SummaryContext {
   profile: NetworkProfile;
   tcpCc: string;
   quicCc: string;
+  /** how the job's connections began (scenario `connection`); '' when not known */
+  connection?: ConnectionMode;
   /** the columns the job's probes returned (harness/probes/) */
   probes: Partial<SummaryRow>;
+}
+
+const mean = (xs: number[]) => (xs.length ? r3(xs.reduce((a, b) => a + b, 0) / xs.length) : null);
+/** share of true among the non-null values; null when all are null */
+const share = (xs: (boolean | null)[]) => {
+  const known = xs.filter((x): x is boolean => x !== null);
+  return known.length ? r3(known.filter(Boolean).length / known.length) : null;
+};
+
+/** The handshake columns, from the connections the driver reported. */
+function handshakeColumns(conns: JobConnection[]) {
+  const of = (f: (c: JobConnection) => number | null) => conns.map(f).filter((x): x is number => x !== null);
+  const total = conns.map((c) => (c.quicHandshakeMs ?? (c.tcpConnectMs === null ? null : c.tcpConnectMs + (c.tlsHandshakeMs ?? 0)))).filter((x): x is number => x !== null);
+  return {
+    handshake_ms: mean(total),
+    tcp_connect_ms: mean(of((c) => c.tcpConnectMs)),
+    tls_handshake_ms: mean(of((c) => c.tlsHandshakeMs)),
+    quic_handshake_ms: mean(of((c) => c.quicHandshakeMs)),
+    resumed: share(conns.map((c) => c.resumed)),
+    zero_rtt: share(conns.map((c) => c.zeroRtt)),
+  };
 }
 
 /** One summary.csv row. Every statistic comes from harness/metrics.ts (the definitions the
@@ -59,6 +83,7 @@ export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
     rate_mbps: c.profile.uplink.rateBps ? r3(c.profile.uplink.rateBps / 1e6) : null,
     tcp_cc: c.tcpCc,
     quic_cc: c.quicCc,
+    connection: c.connection ?? '',
     page_ms: page?.pageMs ?? null,
     requests: load ? load.requests : job.requests.length,
     errors: load ? load.errors : job.requests.filter((r) => r.error).length,
@@ -70,6 +95,7 @@ export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
     goodput_mbps: elapsedS && job.status === 'SUCCEEDED' ? r3((job.bytes * 8) / elapsedS / 1e6) : null,
     completion_spread_ms: spread === null ? null : r3(spread),
     connections_used: job.connectionsOpened,
+    ...handshakeColumns(job.connections ?? []),
     co_stall_index: stall?.coStallIndex ?? null,
     hol_stall_index: stall?.holStallIndex ?? null,
     stall_ms_mean: stall ? stall.stallMsMean : null,

@@ -4,17 +4,18 @@
 // http1.0 opens a fresh connection per request (Connection: close), up to N at once.
 //
 // TLS (target.tls, the job's choice; the default of the protocol table): https:// with ALPN
-// http/1.1 (undici offers only that without allowH2), verified against the per-run
-// certificate. Every connection does a full handshake: undici caches TLS sessions per
-// Client (maxCachedSessions, default 100) and would resume silently when a pool's Client
-// reconnects; we set 0, and http1.0's per-request Clients share no cache anyway. So
-// http1.0 pays TCP + a full TLS handshake per request, as a browser without tickets does.
-// The connect timeout is the request timeout (undici's default 10 s would cap TCP + TLS
-// under loss where h2's connect has no such cap).
+// http/1.1, verified against the per-run certificate. Connections are opened by
+// tcpconnect.ts, not undici's connector (timed; warm: preconnected ones handed out first, so
+// http1.0's first N requests use them; resumed: the TLS session of a priming connection).
+// Outside `resumed` every connection does a full handshake: our connector offers a session
+// only in that mode (undici's own session cache, maxCachedSessions, belongs to its built-in
+// connector, which is not used). So http1.0 pays TCP + a full TLS handshake per request, as
+// a browser without tickets does.
 import { Client } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { RequestHandle } from '../records.ts';
 import type { Driver, DriverOptions } from './types.ts';
+import { TcpConnector } from './tcpconnect.ts';
 
 interface Slot {
   client: Client;
@@ -25,18 +26,18 @@ interface Slot {
 
 export function createH1Driver(version: '1.0' | '1.1') {
   return async (opts: DriverOptions): Promise<Driver> => {
-    const { host, port, tls, caPem, servername, insecure } = opts.target;
+    const { host, port, tls } = opts.target;
     if (tls === undefined) throw new Error('h1 driver: target.tls must say whether to connect over TLS');
     const origin = `${tls ? 'https' : 'http'}://${host}:${port}`;
     const perRequest = version === '1.0';
     let opened = 0;
     let closed = false;
+    const connector = new TcpConnector(opts.target, opts.onConnection, opts.requestTimeoutMs);
     const newSlot = (idx: number): Slot => {
       const client = new Client(origin, {
         pipelining: 1,
-        connect: (tls ? { noDelay: true, ca: caPem, servername, rejectUnauthorized: !insecure } : { noDelay: true }) as any,
-        maxCachedSessions: 0,
-        connectTimeout: opts.requestTimeoutMs,
+        // the id headers() gives the connection this Client is about to open
+        connect: connector.forClient(() => `c${idx}.${slot.connects + 1}`) as any,
         headersTimeout: opts.requestTimeoutMs,
         bodyTimeout: opts.requestTimeoutMs,
         keepAliveTimeout: 120_000,
@@ -75,6 +76,11 @@ export function createH1Driver(version: '1.0' | '1.1') {
 
     return {
       protocol: `http${version}`,
+      async prepare() {
+        const protocol = new URL(origin).protocol;
+        if (opts.connection === 'warm') await connector.preconnect(opts.connections, protocol);
+        else if (opts.connection === 'resumed') await connector.prime(protocol, opts.requestTimeoutMs);
+      },
       async get(path: string, h: RequestHandle) {
         if (closed) return h.fail(new Error('driver closed'));
         const slot = await acquire();
@@ -115,6 +121,7 @@ export function createH1Driver(version: '1.0' | '1.1') {
       connectionsOpened: () => opened,
       async close() {
         closed = true;
+        connector.close();
         await Promise.all(all.map((s) => s.client.destroy().catch(() => {})));
       },
     };

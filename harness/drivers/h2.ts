@@ -1,20 +1,36 @@
 // HTTP/2 over TLS on node:http2: one connection, every request a stream on it. Windows
 // are raised like a browser's so flow control never caps the path.
+//
+// The TLS socket is ours (createConnection), so the driver can time TCP connect and the TLS
+// handshake and pass a session. Connection modes (types.ts ConnectionMode): warm connects in
+// prepare(); resumed connects once in prepare(), keeps the TLS 1.3 session ticket the server
+// sends after the handshake ('session' event), closes, and the job's connection resumes it.
+// Node's TLS has no early data, so a resumed TLS 1.3 handshake still takes one round trip
+// (it saves the certificate, not time on the wire).
 import http2 from 'node:http2';
 import type { RequestHandle } from '../records.ts';
-import type { Driver, DriverOptions } from './types.ts';
+import type { ConnectionInfo, Driver, DriverOptions } from './types.ts';
+import { openTcp } from './tcpconnect.ts';
 
 export async function createH2Driver(opts: DriverOptions): Promise<Driver> {
-  const { host, port, caPem, servername } = opts.target;
+  const { host, port, servername } = opts.target;
+  const mode = opts.connection ?? 'cold';
   let opened = 0;
   let session: http2.ClientHttp2Session | undefined;
   let connecting: Promise<http2.ClientHttp2Session> | undefined;
+  /** the priming connection's TLS session (resumed mode) */
+  let ticket: Buffer | undefined;
+  let preconnecting = false;
+  const tlsOpts = { ...opts.target, alpn: 'h2' };
+
   const connect = () =>
     (connecting ??= new Promise((resolve, reject) => {
+      const connId = `h2.${opened + 1}`;
+      const pre = preconnecting;
+      let info: ConnectionInfo | undefined;
+      const sock = openTcp(host, port, { ...tlsOpts, session: ticket }, (i) => (info = { ...i, connId, preconnected: pre }));
       const s = http2.connect(`https://${host}:${port}`, {
-        ca: caPem,
-        servername,
-        rejectUnauthorized: !opts.target.insecure,
+        createConnection: () => sock,
         settings: { initialWindowSize: 8 * 1024 * 1024, enablePush: false },
         peerMaxConcurrentStreams: 1000,
       });
@@ -22,6 +38,7 @@ export async function createH2Driver(opts: DriverOptions): Promise<Driver> {
         opened++;
         s.setLocalWindowSize(16 * 1024 * 1024);
         session = s;
+        if (info) opts.onConnection?.(info);
         resolve(s);
       });
       s.once('error', (e) => {
@@ -34,8 +51,35 @@ export async function createH2Driver(opts: DriverOptions): Promise<Driver> {
       });
     }));
 
+  /** A priming connection (an HTTP/2 session that makes no request): handshake, wait for
+   *  the server's session ticket, close. */
+  const prime = () =>
+    new Promise<Buffer>((resolve, reject) => {
+      const sock = openTcp(host, port, tlsOpts, () => {});
+      const s = http2.connect(`https://${host}:${port}`, { createConnection: () => sock });
+      const timer = setTimeout(() => done(new Error(`no TLS session ticket from the server in ${opts.requestTimeoutMs} ms`)), opts.requestTimeoutMs);
+      const done = (r: Buffer | Error) => {
+        clearTimeout(timer);
+        s.close();
+        if (r instanceof Error) reject(r);
+        else resolve(r);
+      };
+      sock.once('session', (t: Buffer) => done(t));
+      s.once('error', (e) => done(e));
+    });
+
   return {
     protocol: 'h2',
+    async prepare() {
+      if (mode === 'warm') {
+        preconnecting = true;
+        try {
+          await connect();
+        } finally {
+          preconnecting = false;
+        }
+      } else if (mode === 'resumed') ticket = await prime();
+    },
     async get(path: string, h: RequestHandle) {
       let s: http2.ClientHttp2Session;
       try {

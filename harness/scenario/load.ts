@@ -6,6 +6,7 @@ import { basename, extname } from 'node:path';
 import YAML from 'yaml';
 import { issuesOf, normalizeProfile, ProfileError, type NetworkProfile } from '../../netem/profile.ts';
 import { ScenarioSchema, type Scenario } from './schema.ts';
+import type { ConnectionMode } from '../drivers/types.ts';
 import { parseLabel, protocolDef, protocolLabel, protocolsOf, protocolsWithPattern, resolveConnections, resolveTls, type ProtocolName } from '../protocols.ts';
 import { safeText } from '../safetext.ts';
 
@@ -57,8 +58,10 @@ export interface ProtocolSpec {
 export interface Cell {
   /** stable id, e.g. "loss_pct=2,delay_ms=25" ("base" without a sweep) */
   id: string;
-  params: Record<string, number>;
+  params: Record<string, number | string>;
   profile: NetworkProfile;
+  /** how the cell's jobs begin their connections (scenario `connection`, or its sweep value) */
+  connection: ConnectionMode;
 }
 
 export interface LoadedScenario {
@@ -84,14 +87,17 @@ export function protocolSpec(p: Scenario['protocols'][number]): ProtocolSpec {
 export function expandCells(s: Scenario): Cell[] {
   const sweep = s.sweep ?? {};
   const axes = Object.entries(sweep).filter(([, v]) => Array.isArray(v)) as [string, (number | string)[]][];
-  let combos: Record<string, number>[] = [{}];
+  /** sweep axes that are not network parameters */
+  const notNetwork = new Set(['connection']);
+  let combos: Record<string, number | string>[] = [{}];
   for (const [key, values] of axes) {
-    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: Number(v) })));
+    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: notNetwork.has(key) ? v : Number(v) })));
   }
   return combos.map((params) => {
     const net: Record<string, unknown> = { ...s.network, seed: s.network.seed ?? s.seed };
     for (const [k, v] of Object.entries(params)) {
-      if (k === 'rtt_ms') net.delay_ms = v / 2;
+      if (notNetwork.has(k)) continue;
+      if (k === 'rtt_ms') net.delay_ms = Number(v) / 2;
       else net[k] = v;
       // a swept key applies to both directions: drop per-direction overrides of it
       const key = k === 'rtt_ms' ? 'delay_ms' : k;
@@ -106,7 +112,8 @@ export function expandCells(s: Scenario): Cell[] {
       if (k === 'loss_pct') delete net.loss_ge;
     }
     const id = Object.keys(params).length ? Object.entries(params).map(([k, v]) => `${k}=${v}`).join(',') : 'base';
-    return { id, params, profile: normalizeProfile(net as any) };
+    const connection = (params.connection as ConnectionMode | undefined) ?? s.connection;
+    return { id, params, profile: normalizeProfile(net as any), connection };
   });
 }
 
@@ -227,6 +234,18 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
       misfits.push(`${at}: ${p.label} cannot carry pattern ${w.pattern} (${w.pattern} works with ${protocolsWithPattern(w.pattern).join(', ')})`);
     }
   });
+  // connection modes: warm/resumed are for the HTTP drivers; resumed needs a TLS session
+  const modes = new Set(scenario.sweep?.connection ?? [scenario.connection]);
+  const modeAt = scenario.sweep?.connection ? ['sweep', 'connection'] : ['connection'];
+  const modeWhere = `${positionOf(doc, lc, modeAt, false)} ${modeAt.join('.')}`;
+  if (w.kind === 'messages' && [...modes].some((m) => m !== 'cold')) {
+    misfits.push(`${modeWhere}: ${[...modes].filter((m) => m !== 'cold').join(', ')} applies to page and load workloads (messaging drivers open their own channels)`);
+  }
+  if (modes.has('resumed')) {
+    protocols.forEach((p, i) => {
+      if (!p.tls) misfits.push(`${positionOf(doc, lc, ['protocols', i], false)} protocols.${i}: ${p.label} is cleartext; connection: resumed needs TLS (${modeWhere})`);
+    });
+  }
   if (misfits.length) throw new ScenarioError(file, misfits);
   const name = scenario.name ?? nameFromFile(file);
   if (!NAME_RE.test(name)) {

@@ -6,6 +6,12 @@ import { BACKEND_CHOICES, BACKEND_NAMES } from '../../netem/backends/index.ts';
 import { TCP_CC } from '../../netem/cc.ts';
 import { QUIC_CC } from '../../h3/cc.ts';
 import { parseLabel, POOLED, PROTOCOL_TABLE, PROTOCOLS, resolveConnections, resolveTls, TLS_CHOICE } from '../protocols.ts';
+import { CONNECTION_MODES } from '../drivers/types.ts';
+
+/** How a job's connections begin (harness/drivers/types.ts ConnectionMode). */
+const ConnectionMode = z.enum(CONNECTION_MODES);
+const CONNECTION_DOC =
+  'cold: connections open inside the page clock (handshakes included); warm: opened and handshaken before it (a preconnect: 1 for h2/h3, N for http1.1xN, the first N for http1.0); resumed: a fresh connection with a TLS 1.3 session ticket from a priming connection (h3: first requests in 0-RTT; TLS protocols only)';
 
 /** A protocol as a scenario names it: a name of the protocol table (harness/protocols.ts),
  *  `<name>x<N>` for a protocol with a connection pool (http1.1x6 = {protocol: http1.1, connections: 6}),
@@ -121,6 +127,7 @@ export const SweepSchema = z
     jitter_ms: z.array(z.number().min(0).max(60_000)).min(1).optional(),
     rate_bps: z.array(LinkSchema.shape.rate_bps.unwrap()).min(1).optional(),
     queue_packets: z.array(z.number().int().min(1).max(1_000_000)).min(1).optional(),
+    connection: z.array(ConnectionMode).min(1).optional().describe(CONNECTION_DOC),
   })
   .strict()
   .refine((s) => !(s.delay_ms && s.rtt_ms), { message: 'sweep either delay_ms or rtt_ms, not both', path: ['rtt_ms'] });
@@ -137,6 +144,7 @@ export const ScenarioSchema = z
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
     tcp_cc: z.enum(TCP_CC).default('cubic').describe('TCP congestion control in client and server namespaces'),
     quic_cc: z.enum(QUIC_CC).default('cubic').describe('QUIC congestion control (h3)'),
+    connection: ConnectionMode.default('cold').describe(CONNECTION_DOC),
     backend: z.enum(BACKEND_CHOICES).default('auto').describe(`impairment backend: ${BACKEND_NAMES.join(', ')}, or auto (the first usable in that order)`),
     timeouts: z
       .object({

@@ -12,7 +12,8 @@ import { Runner } from '../../runner.ts';
 import type { SummaryRow } from '../../summary.ts';
 import { cv, fmt as f, mean, median, type Check } from './check.ts';
 
-async function runScenario(name: string, scenario: object, outRoot: string): Promise<SummaryRow[]> {
+/** Run a scenario (given as an object) through the real pipeline; its summary rows. */
+export async function runScenario(name: string, scenario: object, outRoot: string): Promise<SummaryRow[]> {
   const loaded = parseScenarioText(YAML.stringify({ name, ...scenario }), `${name}.yaml`);
   const runner = new Runner();
   runner.on('event', (e) => {
