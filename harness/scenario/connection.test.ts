@@ -67,9 +67,14 @@ test('an unknown connection mode is refused, naming the field and the valid mode
 test('resumed on every cleartext HTTP protocol is refused (naming it), TLS protocols take it', () => {
   // the lists come from the protocol table
   const http = protocolsOf('http');
-  const clear = http.filter((p) => !PROTOCOL_TABLE[p].tls);
-  const tls = http.filter((p) => PROTOCOL_TABLE[p].tls);
-  assert.ok(tls.length >= 2, 'h2 and h3 at least');
+  // cleartext spellings: protocols that never use TLS, and the `-clear` label of those where it is a choice
+  const clear = http.flatMap((p) => {
+    const t = PROTOCOL_TABLE[p].tls;
+    return t.kind === 'never' ? [p] : t.kind === 'default-on' ? [`${p}${t.clearSuffix}`] : [];
+  });
+  const tls = http.filter((p) => PROTOCOL_TABLE[p].tls.kind !== 'never');
+  assert.ok(tls.length >= 4, 'h2, h3 and HTTP/1.x over TLS');
+  assert.ok(clear.length >= 2, 'http1.0-clear and http1.1-clear at least');
   for (const p of clear) {
     for (const where of ['connection: resumed\n', 'sweep: {connection: [cold, resumed]}\n']) {
       const ps = problems(`protocols: [${tls[0]}, ${p}]\n${page}${where}`);
@@ -94,7 +99,7 @@ test('warm or resumed on a messaging workload is refused; cold is fine there', (
 test('CLI: resumed on a cleartext protocol exits 2 naming the field, nothing changed', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'holbench-conn-'));
   const f = join(dir, 'resumed-clear.yaml');
-  await writeFile(f, `protocols: [h2, http1.1]\n${page}connection: resumed\n`);
+  await writeFile(f, `protocols: [h2, http1.1-clear]\n${page}connection: resumed\n`);
   const g = join(dir, 'unknown.yaml');
   await writeFile(g, `protocols: [h2]\n${page}sweep: {connection: [lukewarm]}\n`);
   const before = await hostNetSnapshot();
@@ -104,7 +109,7 @@ test('CLI: resumed on a cleartext protocol exits 2 naming the field, nothing cha
     );
   const r = await cli(['run', f, '--out', join(dir, 'out')]);
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /protocols\.1: http1\.1 is cleartext; connection: resumed needs TLS/);
+  assert.match(r.stderr, /protocols\.1: http1\.1-clear is cleartext; connection: resumed needs TLS/);
   assert.match(r.stderr, /nothing was changed/);
   const u = await cli(['run', g, '--out', join(dir, 'out')]);
   assert.equal(u.code, 2, u.stderr);
