@@ -5,12 +5,19 @@
 // Liveness (ctx.keepalive, messages workloads only): with pingMs every session sends an
 // HTTP/2 PING every pingMs and, when the ACK is pingTimeoutMs (default pingMs) late, records
 // a dead peer ('h2-ping') and destroys the session. tcpKeepaliveMs applies to every socket.
+//
+// Scheduling (ctx.scheduling / configure(), servers/scheduler.ts): GET /bytes/<n> bodies are
+// written by one H2SessionWriter per session, one stream at a time in RFC 9218 order, like
+// the h3 server's; under `browser` the request's Priority header sets the order.
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import { closeAll, handle, listenTcp } from './http-common.ts';
 import { EVENT_STREAM_HEADERS, followEventStream, resumeFrom } from './eventstream.ts';
 import { DeadPeerLog, h2PingKeepalive, parsePushParams, PushSchedules, type Keepalive } from '../contract/messages.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
+import { bytesPath, payloadChunks } from './payload.ts';
+import { H2SessionWriter } from './h2-writer.ts';
+import { DEFAULT_SCHEDULING, priorityFor, type Scheduling } from './scheduler.ts';
 
 export function h2Plugin(): ServerPlugin {
   const stats = { connections: 0, requests: 0, messagesSent: 0 };
@@ -19,6 +26,22 @@ export function h2Plugin(): ServerPlugin {
   const schedules = new PushSchedules();
   let server: http2.Http2SecureServer | undefined;
   let ka: Keepalive = {};
+  let scheduling: Scheduling = DEFAULT_SCHEDULING;
+  const writers = new WeakMap<http2.Http2Session, H2SessionWriter>();
+
+  /** GET /bytes/<n>: the body goes through the session's writer (HEAD and the rest: handle()). */
+  const onBytes = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, n: number) => {
+    const session = req.stream.session;
+    let w = session && writers.get(session);
+    if (!w) {
+      w = new H2SessionWriter();
+      if (session) writers.set(session, w);
+    }
+    const header = req.headers.priority;
+    const p = priorityFor(scheduling, Array.isArray(header) ? header.join(', ') : header, null);
+    const head = () => res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(n), 'cache-control': 'no-store' });
+    w.add(req.stream.id!, res, p, head, payloadChunks(n));
+  };
 
   const onSse = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, q: URLSearchParams) => {
     const p0 = parsePushParams(q);
@@ -39,6 +62,7 @@ export function h2Plugin(): ServerPlugin {
     protocol: 'h2',
     async start(ctx) {
       ka = ctx.keepalive ?? {};
+      scheduling = ctx.scheduling ?? DEFAULT_SCHEDULING;
       server = http2.createSecureServer({
         key: ctx.tls.key,
         cert: ctx.tls.cert,
@@ -66,11 +90,16 @@ export function h2Plugin(): ServerPlugin {
         stats.requests++;
         const url = new URL(req.url ?? '/', 'https://x');
         if (url.pathname === '/sse' && req.method === 'GET') return onSse(req, res, url.searchParams);
+        const n = req.method === 'GET' ? bytesPath(req.url ?? '/') : null;
+        if (n !== null) return onBytes(req, res, n);
         handle(req, res);
       });
       return listenTcp(server, ctx.host);
     },
     stats: (): ServerStats => ({ ...stats, deadPeers: deadPeers.list() }),
+    configure(c) {
+      scheduling = c.scheduling;
+    },
     stop: () => closeAll(server, sessions),
   };
 }
