@@ -95,7 +95,8 @@ export class Runner extends EventEmitter {
       name, scenario: { file: loaded.file, name: loaded.name, ...sc }, backend: chosen.name, backend_reason: chosen.why,
       ...machine(), tcp_cc: sc.tcp_cc, quic_cc: sc.quic_cc, seed: sc.seed, repetitions: reps,
       protocols: loaded.protocols.map((p) => p.label),
-      cells: loaded.cells.map((c) => ({ id: c.id, params: c.params, profile: c.profile, description: describeProfile(c.profile) })),
+      scheduling: sc.scheduling,
+      cells: loaded.cells.map((c) => ({ id: c.id, params: c.params, profile: c.profile, description: describeProfile(c.profile), scheduling: c.scheduling })),
       versions: await collectVersions(), started_at: startedAt,
     };
     const writeRunJson = () => writeFile(join(outDir, 'run.json'), JSON.stringify(runJson, null, 2));
@@ -125,7 +126,7 @@ export class Runner extends EventEmitter {
       const plugins = [...new Set(loaded.protocols.map((p) => protocolDef(p.protocol).plugin))];
       const server: ChildChannel<ServerControl> = await startChild<ServerControl>(SERVER_MAIN, {
         ns: topo.ns.server,
-        env: { HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins, tls, quicCc: sc.quic_cc, keepalive: sc.workload.kind === 'messages' ? keepaliveOf(sc.workload.keepalive) : undefined }) },
+        env: { HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins, tls, quicCc: sc.quic_cc, keepalive: sc.workload.kind === 'messages' ? keepaliveOf(sc.workload.keepalive) : undefined, scheduling: loaded.cells[0]!.scheduling }) },
       });
       disposers.push(async () => server.kill());
       const ready = server.ready;
@@ -144,6 +145,8 @@ export class Runner extends EventEmitter {
       let pairing: { exact: boolean; note: string; seed_of: string } | undefined;
       for (const [ci, cell] of loaded.cells.entries()) {
         if (ci > 0) await backend.update(cell.profile);
+        // the servers' discipline for this cell (servers/scheduler.ts)
+        await server.request({ type: 'configure', scheduling: cell.scheduling }, 10_000);
         emit({ type: 'phase', message: `cell ${cell.id}: ${describeProfile(cell.profile)}` });
         for (let rep = 1; rep <= reps; rep++) {
           // rotate the protocol order each repetition so no protocol always runs first

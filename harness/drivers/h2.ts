@@ -2,7 +2,7 @@
 // are raised like a browser's so flow control never caps the path.
 import http2 from 'node:http2';
 import type { RequestHandle } from '../records.ts';
-import type { Driver, DriverOptions } from './types.ts';
+import type { Driver, DriverOptions, RequestOptions } from './types.ts';
 
 export async function createH2Driver(opts: DriverOptions): Promise<Driver> {
   const { host, port, caPem, servername } = opts.target;
@@ -36,7 +36,7 @@ export async function createH2Driver(opts: DriverOptions): Promise<Driver> {
 
   return {
     protocol: 'h2',
-    async get(path: string, h: RequestHandle) {
+    async get(path: string, h: RequestHandle, o?: RequestOptions) {
       let s: http2.ClientHttp2Session;
       try {
         s = session ?? (await connect());
@@ -45,7 +45,9 @@ export async function createH2Driver(opts: DriverOptions): Promise<Driver> {
       }
       const connId = `h2.${opened}`;
       await new Promise<void>((resolve) => {
-        const st = s.request({ ':method': 'GET', ':path': path, ':authority': `${servername ?? host}:${port}` });
+        const headers: http2.OutgoingHttpHeaders = { ':method': 'GET', ':path': path, ':authority': `${servername ?? host}:${port}` };
+        if (o?.priority) headers.priority = o.priority;
+        const st = s.request(headers);
         st.setTimeout(opts.requestTimeoutMs, () => st.close(http2.constants.NGHTTP2_CANCEL));
         let done = false;
         const finish = (err?: unknown) => {

@@ -5,6 +5,7 @@ import { basename, extname } from 'node:path';
 import YAML from 'yaml';
 import { issuesOf, normalizeProfile, ProfileError, type NetworkProfile } from '../../netem/profile.ts';
 import { ScenarioSchema, type Scenario } from './schema.ts';
+import type { Scheduling } from '../../servers/scheduler.ts';
 import { isProtocol, parseShorthand, protocolDef, protocolLabel, protocolsOf, protocolsWithPattern, resolveConnections, type ProtocolName } from '../protocols.ts';
 
 export class ScenarioError extends Error {
@@ -26,10 +27,13 @@ export interface ProtocolSpec {
 }
 
 export interface Cell {
-  /** stable id, e.g. "loss_pct=2,delay_ms=25" ("base" without a sweep) */
+  /** stable id, e.g. "scheduling=sequential,loss_pct=2" ("base" without a sweep) */
   id: string;
-  params: Record<string, number>;
+  /** the swept values of this cell (numbers; the scheduling axis is a string) */
+  params: Record<string, number | string>;
   profile: NetworkProfile;
+  /** the servers' discipline in this cell: the swept value, else the scenario's `scheduling` */
+  scheduling: Scheduling;
 }
 
 export interface LoadedScenario {
@@ -53,14 +57,15 @@ function protocolSpec(p: Scenario['protocols'][number]): ProtocolSpec {
 export function expandCells(s: Scenario): Cell[] {
   const sweep = s.sweep ?? {};
   const axes = Object.entries(sweep).filter(([, v]) => Array.isArray(v)) as [string, (number | string)[]][];
-  let combos: Record<string, number>[] = [{}];
+  let combos: Record<string, number | string>[] = [{}];
   for (const [key, values] of axes) {
-    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: Number(v) })));
+    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: key === 'scheduling' ? String(v) : Number(v) })));
   }
   return combos.map((params) => {
     const net: Record<string, unknown> = { ...s.network, seed: s.network.seed ?? s.seed };
     for (const [k, v] of Object.entries(params)) {
-      if (k === 'rtt_ms') net.delay_ms = v / 2;
+      if (k === 'scheduling') continue; // a server setting, not part of the path
+      if (k === 'rtt_ms') net.delay_ms = Number(v) / 2;
       else net[k] = v;
       // a swept key applies to both directions: drop per-direction overrides of it
       const key = k === 'rtt_ms' ? 'delay_ms' : k;
@@ -75,7 +80,8 @@ export function expandCells(s: Scenario): Cell[] {
       if (k === 'loss_pct') delete net.loss_ge;
     }
     const id = Object.keys(params).length ? Object.entries(params).map(([k, v]) => `${k}=${v}`).join(',') : 'base';
-    return { id, params, profile: normalizeProfile(net as any) };
+    const scheduling = (params.scheduling as Scheduling | undefined) ?? s.scheduling;
+    return { id, params, profile: normalizeProfile(net as any), scheduling };
   });
 }
 
