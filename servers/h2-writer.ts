@@ -13,6 +13,13 @@
 import type { Http2ServerResponse } from 'node:http2';
 import { WriteScheduler, type Priority } from './scheduler.ts';
 
+/** The priority of a response from its request's Priority header and the last
+ *  PRIORITY_UPDATE for its stream (null if none): priorityFor() under the current discipline. */
+export type PriorityOf = (header: string | undefined, update: string | null) => Priority;
+
+/** PRIORITY_UPDATE frames kept for streams not open yet (as on h3). */
+const MAX_EARLY_UPDATES = 256;
+
 /** Largest write for a response that keeps its turn: one default-size (16 KB) DATA frame. */
 const RUN_BYTES = 16384;
 /** Bytes of one such response that may be in flight in node at once (a more urgent response
@@ -21,6 +28,8 @@ const PIPELINE_BYTES = 4 * RUN_BYTES;
 
 interface Body {
   res: Http2ServerResponse;
+  /** the request's Priority header */
+  header: string | undefined;
   /** writes the response's HEADERS (called once, at the first turn) */
   head: () => void;
   started: boolean;
@@ -36,22 +45,38 @@ export class H2SessionWriter {
   private writing: number | null = null;
   private inFlight = 0;
   private pending = false;
+  /** PRIORITY_UPDATE values for streams whose request has not arrived yet */
+  private readonly early = new Map<number, string>();
+  private maxId = 0;
 
-  /** Queue a response body on stream `id` with priority `p`. */
-  add(id: number, res: Http2ServerResponse, p: Priority, head: () => void, chunks: Iterable<Buffer>): void {
+  constructor(private readonly priorityOf: PriorityOf) {}
+
+  /** Queue the response body of stream `id`; `header` is its request's Priority header. */
+  add(id: number, res: Http2ServerResponse, header: string | undefined, head: () => void, chunks: Iterable<Buffer>): void {
     const it = chunks[Symbol.iterator]();
     const first = it.next();
-    this.bodies.set(id, { res, head, started: false, chunks: it, cur: first.done ? null : first.value });
-    this.sched.add(id, p);
+    this.maxId = Math.max(this.maxId, id);
+    const update = this.early.get(id) ?? null;
+    this.early.delete(id);
+    this.bodies.set(id, { res, header, head, started: false, chunks: it, cur: first.done ? null : first.value });
+    this.sched.add(id, this.priorityOf(header, update));
     // a reset stream or a closed session never calls the write back
     res.once('close', () => this.drop(id));
     this.kick();
   }
 
-  /** Reprioritize stream `id` (if its response is still being written). */
-  setPriority(id: number, p: Priority): void {
-    this.sched.setPriority(id, p);
-    this.kick();
+  /** The client's PRIORITY_UPDATE for stream `id` (RFC 9218 7.1): applies at once to a
+   *  response being written, is kept for a request not arrived yet (the frame may come first),
+   *  and is ignored for one already answered. */
+  priorityUpdate(id: number, value: string): void {
+    const b = this.bodies.get(id);
+    if (b) {
+      this.sched.setPriority(id, this.priorityOf(b.header, value));
+      return this.kick();
+    }
+    if (id <= this.maxId) return;
+    if (this.early.size >= MAX_EARLY_UPDATES && !this.early.has(id)) return;
+    this.early.set(id, value);
   }
 
   /** responses queued or being written */
