@@ -50,6 +50,8 @@ export interface QuicheConnection {
   peerStreamsLeftBidi(): number;
   peerStreamsLeftUni(): number;
   readable(): Iterable<number>;
+  /** streams that can take data now; empty when the connection has no send capacity (quiche: tx_cap == 0) */
+  writable(): Iterable<number>;
   timeout(): number | null;
   onTimeout(): void;
   close(app: boolean, err: number, reason: Uint8Array): void | null;

@@ -461,6 +461,18 @@ export class QuicConn {
       const r = this.writeStream(this.out.get(id)!, sched.allowance(id));
       sched.charge(id, r.bytes);
       if (r.end === 'blocked' || r.end === 'idle') stuck.add(id);
+      // Out of connection capacity (congestion window or connection flow control): quiche
+      // reports no writable stream at all, and trying every other stream would only fail.
+      if (r.end === 'blocked' && r.bytes === 0 && this.noneWritable()) return;
+    }
+  }
+
+  /** quiche's writable() is empty when the connection has no send capacity left. */
+  private noneWritable(): boolean {
+    try {
+      return this.raw.writable()[Symbol.iterator]().next().done === true;
+    } catch {
+      return false;
     }
   }
 
