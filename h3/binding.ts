@@ -46,11 +46,15 @@ export interface QuicheConnection {
   streamSend(streamId: number, data: Uint8Array, fin: boolean): number | null;
   streamShutdown(streamId: number, direction: number, err: number): void | null;
   streamFinished(streamId: number): boolean;
+  /** RFC 9218 urgency (0..7; quiche's default for streams nobody set is 127) and incremental */
+  streamPriority(streamId: number, urgency: number, incremental: boolean): void;
   /** send capacity of a stream; throws StreamStopped(code) once the peer sent STOP_SENDING */
   streamCapacity(streamId: number): number;
   peerStreamsLeftBidi(): number;
   peerStreamsLeftUni(): number;
   readable(): Iterable<number>;
+  /** streams that can take data now; empty when the connection has no send capacity (quiche: tx_cap == 0) */
+  writable(): Iterable<number>;
   timeout(): number | null;
   onTimeout(): void;
   close(app: boolean, err: number, reason: Uint8Array): void | null;

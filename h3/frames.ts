@@ -11,6 +11,10 @@ export const Frame = {
   PUSH_PROMISE: 0x5,
   GOAWAY: 0x7,
   MAX_PUSH_ID: 0xd,
+  /** RFC 9218 section 7.2: reprioritize a request stream (client control stream only) */
+  PRIORITY_UPDATE_REQUEST: 0xf0700,
+  /** RFC 9218 section 7.2: reprioritize a push stream */
+  PRIORITY_UPDATE_PUSH: 0xf0701,
 } as const;
 
 /** Frame types reserved because they were HTTP/2 frames; receiving one is FRAME_UNEXPECTED. */
@@ -79,6 +83,8 @@ export function decodeSingleVarint(payload: Uint8Array, what: string): number {
   if (v < 0 || varintLen(payload[0]!) !== payload.length) throw connErr(H3Code.FRAME_ERROR, `malformed ${what} frame`);
   return v;
 }
+
+const KNOWN_FRAMES = new Set<number>(Object.values(Frame));
 
 export interface FrameSink {
   /** a complete non-DATA frame (unknown types are skipped and never reported) */
@@ -149,7 +155,7 @@ export class FrameReader {
     this.remaining = len;
     this.hdrLen = 0;
     if (H2_ONLY_FRAMES.has(t)) throw connErr(H3Code.FRAME_UNEXPECTED, `HTTP/2 frame type 0x${t.toString(16)}`);
-    const known = t === Frame.DATA || t === Frame.HEADERS || t === Frame.CANCEL_PUSH || t === Frame.SETTINGS || t === Frame.PUSH_PROMISE || t === Frame.GOAWAY || t === Frame.MAX_PUSH_ID;
+    const known = KNOWN_FRAMES.has(t);
     this.skipping = !known;
     if (known && t !== Frame.DATA) {
       if (len > this.maxFramePayload) throw connErr(H3Code.EXCESSIVE_LOAD, `frame 0x${t.toString(16)} of ${len} bytes exceeds limit`);

@@ -109,6 +109,26 @@ export function buildConfig(role: 'client' | 'server', tls: TlsOptions, o: Trans
   return cfg;
 }
 
+/**
+ * Decides the order in which queued stream data goes into quiche (a server's response
+ * streams): flush() asks next() for the stream whose turn it is, writes at most allowance(id)
+ * bytes of it, and reports them with charge(). Streams the scheduler does not know (control
+ * and QPACK streams, small responses) are written first, unscheduled. Implemented by
+ * servers/scheduler.ts (WriteScheduler).
+ */
+export interface StreamScheduler {
+  has(id: number): boolean;
+  /** the stream whose turn it is among those `skip` does not exclude; null if none */
+  next(skip?: (id: number) => boolean): number | null;
+  /** bytes `id` may write in its current turn */
+  allowance(id: number): number;
+  charge(id: number, bytes: number): void;
+  remove(id: number): void;
+}
+
+/** How a writeStream() pass ended. */
+type WriteEnd = 'done' | 'budget' | 'blocked' | 'idle';
+
 export interface StreamChunk {
   data: Buffer;
   fin: boolean;
@@ -174,6 +194,8 @@ export class QuicConn {
   private scheduled = false;
   private timer: NodeJS.Timeout | null = null;
   private out = new Map<number, OutStream>();
+  /** the order of scheduled streams' writes (a server's responses); null: map order */
+  scheduler: StreamScheduler | null = null;
   private wasEstablished = false;
   private done = false;
   private slab = Buffer.allocUnsafe(SLAB);
@@ -298,9 +320,19 @@ export class QuicConn {
     return true;
   }
 
+  /** quiche's RFC 9218 priority for stream `id` (its packet scheduler: lower urgency first,
+   *  non-incremental by stream id, incremental in rotation one STREAM frame at a time). */
+  setPriority(id: number, urgency: number, incremental: boolean): void {
+    try {
+      this.raw.streamPriority(id, urgency, incremental);
+    } catch {
+      /* the stream is gone (finished or reset): nothing to order */
+    }
+  }
+
   /** Abort both directions of a stream with an application error code. */
   resetStream(id: number, code: number): void {
-    this.out.delete(id);
+    this.dropOut(id);
     const q = quiche();
     try {
       this.raw.streamShutdown(id, q.Shutdown.Read, code);
@@ -395,7 +427,9 @@ export class QuicConn {
     this.finish();
   }
 
-  private writeStream(s: OutStream): void {
+  /** Write what stream `s` has, at most `budget` bytes; returns the bytes written and why it stopped. */
+  private writeStream(s: OutStream, budget = Infinity): { bytes: number; end: WriteEnd } {
+    let bytes = 0;
     for (let guard = 0; guard < 100_000; guard++) {
       if (s.queue.length === 0 && s.pull) {
         const more = s.pull();
@@ -408,39 +442,78 @@ export class QuicConn {
             // Source has nothing right now. An idle stream would only learn of the peer's
             // STOP_SENDING at its next write; a listener wants to know now.
             if (s.onStop) this.checkStopped(s);
-            return;
+            return { bytes, end: 'idle' };
           }
         }
       }
-      const head = s.queue[0];
-      const last = s.queue.length <= 1 && !s.pull;
+      if (bytes >= budget) return { bytes, end: 'budget' };
+      let head = s.queue[0];
+      let whole = true;
+      if (head && head.length > budget - bytes) {
+        head = head.subarray(0, budget - bytes);
+        whole = false;
+      }
+      const last = whole && s.queue.length <= 1 && !s.pull;
       const fin = last && s.fin;
-      if (!head && !fin) return;
+      if (!head && !fin) return { bytes, end: 'idle' };
       let n: number | null;
       try {
         n = this.raw.streamSend(s.id, head ?? Buffer.alloc(0), fin);
       } catch (e) {
         const name = errorName(e);
-        if (name === 'Done') return;
+        if (name === 'Done') return { bytes, end: 'blocked' };
         // StreamStopped(code), FinalSize, InvalidStreamState: the stream is gone for us.
         this.streamFailed(s, name);
-        return;
+        return { bytes, end: 'done' };
       }
-      if (n === null) return; // no capacity now
+      if (n === null) return { bytes, end: 'blocked' }; // no capacity now
       if (!head) {
-        this.out.delete(s.id); // empty FIN written
-        return;
+        this.dropOut(s.id); // empty FIN written
+        return { bytes, end: 'done' };
       }
+      bytes += n;
       if (n < head.length) {
-        s.queue[0] = head.subarray(n);
-        return; // flow control or send buffer full
+        s.queue[0] = s.queue[0]!.subarray(n);
+        return { bytes, end: 'blocked' }; // flow control or send buffer full
       }
-      s.queue.shift();
+      if (whole) s.queue.shift();
+      else s.queue[0] = s.queue[0]!.subarray(n);
       if (fin) {
-        this.out.delete(s.id);
-        return;
+        this.dropOut(s.id);
+        return { bytes, end: 'done' };
       }
     }
+    return { bytes, end: 'budget' };
+  }
+
+  /** Write the scheduled streams in the scheduler's order until none can write more. */
+  private writeScheduled(sched: StreamScheduler): void {
+    const stuck = new Set<number>();
+    const skip = (id: number) => stuck.has(id) || !this.out.has(id);
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      const id = sched.next(skip);
+      if (id === null) return;
+      const r = this.writeStream(this.out.get(id)!, sched.allowance(id));
+      sched.charge(id, r.bytes);
+      if (r.end === 'blocked' || r.end === 'idle') stuck.add(id);
+      // Out of connection capacity (congestion window or connection flow control): quiche
+      // reports no writable stream at all, and trying every other stream would only fail.
+      if (r.end === 'blocked' && r.bytes === 0 && this.noneWritable()) return;
+    }
+  }
+
+  /** quiche's writable() is empty when the connection has no send capacity left. */
+  private noneWritable(): boolean {
+    try {
+      return this.raw.writable()[Symbol.iterator]().next().done === true;
+    } catch {
+      return false;
+    }
+  }
+
+  private dropOut(id: number): void {
+    this.out.delete(id);
+    this.scheduler?.remove(id);
   }
 
   private checkStopped(s: OutStream): void {
@@ -453,7 +526,7 @@ export class QuicConn {
 
   /** The stream takes no more data: drop it and tell its listener. */
   private streamFailed(s: OutStream, name: string): void {
-    this.out.delete(s.id);
+    this.dropOut(s.id);
     if (s.onStop) {
       const code = codeIn(name, 'StreamStopped');
       s.onStop(new QuicError('HOLBENCH_QUIC_RESET', code !== null ? `stream ${s.id} stopped by peer with code 0x${code.toString(16)}` : `stream ${s.id} write failed: ${name}`, code ?? undefined));
@@ -481,7 +554,11 @@ export class QuicConn {
       for (const id of this.raw.readable()) h.readable(id);
       h.tick();
     }
-    for (const s of this.out.values()) this.writeStream(s);
+    const sched = this.scheduler;
+    if (sched) {
+      for (const s of this.out.values()) if (!sched.has(s.id)) this.writeStream(s);
+      this.writeScheduled(sched);
+    } else for (const s of this.out.values()) this.writeStream(s);
     let sent = 0;
     for (; sent < MAX_BURST; sent++) {
       // quiche writes straight into a view of a slab that dgram then holds until sent: no

@@ -6,7 +6,7 @@
 import { connErr, H3Code, H3Error, QuicError } from './errors.ts';
 import { encodeFrame, encodeFrameHeader, Frame, FrameReader } from './frames.ts';
 import { decodeFieldSection, encodeFieldSection, type HeaderList } from './qpack.ts';
-import { buildConfig, QuicListener, type PathParams, type QuicConn, type TransportOptions } from './quic.ts';
+import { buildConfig, QuicListener, type PathParams, type QuicConn, type StreamScheduler, type TransportOptions } from './quic.ts';
 import { H3Session, MAX_FIELD_SECTION_SIZE, parseFields, type BidiHandler } from './session.ts';
 
 /** A closed server connection, with what it was doing. */
@@ -19,9 +19,40 @@ export interface ConnectionClosedInfo {
   inFlight: number;
 }
 
+/** RFC 9218 priority parameters of a response. */
+export interface ResponsePriority {
+  urgency: number;
+  incremental: boolean;
+}
+
+/** A connection's response streams in the order they are written (servers/scheduler.ts). */
+export interface ResponseScheduler extends StreamScheduler {
+  add(id: number, p: ResponsePriority): void;
+  setPriority(id: number, p: ResponsePriority): void;
+}
+
+/**
+ * How the server shares a connection among its responses. Each response gets a priority from
+ * the client's signals, which orders both the feed into quiche (the connection's scheduler)
+ * and quiche's own packet scheduler (streamPriority), so the two agree. Without it, responses
+ * are fed in stream order and quiche uses its defaults.
+ */
+export interface ResponseScheduling {
+  /** called once per connection */
+  newScheduler(): ResponseScheduler;
+  /** the priority of a response from its request's Priority header and the last
+   *  PRIORITY_UPDATE for its stream (null if none); may change between calls (per cell) */
+  priorityOf(header: string | undefined, update: string | null): ResponsePriority;
+}
+
+/** PRIORITY_UPDATE frames kept for streams not yet open (RFC 9218 section 7: a server may bound this). */
+const MAX_EARLY_UPDATES = 256;
+
 export interface ListenOptions extends TransportOptions {
   key: string;
   cert: string;
+  /** response scheduling (RFC 9218); default: stream order, quiche's default priorities */
+  scheduling?: ResponseScheduling;
   /** called once per connection when it is gone */
   onConnectionClosed?(info: ConnectionClosedInfo): void;
 }
@@ -189,12 +220,19 @@ class ServerSession extends H3Session {
   private goingAway = false;
   /** dispatched requests whose response is not complete yet, by stream id */
   private inflight = new Map<number, ServerRequest>();
+  private readonly sched: ResponseScheduler | null;
+  /** PRIORITY_UPDATE values for streams not open yet (clients send them before HEADERS) */
+  private earlyUpdates = new Map<number, string>();
+  /** the last PRIORITY_UPDATE value per in-flight stream */
+  private updates = new Map<number, string>();
 
   constructor(
     conn: QuicConn,
     private readonly server: H3Server,
   ) {
     super(conn, 'server');
+    this.sched = server.scheduling?.newScheduler() ?? null;
+    conn.scheduler = this.sched;
   }
 
   /** requests in flight */
@@ -224,6 +262,7 @@ class ServerSession extends H3Session {
     if (r.finished) return;
     r.finished = true;
     this.inflight.delete(r.streamId);
+    this.updates.delete(r.streamId);
     if (err) r.gone(err);
     this.maybeFinish();
   }
@@ -234,6 +273,29 @@ class ServerSession extends H3Session {
     if (!r) return;
     this.finish(r, err);
     this.conn.resetStream(id, H3Code.REQUEST_CANCELLED);
+  }
+
+  protected onPriorityUpdate(id: number, value: string): void {
+    const scheduling = this.server.scheduling;
+    if (!scheduling) return;
+    const r = this.inflight.get(id);
+    if (r) {
+      this.updates.set(id, value);
+      this.prioritize(r, this.sched!.has(id));
+      return;
+    }
+    if (id <= this.maxAccepted) return; // answered already
+    if (this.earlyUpdates.size >= MAX_EARLY_UPDATES && !this.earlyUpdates.has(id)) return;
+    this.earlyUpdates.set(id, value);
+  }
+
+  /** Give request `r`'s response its priority: in quiche, and in the feed if it is scheduled. */
+  private prioritize(r: ServerRequest, scheduled: boolean): void {
+    const scheduling = this.server.scheduling;
+    if (!scheduling) return;
+    const p = scheduling.priorityOf(r.headers.priority, this.updates.get(r.streamId) ?? null);
+    this.conn.setPriority(r.streamId, p.urgency, p.incremental);
+    if (scheduled) this.sched!.add(r.streamId, p);
   }
 
   protected onGoaway(_id: number): void {
@@ -321,6 +383,11 @@ class ServerSession extends H3Session {
     const req = new ServerRequest(method, f.pseudo.get(':path') ?? '', f.pseudo.get(':authority') ?? f.headers.host ?? '', f.headers, id, this.connId, !this.conn.established());
     this.server.requestCount++;
     this.inflight.set(id, req);
+    const early = this.earlyUpdates.get(id);
+    if (early !== undefined) {
+      this.earlyUpdates.delete(id);
+      this.updates.set(id, early);
+    }
     let reply: H3Reply | Promise<H3Reply>;
     try {
       reply = this.server.handler(req);
@@ -347,6 +414,9 @@ class ServerSession extends H3Session {
       body = undefined;
     }
     const headersFrame = encodeFrame(Frame.HEADERS, encodeFieldSection(replyHeaders(reply, Buffer.isBuffer(body) ? body.length : body ? null : 0)));
+    // Bodies pulled over time take turns through the scheduler; the response's HEADERS go
+    // out with its first turn. Whole-buffer replies and event streams are written at once.
+    this.prioritize(req, !!body && !Buffer.isBuffer(body) && !(body instanceof PushBody));
     if (!body || (Buffer.isBuffer(body) && body.length === 0)) {
       this.conn.write(id, [headersFrame], true);
       return done();
@@ -399,6 +469,7 @@ class ServerSession extends H3Session {
 export class H3Server {
   requestCount = 0;
   private sessions = new Set<ServerSession>();
+  scheduling: ResponseScheduling | null = null;
 
   private constructor(
     readonly handler: H3Handler,
@@ -409,6 +480,7 @@ export class H3Server {
     const server = new H3Server(handler);
     const makeConfig = (path: PathParams) => buildConfig('server', { key: opts.key, cert: opts.cert }, opts, path);
     server.onConnectionClosed = opts.onConnectionClosed ?? null;
+    server.scheduling = opts.scheduling ?? null;
     server.listener = await QuicListener.listen(
       host,
       port,

@@ -57,9 +57,17 @@ export abstract class H3Session implements ConnHandler {
       [greaseValue(Math.floor(Math.random() * 1000)), 0], // reserved setting: peers must ignore it
     ]);
     // Control stream, never closed (closing it is H3_CLOSED_CRITICAL_STREAM for the peer).
-    this.conn.write(this.openUni(), [Buffer.from([StreamType.CONTROL]), settings], false);
-    this.conn.write(this.openUni(), [Buffer.from([StreamType.QPACK_ENCODER])], false);
-    this.conn.write(this.openUni(), [Buffer.from([StreamType.QPACK_DECODER])], false);
+    const uni = [
+      [this.openUni(), [Buffer.from([StreamType.CONTROL]), settings]],
+      [this.openUni(), [Buffer.from([StreamType.QPACK_ENCODER])]],
+      [this.openUni(), [Buffer.from([StreamType.QPACK_DECODER])]],
+    ] as const;
+    for (const [id, bufs] of uni) {
+      this.conn.write(id, [...bufs], false);
+      // Before any response in quiche's packet scheduler (its default urgency for streams
+      // nobody set is 127, after every RFC 9218 urgency a response gets).
+      this.conn.setPriority(id, 0, false);
+    }
     this.onEstablished();
   }
 
@@ -264,12 +272,35 @@ export abstract class H3Session implements ConnHandler {
         decodeSingleVarint(p, 'CANCEL_PUSH');
         if (this.role === 'client') throw connErr(H3Code.ID_ERROR, 'CANCEL_PUSH for a push we never allowed');
         return;
+      case Frame.PRIORITY_UPDATE_REQUEST:
+      case Frame.PRIORITY_UPDATE_PUSH: {
+        // RFC 9218 section 7.2: only on the client's control stream
+        if (this.role === 'client') throw connErr(H3Code.FRAME_UNEXPECTED, 'PRIORITY_UPDATE from server');
+        const id = readVarint(p, 0);
+        if (id < 0) throw connErr(H3Code.FRAME_ERROR, 'malformed PRIORITY_UPDATE frame');
+        // We never send MAX_PUSH_ID, so any push id is beyond it.
+        if (type === Frame.PRIORITY_UPDATE_PUSH) throw connErr(H3Code.ID_ERROR, 'PRIORITY_UPDATE for a push we never allowed');
+        if (id % 4 !== 0) throw connErr(H3Code.ID_ERROR, `PRIORITY_UPDATE for ${id}, not a client bidirectional stream`);
+        this.onPriorityUpdate(id, p.subarray(varintLen(p[0]!)).toString('latin1'));
+        return;
+      }
       case Frame.HEADERS:
       case Frame.PUSH_PROMISE:
         throw connErr(H3Code.FRAME_UNEXPECTED, `frame 0x${type.toString(16)} on control stream`);
       default:
         return; // unknown frames were already skipped by the reader
     }
+  }
+
+  /** The client reprioritized request stream `id` (RFC 9218 PRIORITY_UPDATE; `value` is a
+   *  Priority field value). The stream may not be open yet: clients send the frame before
+   *  the request's HEADERS. Servers override this. */
+  protected onPriorityUpdate(_id: number, _value: string): void {}
+
+  /** Send PRIORITY_UPDATE for request stream `id` on our control stream (clients only). */
+  sendPriorityUpdate(id: number, value: string): void {
+    const v = Buffer.from(value, 'latin1');
+    this.conn.write(this.role === 'client' ? 2 : 3, [encodeFrame(Frame.PRIORITY_UPDATE_REQUEST, Buffer.concat([encodeVarint(id), v]))], false);
   }
 
   /** Send GOAWAY on our control stream (stream 2 or 3: the first uni stream we opened). */

@@ -98,7 +98,8 @@ export class Runner extends EventEmitter {
       // per protocol: its label and what the label stands for (TLS included: http1.1x6 is
       // HTTPS, http1.1x6-clear is not), and the server plugin that served it
       protocols: loaded.protocols.map((p) => ({ label: p.label, protocol: p.protocol, connections: p.connections, tls: p.tls, plugin: pluginOf(p.protocol, p.tls) })),
-      cells: loaded.cells.map((c) => ({ id: c.id, params: c.params, profile: c.profile, description: describeProfile(c.profile) })),
+      scheduling: sc.scheduling,
+      cells: loaded.cells.map((c) => ({ id: c.id, params: c.params, profile: c.profile, description: describeProfile(c.profile), scheduling: c.scheduling })),
       versions: await collectVersions(), started_at: startedAt,
     };
     const writeRunJson = () => writeFile(join(outDir, 'run.json'), JSON.stringify(runJson, null, 2));
@@ -128,7 +129,7 @@ export class Runner extends EventEmitter {
       const plugins = [...new Set(loaded.protocols.map((p) => pluginOf(p.protocol, p.tls)))];
       const server: ChildChannel<ServerControl> = await startChild<ServerControl>(SERVER_MAIN, {
         ns: topo.ns.server,
-        env: { HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins, tls, quicCc: sc.quic_cc, keepalive: sc.workload.kind === 'messages' ? keepaliveOf(sc.workload.keepalive) : undefined }) },
+        env: { HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins, tls, quicCc: sc.quic_cc, keepalive: sc.workload.kind === 'messages' ? keepaliveOf(sc.workload.keepalive) : undefined, scheduling: loaded.cells[0]!.scheduling }) },
       });
       disposers.push(async () => server.kill());
       const ready = server.ready;
@@ -147,6 +148,8 @@ export class Runner extends EventEmitter {
       let pairing: { exact: boolean; note: string; seed_of: string } | undefined;
       for (const [ci, cell] of loaded.cells.entries()) {
         if (ci > 0) await backend.update(cell.profile);
+        // the servers' discipline for this cell (servers/scheduler.ts)
+        await server.request({ type: 'configure', scheduling: cell.scheduling }, 10_000);
         emit({ type: 'phase', message: `cell ${cell.id}: ${describeProfile(cell.profile)}` });
         for (let rep = 1; rep <= reps; rep++) {
           // rotate the protocol order each repetition so no protocol always runs first
@@ -186,7 +189,7 @@ export class Runner extends EventEmitter {
               dropsCsv.add(out.drops);
             }
             const row = summarize(result, {
-              scenario: loaded.name, cell: cell.id, rep, protocol: proto.label, profile: cell.profile, tcpCc: sc.tcp_cc, quicCc: sc.quic_cc, connection: cell.connection,
+              scenario: loaded.name, cell: cell.id, rep, protocol: proto.label, profile: cell.profile, tcpCc: sc.tcp_cc, quicCc: sc.quic_cc, scheduling: cell.scheduling, connection: cell.connection,
               probes: { ...probed, seed },
             });
             requestsCsv.add(result.requests);

@@ -25,6 +25,8 @@ export interface SummaryContext {
   profile: NetworkProfile;
   tcpCc: string;
   quicCc: string;
+  /** the servers' discipline in the job's cell (scenario `scheduling`); '' when not known */
+  scheduling?: string;
   /** how the job's connections began (scenario `connection`); '' when not known */
   connection?: ConnectionMode;
   /** the columns the job's probes returned (harness/probes/) */
@@ -83,6 +85,7 @@ export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
     rate_mbps: c.profile.uplink.rateBps ? r3(c.profile.uplink.rateBps / 1e6) : null,
     tcp_cc: c.tcpCc,
     quic_cc: c.quicCc,
+    scheduling: c.scheduling ?? '',
     connection: c.connection ?? '',
     page_ms: page?.pageMs ?? null,
     requests: load ? load.requests : job.requests.length,

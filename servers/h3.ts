@@ -12,6 +12,10 @@
 // since the last packet received (RFC 9000 10.1).
 // retryMs is the event stream's `retry:` field.
 //
+// Responses share a connection as ctx.scheduling / configure() say (servers/scheduler.ts):
+// each gets an RFC 9218 priority that orders both our feed into quiche and quiche's packet
+// scheduler; the client's Priority header and PRIORITY_UPDATE frames count under `browser`.
+//
 // stats(): connections = QUIC connections accepted; requests = HTTP/3 requests; extra:
 // messagesSent (event-stream messages written), deadPeers.
 import { h3Support } from '../h3/binding.ts';
@@ -21,6 +25,7 @@ import type { H3Reply, H3Request, H3Server, PushBody as PushBodyT } from '../h3/
 import { EVENT_STREAM_HEADERS, followEventStream, resumeFrom } from './eventstream.ts';
 import { DeadPeerLog, parsePushParams, PushSchedules, type DeadPeerEvent, type Keepalive } from '../contract/messages.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
+import { DEFAULT_SCHEDULING, priorityFor, WriteScheduler, type Scheduling } from './scheduler.ts';
 
 export { h3Support };
 
@@ -42,6 +47,7 @@ export function h3Plugin(): H3Plugin {
   /** open event streams, ended by stop() */
   const streams = new Set<PushBodyT>();
   let ka: Keepalive = {};
+  let scheduling: Scheduling = DEFAULT_SCHEDULING;
   let PushBody: typeof PushBodyT;
 
   const text = (status: number, body: string): H3Reply => ({ status, headers: { 'content-type': 'text/plain', 'cache-control': 'no-store' }, body });
@@ -78,6 +84,7 @@ export function h3Plugin(): H3Plugin {
       const [mod, { QuicIdleTimeout }] = await Promise.all([import('../h3/server.ts'), import('../h3/quic.ts')]);
       PushBody = mod.PushBody;
       ka = ctx.keepalive ?? {};
+      scheduling = ctx.scheduling ?? DEFAULT_SCHEDULING;
       server = await mod.listen(
         ctx.host,
         0,
@@ -87,6 +94,11 @@ export function h3Plugin(): H3Plugin {
           cc: ctx.quicCc ?? 'cubic',
           idleTimeoutMs: ka.quicIdleTimeoutMs,
           pingMs: ka.pingMs,
+          // the same discipline and scheduler as the h2 server (servers/scheduler.ts)
+          scheduling: {
+            newScheduler: () => new WriteScheduler(),
+            priorityOf: (header, update) => priorityFor(scheduling, header, update),
+          },
           onConnectionClosed: ({ err, inFlight }) => {
             if (!(err instanceof QuicIdleTimeout) || inFlight === 0) return;
             deadPeers.record('quic-idle');
@@ -102,6 +114,9 @@ export function h3Plugin(): H3Plugin {
         last = { connections: s.connections, requests: s.requests };
       }
       return { ...last, messagesSent, deadPeers: deadPeers.list() };
+    },
+    configure(c) {
+      scheduling = c.scheduling;
     },
     async stop() {
       const s = server;

@@ -1,9 +1,11 @@
 // The server process: runs inside the server namespace, started by the runner over the
 // control channel (proc/channel.ts, contract ServerControl): ready = the ports every plugin
 // listens on (and why the others could not start); request `stats` = every plugin's
-// counters. Exits when the runner goes away, so a killed runner never leaves a server behind.
+// counters; request `configure` = new settings (the scheduling discipline of the next cell)
+// for every plugin, applied to requests that arrive after the reply. Exits when the runner goes away, so a killed runner never leaves a server behind.
 import { loadPlugin, type PluginName } from './registry.ts';
-import type { ServerContext, ServerPlugin, ServerStats } from './types.ts';
+import type { ServerContext, ServerPlugin, ServerSettings, ServerStats } from './types.ts';
+import { isScheduling, SCHEDULINGS, type Scheduling } from './scheduler.ts';
 import { isMain, serveChannel } from '../proc/channel.ts';
 
 export interface ServerConfig {
@@ -12,6 +14,8 @@ export interface ServerConfig {
   tls: { key: string; cert: string };
   quicCc?: string;
   keepalive?: import('../contract/messages.ts').Keepalive;
+  /** the first cell's discipline (default browser); later cells send `configure` */
+  scheduling?: Scheduling;
 }
 
 export type ServerReady = {
@@ -25,7 +29,11 @@ export type ServerStatsReply = Partial<Record<PluginName, ServerStats>>;
 /** The control contract of this process (proc/channel.ts). */
 export interface ServerControl {
   ready: ServerReady;
-  requests: { stats: { request: { type: 'stats' }; reply: ServerStatsReply } };
+  requests: {
+    stats: { request: { type: 'stats' }; reply: ServerStatsReply };
+    /** reply: the settings now in force */
+    configure: { request: { type: 'configure' } & ServerSettings; reply: ServerSettings };
+  };
 }
 
 /** Where the runner and the tests start this process from. */
@@ -33,7 +41,7 @@ export const SERVER_MAIN = new URL('./main.ts', import.meta.url).pathname;
 
 async function main() {
   const cfg = JSON.parse(process.env.HOLBENCH_SERVER_CONFIG ?? '{}') as ServerConfig;
-  const ctx: ServerContext = { host: cfg.host, tls: cfg.tls, quicCc: cfg.quicCc, keepalive: cfg.keepalive };
+  const ctx: ServerContext = { host: cfg.host, tls: cfg.tls, quicCc: cfg.quicCc, keepalive: cfg.keepalive, scheduling: cfg.scheduling };
   const running = new Map<PluginName, ServerPlugin>();
   const ready: ServerReady = { ports: {}, unsupported: {} };
   for (const name of cfg.plugins) {
@@ -47,7 +55,16 @@ async function main() {
   }
   serveChannel<ServerControl>(
     ready,
-    { stats: () => Object.fromEntries([...running].map(([n, p]) => [n, p.stats()])) },
+    {
+      stats: () => Object.fromEntries([...running].map(([n, p]) => [n, p.stats()])),
+      configure: (req) => {
+        // the channel carries JSON: check what the type system cannot
+        if (!isScheduling(req.scheduling)) throw new Error(`configure: scheduling must be one of ${SCHEDULINGS.join(', ')}; got ${JSON.stringify(req.scheduling)}`);
+        const settings: ServerSettings = { scheduling: req.scheduling };
+        for (const p of running.values()) p.configure?.(settings);
+        return settings;
+      },
+    },
     async () => {
       for (const p of running.values()) await p.stop().catch(() => {});
     },

@@ -9,6 +9,14 @@ export interface ServerContext {
   quicCc?: string;
   /** liveness settings for messaging protocols (scenario workload.keepalive) */
   keepalive?: import('../contract/messages.ts').Keepalive;
+  /** how multiplexing servers share a connection among responses (default: browser);
+   *  changed per cell by ServerPlugin.configure */
+  scheduling?: import('./scheduler.ts').Scheduling;
+}
+
+/** What the runner may change between cells without restarting the server (request `configure`). */
+export interface ServerSettings {
+  scheduling: import('./scheduler.ts').Scheduling;
 }
 
 export interface ServerStats {
@@ -27,5 +35,7 @@ export interface ServerPlugin {
   /** Bind and start serving; resolve with the port once accepting. */
   start(ctx: ServerContext): Promise<{ port: number; transport: 'tcp' | 'udp' }>;
   stats(): ServerStats;
+  /** Apply new settings to requests that arrive from now on (plugins without the setting ignore it). */
+  configure?(s: ServerSettings): void;
   stop(): Promise<void>;
 }

@@ -9,7 +9,7 @@
 // (it saves the certificate, not time on the wire).
 import http2 from 'node:http2';
 import type { RequestHandle } from '../records.ts';
-import type { ConnectionInfo, Driver, DriverOptions } from './types.ts';
+import type { ConnectionInfo, Driver, DriverOptions, RequestOptions } from './types.ts';
 import { openTcp } from './tcpconnect.ts';
 
 export async function createH2Driver(opts: DriverOptions): Promise<Driver> {
@@ -80,7 +80,7 @@ export async function createH2Driver(opts: DriverOptions): Promise<Driver> {
         }
       } else if (mode === 'resumed') ticket = await prime();
     },
-    async get(path: string, h: RequestHandle) {
+    async get(path: string, h: RequestHandle, o?: RequestOptions) {
       let s: http2.ClientHttp2Session;
       try {
         s = session ?? (await connect());
@@ -89,7 +89,9 @@ export async function createH2Driver(opts: DriverOptions): Promise<Driver> {
       }
       const connId = `h2.${opened}`;
       await new Promise<void>((resolve) => {
-        const st = s.request({ ':method': 'GET', ':path': path, ':authority': `${servername ?? host}:${port}` });
+        const headers: http2.OutgoingHttpHeaders = { ':method': 'GET', ':path': path, ':authority': `${servername ?? host}:${port}` };
+        if (o?.priority) headers.priority = o.priority;
+        const st = s.request(headers);
         st.setTimeout(opts.requestTimeoutMs, () => st.close(http2.constants.NGHTTP2_CANCEL));
         let done = false;
         const finish = (err?: unknown) => {

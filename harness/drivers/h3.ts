@@ -9,7 +9,7 @@ import { h3Support } from '../../h3/binding.ts';
 import { H3UnsupportedError, QuicError } from '../../h3/errors.ts';
 import type { H3Client } from '../../h3/client.ts';
 import type { RequestHandle } from '../records.ts';
-import type { Driver, DriverFactory } from './types.ts';
+import type { Driver, DriverFactory, RequestOptions } from './types.ts';
 
 export { h3Support };
 
@@ -88,7 +88,7 @@ export const createH3Driver: DriverFactory = async (opts) => {
         }
       }
     },
-    async get(path: string, h: RequestHandle) {
+    async get(path: string, h: RequestHandle, o?: RequestOptions) {
       let c: H3Client;
       try {
         c = await getClient();
@@ -105,12 +105,12 @@ export const createH3Driver: DriverFactory = async (opts) => {
           else h.end();
           resolve();
         };
-        const req = c.request('GET', path, {}, {
+        const req = c.request('GET', path, o?.priority ? { priority: o.priority } : {}, {
           headers: (status, _headers, ids) => h.headers(status, { connId: `h3.${ids.connId}`, streamId: ids.streamId }),
           data: (chunk) => h.data(chunk.length, chunk),
           end: () => finish(),
           error: (e) => finish(e),
-        });
+        }, o?.priority ? { priorityUpdate: o.priority } : undefined);
         const timer = setTimeout(() => {
           finish(new QuicError('HOLBENCH_QUIC_TIMEOUT', `request timed out after ${opts.requestTimeoutMs} ms`));
           req.cancel();

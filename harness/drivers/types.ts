@@ -65,10 +65,18 @@ export interface DriverOptions {
   onConnection?: (info: ConnectionInfo) => void;
 }
 
+/** Per-request signals a browser would attach. */
+export interface RequestOptions {
+  /** RFC 9218 Priority field value ('u=0, i'; '' = the default, nothing sent). h2 sends it as
+   *  the `priority` header; h3 as the header and a PRIORITY_UPDATE frame before the request's
+   *  HEADERS, as Chromium does (harness/workloads/browser-priority.ts); HTTP/1.x ignores it. */
+  priority?: string;
+}
+
 export interface Driver {
   readonly protocol: string;
   /** GET `path`, report its lifecycle on `h`; resolves when it ended or failed (never rejects). */
-  get(path: string, h: RequestHandle): Promise<void>;
+  get(path: string, h: RequestHandle, o?: RequestOptions): Promise<void>;
   /** Before the page clock: warm opens the connections the protocol naturally uses (h2, h3:
    *  one; http1.1xN: N; http1.0: up to its cap of N, which carry its first N requests) and
    *  completes their handshakes; resumed opens one priming connection, keeps the session

@@ -155,3 +155,32 @@ workload: { kind: messages, keepalive: { ping_ms: 1000 } }
   assert.match(p3.join('\n'), /workload\.message_bytes/);
   assert.match(p3.join('\n'), /workload\.keepalive\.pingms: unknown key/);
 });
+
+test('scheduling: top-level (default browser) and a sweep axis of strings; an unknown value exits 2 naming the field', async () => {
+  const page = 'protocols: [h2, h3]\nworkload: {kind: page, objects: 1, object_bytes: 1}\n';
+  assert.equal(parseScenarioText(page, 'd.yaml').cells[0]!.scheduling, 'browser');
+  const fixed = parseScenarioText(`${page}scheduling: round-robin\nsweep: {loss_pct: [0, 2]}\n`, 'f.yaml');
+  assert.deepEqual(fixed.cells.map((c) => c.scheduling), ['round-robin', 'round-robin']);
+  const s = parseScenarioText(`${page}scheduling: browser\nsweep: {loss_pct: [0, 2], scheduling: [sequential, round-robin]}\n`, 's.yaml');
+  // the sweep's value wins over the top-level one; ids name scheduling first
+  assert.deepEqual(
+    s.cells.map((c) => [c.id, c.scheduling, c.params.scheduling, c.profile.downlink.loss.kind]),
+    [
+      ['scheduling=sequential,loss_pct=0', 'sequential', 'sequential', 'none'],
+      ['scheduling=sequential,loss_pct=2', 'sequential', 'sequential', 'random'],
+      ['scheduling=round-robin,loss_pct=0', 'round-robin', 'round-robin', 'none'],
+      ['scheduling=round-robin,loss_pct=2', 'round-robin', 'round-robin', 'random'],
+    ],
+  );
+  const dir = await mkdtemp(join(tmpdir(), 'holbench-test-'));
+  const f = join(dir, 'bad.yaml');
+  await writeFile(f, `${page}scheduling: fifo\nsweep: {scheduling: [sequential, fair]}\n`);
+  const before = await hostNetSnapshot();
+  for (const cmd of ['validate', 'run']) {
+    const r = await cli([cmd, f, '--out', join(dir, 'out')].slice(0, cmd === 'run' ? 4 : 2));
+    assert.equal(r.code, 2, `${cmd}: ${r.stderr}`);
+    assert.match(r.stderr, /^\s*3:\d+ scheduling: .*sequential.*round-robin.*browser/m);
+    assert.match(r.stderr, /^\s*4:\d+ sweep\.scheduling\.1: /m);
+  }
+  assert.deepEqual(await hostNetSnapshot(), before);
+});

@@ -6,6 +6,7 @@ import { basename, extname } from 'node:path';
 import YAML from 'yaml';
 import { issuesOf, normalizeProfile, ProfileError, type NetworkProfile } from '../../netem/profile.ts';
 import { ScenarioSchema, type Scenario } from './schema.ts';
+import type { Scheduling } from '../../servers/scheduler.ts';
 import type { ConnectionMode } from '../drivers/types.ts';
 import { parseLabel, protocolDef, protocolLabel, protocolsOf, protocolsWithPattern, resolveConnections, resolveTls, type ProtocolName } from '../protocols.ts';
 import { safeText } from '../safetext.ts';
@@ -56,12 +57,14 @@ export interface ProtocolSpec {
 }
 
 export interface Cell {
-  /** stable id, e.g. "loss_pct=2,delay_ms=25" ("base" without a sweep) */
+  /** stable id, e.g. "scheduling=sequential,loss_pct=2" ("base" without a sweep) */
   id: string;
   params: Record<string, number | string>;
   profile: NetworkProfile;
   /** how the cell's jobs begin their connections (scenario `connection`, or its sweep value) */
   connection: ConnectionMode;
+  /** the servers' discipline in this cell: the swept value, else the scenario's `scheduling` */
+  scheduling: Scheduling;
 }
 
 export interface LoadedScenario {
@@ -88,7 +91,7 @@ export function expandCells(s: Scenario): Cell[] {
   const sweep = s.sweep ?? {};
   const axes = Object.entries(sweep).filter(([, v]) => Array.isArray(v)) as [string, (number | string)[]][];
   /** sweep axes that are not network parameters */
-  const notNetwork = new Set(['connection']);
+  const notNetwork = new Set(['connection', 'scheduling']);
   let combos: Record<string, number | string>[] = [{}];
   for (const [key, values] of axes) {
     combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: notNetwork.has(key) ? v : Number(v) })));
@@ -113,7 +116,8 @@ export function expandCells(s: Scenario): Cell[] {
     }
     const id = Object.keys(params).length ? Object.entries(params).map(([k, v]) => `${k}=${v}`).join(',') : 'base';
     const connection = (params.connection as ConnectionMode | undefined) ?? s.connection;
-    return { id, params, profile: normalizeProfile(net as any), connection };
+    const scheduling = (params.scheduling as Scheduling | undefined) ?? s.scheduling;
+    return { id, params, profile: normalizeProfile(net as any), connection, scheduling };
   });
 }
 

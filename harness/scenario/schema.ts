@@ -5,6 +5,7 @@ import { LinkSchema, NetworkSchema } from '../../netem/profile.ts';
 import { BACKEND_CHOICES, BACKEND_NAMES } from '../../netem/backends/index.ts';
 import { TCP_CC } from '../../netem/cc.ts';
 import { QUIC_CC } from '../../h3/cc.ts';
+import { DEFAULT_SCHEDULING, SCHEDULINGS } from '../../servers/scheduler.ts';
 import { parseLabel, POOLED, PROTOCOL_TABLE, PROTOCOLS, resolveConnections, resolveTls, TLS_CHOICE } from '../protocols.ts';
 import { CONNECTION_MODES } from '../drivers/types.ts';
 
@@ -118,9 +119,16 @@ const MessagesWorkload = z
 
 export const WorkloadSchema = z.discriminatedUnion('kind', [PageWorkload, LoadWorkload, MessagesWorkload]);
 
-/** Sweep: each key lists values; the run covers the cartesian product (x protocols x repetitions). */
+const SCHEDULING_DOC =
+  'how the h2 and h3 servers share a connection among responses: sequential (one at a time, in request order), ' +
+  'round-robin (fair interleaving, one ~packet turn each), browser (the RFC 9218 priorities the client signals, ' +
+  'as Chromium sends them; default)';
+
+/** Sweep: each key lists values; the run covers the cartesian product (x protocols x repetitions).
+ *  Cell ids follow this declaration order (scheduling first). */
 export const SweepSchema = z
   .object({
+    scheduling: z.array(z.enum(SCHEDULINGS)).min(1).optional().describe(SCHEDULING_DOC),
     loss_pct: z.array(z.number().min(0).max(100)).min(1).optional(),
     delay_ms: z.array(z.number().min(0).max(60_000)).min(1).optional().describe('one-way delay each way'),
     rtt_ms: z.array(z.number().min(0).max(120_000)).min(1).optional().describe('round-trip time, split evenly between directions'),
@@ -145,6 +153,7 @@ export const ScenarioSchema = z
     tcp_cc: z.enum(TCP_CC).default('cubic').describe('TCP congestion control in client and server namespaces'),
     quic_cc: z.enum(QUIC_CC).default('cubic').describe('QUIC congestion control (h3)'),
     connection: ConnectionMode.default('cold').describe(CONNECTION_DOC),
+    scheduling: z.enum(SCHEDULINGS).default(DEFAULT_SCHEDULING).describe(SCHEDULING_DOC),
     backend: z.enum(BACKEND_CHOICES).default('auto').describe(`impairment backend: ${BACKEND_NAMES.join(', ')}, or auto (the first usable in that order)`),
     timeouts: z
       .object({
