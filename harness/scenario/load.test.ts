@@ -179,8 +179,8 @@ test('scheduling: top-level (default browser) and a sweep axis of strings; an un
   for (const cmd of ['validate', 'run']) {
     const r = await cli([cmd, f, '--out', join(dir, 'out')].slice(0, cmd === 'run' ? 4 : 2));
     assert.equal(r.code, 2, `${cmd}: ${r.stderr}`);
-    assert.match(r.stderr, /^\s*3:\d+ scheduling: .*sequential.*round-robin.*browser/m);
-    assert.match(r.stderr, /^\s*4:\d+ sweep\.scheduling\.1: /m);
+    assert.match(r.stderr, /(^\s*|problems: )3:\d+ scheduling: .*sequential.*round-robin.*browser/m);
+    assert.match(r.stderr, /(^\s*|problems: )4:\d+ sweep\.scheduling\.1: /m);
   }
   assert.deepEqual(await hostNetSnapshot(), before);
 });
