@@ -6,6 +6,8 @@
 //   pages  page loads through the real pipeline: h2 ~ h3 at 0% loss, CV at 0% loss,
 //          h2 co-stall and HoL stall index above h3's at 2% loss (pages.ts)
 //   T1     handshakes: cold TTFB(h2) - TTFB(h3) = one RTT, h3 0-RTT saves one more (t1.ts)
+//   T2     loss sweep after Liu et al. 2024: h3/h2 page time does not rise with loss, h3
+//          ahead at >= 4% (t2.ts)
 //   T3     the server's scheduler: sequential gives h2 and h3 the same order and spread;
 //          round-robin raises h2's HoL stall index at 2% loss, h3's stays ~0 (t3.ts)
 //   T4     steady-state TCP Reno goodput under 1% and 2% random loss against Mathis et al.
@@ -21,6 +23,7 @@ import { runPageChecks } from './truth/pages.ts';
 import { runT4 } from './truth/t4.ts';
 import { runT1 } from './truth/t1.ts';
 import { runT3 } from './truth/t3.ts';
+import { runT2 } from './truth/t2.ts';
 
 interface GroupCtx {
   quick: boolean;
@@ -30,6 +33,7 @@ interface GroupCtx {
 const GROUPS: Record<string, (c: GroupCtx) => Promise<Check[]>> = {
   pages: (c) => runPageChecks({ quick: c.quick, outRoot: c.outRoot }),
   T1: (c) => runT1({ quick: c.quick, outRoot: c.outRoot }),
+  T2: (c) => runT2({ quick: c.quick, outRoot: c.outRoot }),
   T3: (c) => runT3({ quick: c.quick, outRoot: c.outRoot }),
   T4: (c) => runT4({ quick: c.quick, outDir: join(c.outRoot, 'T4') }, (m) => process.stderr.write(`  ${m}\n`)),
 };
