@@ -17,7 +17,7 @@ import type { PluginName } from '../servers/registry.ts';
 import { pluginOf } from './protocols.ts';
 import { SERVER_MAIN, type ServerControl } from '../servers/main.ts';
 import { AGENT_MAIN, type AgentControl, type Job, type JobResult } from './agent.ts';
-import type { LoadedScenario } from './scenario/load.ts';
+import type { Cell, LoadedScenario, ProtocolSpec } from './scenario/load.ts';
 import type { ChunkRow, RequestRow } from './records.ts';
 import { CsvSink } from './outputs/csv.ts';
 import { summarize, SUMMARY_COLUMNS, type SummaryRow } from './summary.ts';
@@ -63,6 +63,45 @@ function emptyResult(id: number, status: JobResult['status'], reason: string): J
 
 function stampNow(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/** What every job of a run shares: the topology, the impairment, the two processes. */
+interface Stack {
+  topo: Topology;
+  backend: ImpairmentBackend;
+  server: ChildChannel<ServerControl>;
+  agent: ChildChannel<AgentControl>;
+  /** the per-run certificate the drivers verify against */
+  tlsCert: string;
+}
+
+/** One job: reseed the impairment (paired repetitions), start the probes, send the job to the
+ *  agent, finish the probes. A protocol whose server plugin did not start is UNSUPPORTED. */
+async function runJob(o: { stack: Stack; cell: Cell; rep: number; proto: ProtocolSpec; index: number; sc: LoadedScenario['scenario'] }) {
+  const { stack, cell, rep, proto, index, sc } = o;
+  const plugin: PluginName = pluginOf(proto.protocol, proto.tls);
+  const port = stack.server.ready.ports[plugin];
+  if (!port) return { result: emptyResult(index, 'UNSUPPORTED', stack.server.ready.unsupported[plugin] ?? `no ${plugin} server`), probed: {}, seed: null, drops: [], paired: null };
+  // paired repetitions: every protocol of (cell, rep) meets the same loss decisions
+  const seed = jobSeed(cell.profile.seed, cell.id, rep);
+  const paired = await stack.backend.reseed(seed);
+  const pctx: ProbeContext = { topo: stack.topo, backend: stack.backend, server: stack.server, plugin, transport: port.transport, cell, rep, protocol: proto.label, t0: 0 };
+  const probes = await startProbes(pctx);
+  pctx.t0 = Date.now();
+  const job: Job = {
+    type: 'job', id: index, cell: cell.id, rep, protocol: proto,
+    target: { host: stack.topo.addr.server, port: port.port, tls: proto.tls, caPem: stack.tlsCert, servername: SERVER_NAME },
+    workload: sc.workload, requestTimeoutMs: sc.timeouts.request_ms, jobTimeoutMs: sc.timeouts.cell_s * 1000, quicCc: sc.quic_cc,
+    connection: cell.connection,
+  };
+  let result: JobResult;
+  try {
+    result = await stack.agent.request(job, job.jobTimeoutMs + 20_000);
+  } catch (e) {
+    result = emptyResult(index, 'FAILED', `client agent: ${(e as Error).message}`);
+  }
+  const out = await probes.finish(result);
+  return { result, probed: out.columns, seed, drops: out.drops, paired };
 }
 
 export class Runner extends EventEmitter {
@@ -144,8 +183,8 @@ export class Runner extends EventEmitter {
       const dropsCsv = new CsvSink<DropRow>(join(outDir, 'drops.csv'), DROP_COLUMNS);
       const messagesCsv = sc.workload.kind === 'messages' ? new CsvSink<MessageRow>(join(outDir, 'messages.csv'), MESSAGE_COLUMNS) : null;
 
+      const stack: Stack = { topo, backend, server, agent, tlsCert: tls.cert };
       let index = 0;
-      let pairing: { exact: boolean; note: string; seed_of: string } | undefined;
       for (const [ci, cell] of loaded.cells.entries()) {
         if (ci > 0) await backend.update(cell.profile);
         // the servers' discipline for this cell (servers/scheduler.ts)
@@ -158,36 +197,9 @@ export class Runner extends EventEmitter {
             if (isExiting()) throw new Error('interrupted');
             index++;
             emit({ type: 'job-start', index, jobs: jobsTotal, cell: cell.id, protocol: proto.label, rep });
-            const plugin: PluginName = pluginOf(proto.protocol, proto.tls);
-            const port = ready.ports[plugin];
-            let result: JobResult;
-            let probed: Partial<SummaryRow> = {};
-            let seed: number | null = null;
-            if (!port) {
-              result = emptyResult(index, 'UNSUPPORTED', ready.unsupported[plugin] ?? `no ${plugin} server`);
-            } else {
-              // paired repetitions: every protocol of (cell, rep) meets the same loss decisions
-              seed = jobSeed(cell.profile.seed, cell.id, rep);
-              const paired = await backend.reseed(seed);
-              if (!pairing) runJson.pairing = pairing = { exact: paired.exact, note: paired.note, seed_of: 'jobSeed(scenario seed, cell id, rep), netem/seed.ts' };
-              const pctx: ProbeContext = { topo, backend, server, plugin, transport: port.transport, cell, rep, protocol: proto.label, t0: 0 };
-              const probes = await startProbes(pctx);
-              pctx.t0 = Date.now();
-              const job: Job = {
-                type: 'job', id: index, cell: cell.id, rep, protocol: proto,
-                target: { host: topo.addr.server, port: port.port, tls: proto.tls, caPem: tls.cert, servername: SERVER_NAME },
-                workload: sc.workload, requestTimeoutMs: sc.timeouts.request_ms, jobTimeoutMs: sc.timeouts.cell_s * 1000, quicCc: sc.quic_cc,
-                connection: cell.connection,
-              };
-              try {
-                result = await agent.request(job, job.jobTimeoutMs + 20_000);
-              } catch (e) {
-                result = emptyResult(index, 'FAILED', `client agent: ${(e as Error).message}`);
-              }
-              const out = await probes.finish(result);
-              probed = out.columns;
-              dropsCsv.add(out.drops);
-            }
+            const { result, probed, seed, drops, paired } = await runJob({ stack, cell, rep, proto, index, sc });
+            dropsCsv.add(drops);
+            if (paired && !runJson.pairing) runJson.pairing = { exact: paired.exact, note: paired.note, seed_of: 'jobSeed(scenario seed, cell id, rep), netem/seed.ts' };
             const row = summarize(result, {
               scenario: loaded.name, cell: cell.id, rep, protocol: proto.label, profile: cell.profile, tcpCc: sc.tcp_cc, quicCc: sc.quic_cc, scheduling: cell.scheduling, connection: cell.connection,
               probes: { ...probed, seed },
