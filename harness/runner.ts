@@ -40,6 +40,8 @@ export interface RunOptions {
   repetitions?: number;
   /** stamp used in the results folder name (default: now) */
   stamp?: string;
+  /** capture every job (run --capture); the scenario's `capture` also turns it on */
+  capture?: boolean;
 }
 
 export type RunEvent =
@@ -170,12 +172,13 @@ export class Runner extends EventEmitter {
               seed = jobSeed(cell.profile.seed, cell.id, rep);
               const paired = await backend.reseed(seed);
               if (!pairing) runJson.pairing = pairing = { exact: paired.exact, note: paired.note, seed_of: 'jobSeed(scenario seed, cell id, rep), netem/seed.ts' };
-              const pctx: ProbeContext = { topo, backend, server, plugin, transport: port.transport, cell, rep, protocol: proto.label, t0: 0 };
+              const capture = o.capture || sc.capture ? { dir: join(outDir, 'capture'), snaplenBytes: sc.capture_snaplen, maxBytes: sc.capture_max_mb * 1e6 } : null;
+              const pctx: ProbeContext = { topo, backend, server, plugin, transport: port.transport, cell, rep, protocol: proto.label, t0: 0, capture };
               const probes = await startProbes(pctx);
               pctx.t0 = Date.now();
               const job: Job = {
                 type: 'job', id: index, cell: cell.id, rep, protocol: proto,
-                target: { host: topo.addr.server, port: port.port, tls: proto.tls, caPem: tls.cert, servername: SERVER_NAME },
+                target: { host: topo.addr.server, port: port.port, tls: proto.tls, caPem: tls.cert, servername: SERVER_NAME, keylogFile: pctx.keylogFile },
                 workload: sc.workload, requestTimeoutMs: sc.timeouts.request_ms, jobTimeoutMs: sc.timeouts.cell_s * 1000, quicCc: sc.quic_cc,
                 connection: cell.connection,
               };
