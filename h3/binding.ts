@@ -36,10 +36,14 @@ export interface QuicheConfig {
   /** TLS early data: a server accepts 0-RTT from resuming clients; a client sends 0-RTT
    *  when it has a session (Connection.setSession) whose ticket allows it */
   enableEarlyData(): void;
+  /** let connections made with this config log their secrets (Connection.setKeylog) */
+  logKeys(): void;
 }
 /** The subset of quiche's Connection we use. Errors are thrown as Error with quiche's error
  *  name as message ("Done", "StreamReset(256)", "StreamStopped(256)", "TlsFail", ...). */
 export interface QuicheConnection {
+  /** NSS key log of this connection's secrets to `path` (the config must have logKeys()) */
+  setKeylog(path: string): void;
   recv(data: Uint8Array, info: { from: HostPort; to: HostPort }): number;
   send(data: Uint8Array): [number, { from: HostPort; to: HostPort }] | null;
   streamRecv(streamId: number, data: Uint8Array): [number, boolean] | null;

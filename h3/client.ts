@@ -356,7 +356,7 @@ export class H3Client extends H3Session {
  *  the handshake then completes while they travel). */
 export async function connect(host: string, port: number, opts: ConnectOptions = {}): Promise<H3Client> {
   const servername = opts.servername ?? host;
-  const { conn } = await quicConnect(host, port, (path) => buildConfig('client', { caPem: opts.caPem, insecure: opts.insecure }, opts, path), servername, opts.maxUdpPayload, opts.session);
+  const { conn } = await quicConnect(host, port, (path) => buildConfig('client', { caPem: opts.caPem, insecure: opts.insecure }, opts, path), servername, opts.maxUdpPayload, opts.session, opts.keylogFile);
   const authority = `${servername.includes(':') ? `[${servername}]` : servername}:${port}`;
   const client = new H3Client(conn, authority);
   if (opts.pingMs) conn.pingEvery(opts.pingMs);

@@ -35,6 +35,9 @@ export interface TransportOptions {
   /** client: send requests in 0-RTT when connecting with a session whose ticket allows it
    *  (servers always accept 0-RTT from a resuming client and answer it in 0.5-RTT) */
   earlyData?: boolean;
+  /** client: append the connection's TLS secrets to this file, NSS key log format (for
+   *  Wireshark/tshark: `-o tls.keylog_file:FILE`) */
+  keylogFile?: string;
 }
 
 const SCID_LEN = 16;
@@ -106,6 +109,7 @@ export function buildConfig(role: 'client' | 'server', tls: TlsOptions, o: Trans
   cfg.setInitialMaxStreamsUni(16);
   cfg.setDisableActiveMigration(true);
   if (role === 'server' || o.earlyData) cfg.enableEarlyData();
+  if (o.keylogFile) cfg.logKeys();
   return cfg;
 }
 
@@ -681,6 +685,8 @@ export async function quicConnect(
   /** a session from an earlier connection's QuicConn.session(): resume it (and send 0-RTT if
    *  the config enables early data) */
   session?: Uint8Array,
+  /** NSS key log file for this connection's secrets (buildConfig must have had keylogFile) */
+  keylogFile?: string,
 ): Promise<{ conn: QuicConn; socket: dgram.Socket; path: PathParams }> {
   const q = quiche();
   const socket = dgram.createSocket(udpType(host));
@@ -711,6 +717,7 @@ export async function quicConnect(
   }
   const scid = randomBytes(SCID_LEN);
   const raw = q.Connection.connect(serverName, scid, local, remote, cfg);
+  if (keylogFile) raw.setKeylog(keylogFile);
   if (session) {
     try {
       raw.setSession(session);

@@ -12,6 +12,7 @@ import { Recorder } from './recorder.ts';
 import { runPage, type PageResult } from './workloads/page.ts';
 import { runLoad, type LoadResult } from './workloads/load.ts';
 import { isMain, serveChannel } from '../proc/channel.ts';
+import { wallOfPerf } from './wallclock.ts';
 
 export interface Job {
   type: 'job';
@@ -50,6 +51,9 @@ export interface JobResult {
   messageRows?: MessageRow[];
   /** the connections the job's requests used, in the order their handshakes completed */
   connections?: JobConnection[];
+  /** wall clock (epoch ms, fractional) of the job's time zero (the recorder's t0): adds to
+   *  chunk/request t_ms to put them on a packet capture's clock (harness/wallclock.ts) */
+  t0WallMs?: number;
 }
 
 /** `work`, or a rejection once `ms` pass (the job's time bound); the timer never outlives it. */
@@ -90,7 +94,7 @@ export async function runJob(job: Job): Promise<JobResult> {
       keepRequests: job.workload.kind === 'page',
     });
   let rec = newRecorder();
-  const base = () => ({ id: job.id, connectionsOpened: 0, bytes: 0, elapsedMs: 0, requests: rec.requests, chunks: rec.chunks });
+  const base = () => ({ id: job.id, connectionsOpened: 0, bytes: 0, elapsedMs: 0, requests: rec.requests, chunks: rec.chunks, t0WallMs: wallOfPerf(rec.t0) });
   let factory;
   try {
     factory = await driverFor(job.protocol.protocol);

@@ -34,6 +34,8 @@ options for run:
   --report-dir DIR        write the report to DIR/<run>/ instead
   --backend B             ${BACKEND_CHOICES.join(' | ')} (overrides the scenario)
   --repetitions N         override the scenario's repetitions
+  --capture               one pcap + TLS/QUIC key log per job in <run>/capture/ (tcpdump), and
+                          exact head-of-line delay columns (as scenario capture: true)
   --no-report             write results only (build the report later with holbench report)
   --json                  print the final summary as JSON on stdout
   --quiet                 no progress output
@@ -71,7 +73,7 @@ function args<O extends NonNullable<ParseArgsConfig['options']>>(cmd: string, ar
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
-  const { positionals, values } = args('run', argv, { out: { type: 'string' }, 'report-dir': { type: 'string' }, backend: { type: 'string' }, repetitions: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' }, 'no-report': { type: 'boolean' } }, [1, 1]);
+  const { positionals, values } = args('run', argv, { out: { type: 'string' }, 'report-dir': { type: 'string' }, backend: { type: 'string' }, repetitions: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' }, 'no-report': { type: 'boolean' }, capture: { type: 'boolean' } }, [1, 1]);
   if (values['report-dir'] !== undefined && values['no-report']) throw new UsageError('--report-dir and --no-report exclude each other');
   const backend = values.backend;
   if (backend !== undefined && !isBackendChoice(backend)) throw new UsageError(`--backend: expected ${BACKEND_CHOICES.join(', ')}, got "${backend}"`);
@@ -88,7 +90,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   installSignalHandlers((sig) => process.stderr.write(`\n${sig}: stopping; finished cells are kept, tearing down the network...\n`));
   const runner = new Runner();
   runner.on('event', progressPrinter({ quiet: Boolean(values.quiet), json: Boolean(values.json) }));
-  const res = await runner.run({ loaded, outRoot: values.out, backend, repetitions: reps });
+  const res = await runner.run({ loaded, outRoot: values.out, backend, repetitions: reps, capture: values.capture });
   let reportDir: string | null = null;
   if (!values['no-report']) {
     const { buildReport } = await import('./report/index.ts');

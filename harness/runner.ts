@@ -40,6 +40,8 @@ export interface RunOptions {
   repetitions?: number;
   /** stamp used in the results folder name (default: now) */
   stamp?: string;
+  /** capture every job (run --capture); the scenario's `capture` also turns it on */
+  capture?: boolean;
 }
 
 export type RunEvent =
@@ -77,20 +79,20 @@ interface Stack {
 
 /** One job: reseed the impairment (paired repetitions), start the probes, send the job to the
  *  agent, finish the probes. A protocol whose server plugin did not start is UNSUPPORTED. */
-async function runJob(o: { stack: Stack; cell: Cell; rep: number; proto: ProtocolSpec; index: number; sc: LoadedScenario['scenario'] }) {
-  const { stack, cell, rep, proto, index, sc } = o;
+async function runJob(o: { stack: Stack; cell: Cell; rep: number; proto: ProtocolSpec; index: number; sc: LoadedScenario['scenario']; capture: ProbeContext['capture'] }) {
+  const { stack, cell, rep, proto, index, sc, capture } = o;
   const plugin: PluginName = pluginOf(proto.protocol, proto.tls);
   const port = stack.server.ready.ports[plugin];
   if (!port) return { result: emptyResult(index, 'UNSUPPORTED', stack.server.ready.unsupported[plugin] ?? `no ${plugin} server`), probed: {}, seed: null, drops: [], paired: null };
   // paired repetitions: every protocol of (cell, rep) meets the same loss decisions
   const seed = jobSeed(cell.profile.seed, cell.id, rep);
   const paired = await stack.backend.reseed(seed);
-  const pctx: ProbeContext = { topo: stack.topo, backend: stack.backend, server: stack.server, plugin, transport: port.transport, cell, rep, protocol: proto.label, t0: 0 };
+  const pctx: ProbeContext = { topo: stack.topo, backend: stack.backend, server: stack.server, plugin, transport: port.transport, cell, rep, protocol: proto.label, t0: 0, capture };
   const probes = await startProbes(pctx);
   pctx.t0 = Date.now();
   const job: Job = {
     type: 'job', id: index, cell: cell.id, rep, protocol: proto,
-    target: { host: stack.topo.addr.server, port: port.port, tls: proto.tls, caPem: stack.tlsCert, servername: SERVER_NAME },
+    target: { host: stack.topo.addr.server, port: port.port, tls: proto.tls, caPem: stack.tlsCert, servername: SERVER_NAME, keylogFile: pctx.keylogFile },
     workload: sc.workload, requestTimeoutMs: sc.timeouts.request_ms, jobTimeoutMs: sc.timeouts.cell_s * 1000, quicCc: sc.quic_cc,
     connection: cell.connection,
   };
@@ -184,6 +186,8 @@ export class Runner extends EventEmitter {
       const messagesCsv = sc.workload.kind === 'messages' ? new CsvSink<MessageRow>(join(outDir, 'messages.csv'), MESSAGE_COLUMNS) : null;
 
       const stack: Stack = { topo, backend, server, agent, tlsCert: tls.cert };
+      // packet capture (opt-in): one pcap + key log per job in <run>/capture/
+      const capture = o.capture || sc.capture ? { dir: join(outDir, 'capture'), snaplenBytes: sc.capture_snaplen, maxBytes: sc.capture_max_mb * 1e6 } : null;
       let index = 0;
       for (const [ci, cell] of loaded.cells.entries()) {
         if (ci > 0) await backend.update(cell.profile);
@@ -197,7 +201,7 @@ export class Runner extends EventEmitter {
             if (isExiting()) throw new Error('interrupted');
             index++;
             emit({ type: 'job-start', index, jobs: jobsTotal, cell: cell.id, protocol: proto.label, rep });
-            const { result, probed, seed, drops, paired } = await runJob({ stack, cell, rep, proto, index, sc });
+            const { result, probed, seed, drops, paired } = await runJob({ stack, cell, rep, proto, index, sc, capture });
             dropsCsv.add(drops);
             if (paired && !runJson.pairing) runJson.pairing = { exact: paired.exact, note: paired.note, seed_of: 'jobSeed(scenario seed, cell id, rep), netem/seed.ts' };
             const row = summarize(result, {

@@ -19,7 +19,7 @@ export const createH3Driver: DriverFactory = async (opts) => {
   const { connect } = await import('../../h3/client.ts');
   const { host, port, caPem, servername, insecure } = opts.target;
   const mode = opts.connection ?? 'cold';
-  const base = { servername, caPem, insecure, cc: opts.quicCc ?? 'cubic' };
+  const base = { servername, caPem, insecure, cc: opts.quicCc ?? 'cubic', keylogFile: opts.target.keylogFile };
   let opened = 0;
   let client: H3Client | undefined;
   let connecting: Promise<H3Client> | undefined;

@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import { h2PingKeepalive } from '../../contract/messages.ts';
 import { errorMechanism, createEventStreamDriver, type StreamTransport } from './sse.ts';
 import type { MessageDriverFactory } from './messages.ts';
+import { logKeysTo } from './keylog.ts';
 
 export const createSseH2Driver: MessageDriverFactory = async (opts) => {
   const { host, port, caPem, servername, insecure } = opts.target;
@@ -30,6 +31,7 @@ export const createSseH2Driver: MessageDriverFactory = async (opts) => {
         createConnection: () => {
           const sock = tls.connect({ host, port, servername: servername ?? host, ca: caPem, rejectUnauthorized: !insecure, ALPNProtocols: ['h2'] });
           sock.setNoDelay(true);
+          logKeysTo(sock, opts.target.keylogFile);
           if (ka.tcpKeepaliveMs) sock.setKeepAlive(true, ka.tcpKeepaliveMs);
           sock.on('error', (e: NodeJS.ErrnoException) => void (sockErr = e));
           return sock;

@@ -57,6 +57,7 @@ async function h3StreamTransport(opts: MessageDriverOptions): Promise<H3StreamTr
       servername,
       caPem,
       insecure,
+      keylogFile: opts.target.keylogFile,
       idleTimeoutMs: ka.quicIdleTimeoutMs,
       pingMs: ka.pingMs,
       handshakeTimeoutMs: opts.requestTimeoutMs,

@@ -4,6 +4,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { ConnectionInfo, DriverTarget } from './types.ts';
+import { logKeysTo } from './keylog.ts';
 
 /** What a connection's opener knows; the driver adds its id and whether it was a preconnect. */
 export type Timing = Omit<ConnectionInfo, 'connId' | 'preconnected'>;
@@ -37,6 +38,7 @@ export function openTcp(host: string, port: number, t: TlsChoice | null, ready: 
     session: t.session,
   });
   s.setNoDelay(true);
+  logKeysTo(s, t.keylogFile);
   // a TLSSocket emits the TCP 'connect' of its own handle before the handshake starts
   s.once('connect', () => (tcpAt = performance.now()));
   s.once('secureConnect', () => {

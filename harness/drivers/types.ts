@@ -15,6 +15,9 @@ export interface DriverTarget {
   servername?: string;
   /** skip certificate verification (fetch --insecure only; runs always verify) */
   insecure?: boolean;
+  /** capture on: append every TLS and QUIC connection's secrets to this file, NSS key log
+   *  format (harness/drivers/keylog.ts; harness/probes/capture.ts names the file) */
+  keylogFile?: string;
 }
 
 /** How a job's connections begin (scenario `connection`, harness/scenario/schema.ts):

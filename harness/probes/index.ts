@@ -5,13 +5,15 @@ import { outages } from './outage.ts';
 import { serverConnections } from './server.ts';
 import { tcpRetransmissions } from './tcp.ts';
 import { wireBytes } from './wire.ts';
+import { packetCapture } from './capture.ts';
 import type { JobProbe, ProbeContext, ProbeOutput, Running } from './types.ts';
 import type { JobResult } from '../agent.ts';
 
 /** Started in this order and finished in the reverse one (the last started sits closest to
  *  the job): the outage timers start right before the job is sent, and the outage probe
- *  lifts the black hole before the others read their counters. */
-export const JOB_PROBES: readonly JobProbe[] = [dropLog, tcpRetransmissions, serverConnections, wireBytes, backendCounters, outages];
+ *  lifts the black hole before the others read their counters. The capture is stopped (and
+ *  analysed) before the counters are read, so its analysis time is never inside a job. */
+export const JOB_PROBES: readonly JobProbe[] = [dropLog, tcpRetransmissions, serverConnections, wireBytes, backendCounters, packetCapture, outages];
 
 /** Start every probe that applies; `finish` collects their columns and extra rows (probes
  *  finish in reverse start order). */

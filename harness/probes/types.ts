@@ -26,9 +26,20 @@ export interface ProbeContext {
   rep: number;
   /** the protocol's output label */
   protocol: string;
+  /** packet capture for this job (scenario capture: true or run --capture), else null */
+  capture: CaptureOptions | null;
+  /** set by the capture probe: the key log file the job's drivers append TLS/QUIC secrets to */
+  keylogFile?: string;
   /** wall clock (Date.now()) right before the job was sent (set by the runner once the
    *  probes started): the job's time zero for drop times */
   t0: number;
+}
+
+export interface CaptureOptions {
+  /** results/<run>/capture */
+  dir: string;
+  snaplenBytes: number;
+  maxBytes: number;
 }
 
 /** One dropped packet on the job's clock (drops.csv). */

@@ -154,6 +154,9 @@ export const ScenarioSchema = z
     quic_cc: z.enum(QUIC_CC).default('cubic').describe('QUIC congestion control (h3)'),
     connection: ConnectionMode.default('cold').describe(CONNECTION_DOC),
     scheduling: z.enum(SCHEDULINGS).default(DEFAULT_SCHEDULING).describe(SCHEDULING_DOC),
+    capture: z.boolean().default(false).describe('record one pcap per job from the client interface (tcpdump) with TLS/QUIC key logs beside it, and derive exact head-of-line delay (results/<run>/capture/)'),
+    capture_snaplen: z.number().int().min(96).max(262144).default(262144).describe('capture: bytes kept per packet (the head-of-line analysis needs whole packets: the default)'),
+    capture_max_mb: z.number().min(1).max(100_000).default(500).describe('capture: a job\'s capture file stops growing at this size (MB); the job goes on uncaptured and says so'),
     backend: z.enum(BACKEND_CHOICES).default('auto').describe(`impairment backend: ${BACKEND_NAMES.join(', ')}, or auto (the first usable in that order)`),
     timeouts: z
       .object({

@@ -1,0 +1,128 @@
+// Packet capture around a job (opt-in: scenario `capture: true` or `run --capture`): tcpdump
+// on the client namespace's eth0 writes results/<run>/capture/<cell>_<protocol>_rep<r>.pcap
+// (nanosecond timestamps), and the job's drivers append every TLS and QUIC connection's
+// secrets to <same>.keys (NSS key log: `tshark -r X.pcap -o tls.keylog_file:X.keys`).
+//
+// Contract: start() returns once tcpdump printed "listening on" (it is capturing before the
+// job is sent); finish() stops it with SIGINT and waits for it to exit (the file is complete
+// then), and a SIGINT/SIGTERM of the run stops it through proc/lifecycle. A size bound
+// (capture_max_mb) stops tcpdump early; the job goes on uncaptured and the capture note says
+// so. The capture is pcap, not pcapng: tcpdump 4.99 writes only pcap (nanosecond pcap keeps
+// the full timestamp precision); `editcap -F pcapng` converts for tools that want pcapng.
+//
+// Columns: the exact head-of-line delay of the job (harness/probes/hol.ts), from the capture,
+// the key log and the job's chunk times; captures are analysed while the next job has not
+// started, so their cost is between jobs, never inside one.
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { start } from '../../proc/exec.ts';
+import { onCleanup } from '../../proc/lifecycle.ts';
+import { analyzeCapture } from './hol.ts';
+import type { JobProbe } from './types.ts';
+
+/** A file-name-safe form of a cell id or label ("loss_pct=2,rtt_ms=50" -> "loss_pct-2_rtt_ms-50"). */
+export function safeName(s: string): string {
+  return s.replace(/=/g, '-').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 100) || 'x';
+}
+
+/** The capture files of one job, without extension: <dir>/<cell>_<protocol>_rep<r>. */
+export function captureBase(dir: string, cell: string, protocol: string, rep: number): string {
+  return join(dir, `${safeName(cell)}_${safeName(protocol)}_rep${rep}`);
+}
+
+/** How often the size bound is checked. */
+const SIZE_POLL_MS = 250;
+
+/** Resolve once tcpdump says it is capturing (its "listening on" line on stderr); reject when
+ *  it exits first or stays silent for `timeoutMs`. */
+function waitListening(p: ChildProcess, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let err = '';
+    const timer = setTimeout(() => done(new Error(`tcpdump did not start capturing in ${timeoutMs} ms: ${err.trim()}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      err += d.toString();
+      if (/listening on /.test(err)) done(null);
+    };
+    const onExit = (code: number | null) => done(new Error(`tcpdump exited (${code}) before capturing: ${err.trim()}`));
+    function done(e: Error | null) {
+      clearTimeout(timer);
+      p.stderr?.off('data', onData);
+      p.off('exit', onExit);
+      if (e) reject(e);
+      else resolve();
+    }
+    p.stderr?.on('data', onData);
+    p.once('exit', onExit);
+  });
+}
+
+/** SIGINT (tcpdump flushes and closes the file), SIGKILL if it is still there after 5 s. */
+function stopTcpdump(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => p.kill('SIGKILL'), 5000);
+    p.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    p.kill('SIGINT');
+  });
+}
+
+/** hol_self_ms, hol_cross_ms, hol_cross_ms_per_stream, hol_cross_bytes */
+export const packetCapture: JobProbe = {
+  name: 'packet capture',
+  applies: (ctx) => ctx.capture !== null,
+  async start(ctx) {
+    const cap = ctx.capture!;
+    await mkdir(cap.dir, { recursive: true });
+    const base = captureBase(cap.dir, ctx.cell.id, ctx.protocol, ctx.rep);
+    const pcap = `${base}.pcap`;
+    const keys = `${base}.keys`;
+    await writeFile(keys, '');
+    ctx.keylogFile = keys;
+    // -Z root: Debian's tcpdump otherwise drops to user tcpdump, who cannot write results/.
+    // --immediate-mode: without it libpcap hands packets over in blocks (up to 1 s late) and
+    // the block still filling when SIGINT arrives is lost: the job's last second (seen: 20%
+    // of a page's bytes missing from the file)
+    const p = start('tcpdump', ['-i', 'eth0', '-n', '--immediate-mode', '-s', String(cap.snaplenBytes), '--time-stamp-precision', 'nano', '-Z', 'root', '-w', pcap], { ns: ctx.topo.ns.client, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    const unregister = onCleanup(() => stopTcpdump(p));
+    try {
+      await waitListening(p, 10_000);
+    } catch (e) {
+      await stopTcpdump(p);
+      unregister();
+      throw e;
+    }
+    let bounded = '';
+    const poll = setInterval(() => {
+      void stat(pcap).then(
+        (st) => {
+          if (st.size < cap.maxBytes || bounded) return;
+          bounded = `capture stopped at ${(st.size / 1e6).toFixed(1)} MB (capture_max_mb ${cap.maxBytes / 1e6}); the rest of the job was not captured`;
+          void stopTcpdump(p);
+        },
+        () => {},
+      );
+    }, SIZE_POLL_MS);
+    return {
+      async finish(result) {
+        clearInterval(poll);
+        await stopTcpdump(p);
+        unregister();
+        const size = (await stat(pcap).catch(() => null))?.size ?? 0;
+        const kernelDrops = Number(/(\d+) packets dropped by kernel/.exec(stderr)?.[1] ?? 0);
+        const notes: string[] = [];
+        if (bounded) notes.push(bounded);
+        if (kernelDrops) notes.push(`tcpdump: ${kernelDrops} packets dropped by the kernel (capture incomplete)`);
+        const hol = bounded || kernelDrops || result.status !== 'SUCCEEDED' ? null : await analyzeCapture({ pcap, keys, result, transport: ctx.transport, serverAddr: ctx.topo.addr.server, snaplenBytes: cap.snaplenBytes }).catch((e: Error) => (notes.push(`analysis: ${e.message}`), null));
+        if (hol?.summary.undelivered_bytes) notes.push(`analysis: ${hol.summary.undelivered_bytes} body bytes not found in the capture or the chunks (left out of the sums)`);
+        await writeFile(`${base}.json`, JSON.stringify({ pcap, keys, bytes: size, t0_wall_ms: result.t0WallMs ?? null, notes, hol: hol?.summary ?? null }, null, 2));
+        return { columns: hol ? hol.columns : {} };
+      },
+    };
+  },
+};
