@@ -3,9 +3,14 @@
 //   T3a  with `scheduling: sequential` (0% loss, 20 Mbit/s, RTT 20 ms, 20 x 50 KB, a deep queue
 //        so slow start drops nothing) h2 and h3 complete the objects in request order, with
 //        completion spreads (p90 - p10 of TTLB) within 10% of each other;
-//   T3b  at 2% loss (100 x 20 KB, RTT 50 ms, 20 Mbit/s), `round-robin` raises h2's HoL stall
-//        index above its own under `sequential` (interleaved streams all wait for TCP's
-//        in-order delivery), while h3's stays near 0 (<= 0.1) under both.
+//   T3b  at 2% loss (100 x 20 KB, RTT 50 ms, 20 Mbit/s, captured), `round-robin` raises h2's
+//        cross-stream head-of-line delay (hol_cross_ms, exact, from the capture) above its own
+//        under `sequential`: interleaved streams all wait behind a lost segment of another
+//        stream, while one stream at a time mostly waits for its own (hol_self_ms); h3's
+//        cross-stream delay is 0 under both. The stall-based proxy hol_stall_index is printed
+//        for information: it reads ~1 under sequential (one stream receiving, so its stall is a
+//        silent connection) and low under round-robin (stalls from sharing dominate), which is
+//        why the exact figure judges.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -47,17 +52,20 @@ export async function runT3(o: { quick?: boolean; outRoot: string }): Promise<Ch
 
   const lossy = await runScenario('truth-scheduler-loss', {
     protocols: ['h2', 'h3'], workload: { kind: 'page', objects: 100, object_bytes: 20_000 },
-    network: { delay_ms: 25, rate_bps: '20mbit', loss_pct: 2 }, sweep: { scheduling: ['sequential', 'round-robin'] }, repetitions: reps, seed: 17,
+    network: { delay_ms: 25, rate_bps: '20mbit', loss_pct: 2 }, sweep: { scheduling: ['sequential', 'round-robin'] }, repetitions: reps, seed: 17, capture: true,
   }, o.outRoot);
-  const hol = (p: string, s: string) => ok(lossy, p, (r) => r.cell.includes(`scheduling=${s}`)).map((r) => r.hol_stall_index ?? 0);
-  const [h2s, h2r, h3s, h3r] = [hol('h2', 'sequential'), hol('h2', 'round-robin'), hol('h3', 'sequential'), hol('h3', 'round-robin')];
+  const col = (p: string, s: string, k: 'hol_cross_ms' | 'hol_self_ms' | 'hol_stall_index') =>
+    ok(lossy, p, (r) => r.cell.includes(`scheduling=${s}`)).map((r) => r[k]).filter((x): x is number => x !== null);
+  const cross = (p: string, s: string) => col(p, s, 'hol_cross_ms');
+  const [h2s, h2r, h3s, h3r] = [cross('h2', 'sequential'), cross('h2', 'round-robin'), cross('h3', 'sequential'), cross('h3', 'round-robin')];
+  const idx = (p: string, s: string) => f(mean(col(p, s, 'hol_stall_index')));
   checks.push({
     group: g,
-    name: 'T3b 2% loss: round-robin raises h2 HoL, h3 stays ~0',
-    expectation: 'mean hol_stall_index h2 round-robin > h2 sequential; h3 <= 0.1 under both',
-    measured: `h2 sequential ${f(mean(h2s))}, round-robin ${f(mean(h2r))}; h3 sequential ${f(mean(h3s))}, round-robin ${f(mean(h3r))} (n=${h2s.length}/${h2r.length}/${h3s.length}/${h3r.length})`,
+    name: 'T3b 2% loss: round-robin raises h2 cross-stream HoL, h3 has none',
+    expectation: 'mean hol_cross_ms (exact) h2 round-robin > h2 sequential; h3 = 0 under both',
+    measured: `hol_cross_ms h2 sequential ${f(mean(h2s), 0)}, round-robin ${f(mean(h2r), 0)}; h3 ${f(mean(h3s), 0)} / ${f(mean(h3r), 0)}; hol_self_ms h2 ${f(mean(col('h2', 'sequential', 'hol_self_ms')), 0)} / ${f(mean(col('h2', 'round-robin', 'hol_self_ms')), 0)} (n=${h2s.length}/${h2r.length}/${h3s.length}/${h3r.length}); proxy hol_stall_index h2 ${idx('h2', 'sequential')} / ${idx('h2', 'round-robin')}`,
     source: 'Marx et al., "Same Standards, Different Decisions" (EPIQ 2020) and "Resource Multiplexing and Prioritization in HTTP/2 over TCP versus HTTP/3 over QUIC" (WEBIST 2019)',
-    pass: h2s.length && h2r.length && h3s.length && h3r.length ? mean(h2r) > mean(h2s) && mean(h3s) <= 0.1 && mean(h3r) <= 0.1 : null,
+    pass: h2s.length && h2r.length && h3s.length && h3r.length ? mean(h2r) > mean(h2s) && mean(h3s) === 0 && mean(h3r) === 0 : null,
   });
   return checks;
 }
