@@ -4,7 +4,6 @@
 // bad input. The CLI runs as a subprocess, as a user or CI would run it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,22 +16,11 @@ import { provenanceWarnings } from './compare/provenance.ts';
 import type { RunData } from './compare/types.ts';
 import { relChangeCi95 } from './metrics.ts';
 import { SUMMARY_COLUMNS } from './summary.ts';
+import { holbench as holbenchCli } from './testdata/cli.ts';
 
-const CLI = new URL('./cli.ts', import.meta.url).pathname;
-const TSX = import.meta.resolve('tsx');
 
 /** Run the CLI; SIGKILL after timeoutMs (code null), a generous bound for a hang, not a timing check. */
-function holbench(args: string[], cwd = process.cwd(), timeoutMs = 60_000) {
-  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr }))),
-  );
-}
+const holbench = (args: string[], cwd = process.cwd(), timeoutMs = 60_000) => holbenchCli(args, { cwd, timeoutMs });
 
 // the columns of summary.csv as harness/summary.ts writes them, plus one it does not write
 // (yet): compare takes any numeric column, known or not

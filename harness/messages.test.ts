@@ -4,26 +4,15 @@
 // an outage mid-stream is noticed by each side's liveness mechanism and recovered from.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { run } from '../proc/exec.ts';
+import { holbench as holbenchCli } from './testdata/cli.ts';
 
-const CLI = new URL('./cli.ts', import.meta.url).pathname;
 
-function holbench(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr }))),
-  );
-}
+const holbench = (args: string[]) => holbenchCli(args, { timeoutMs: 300_000 });
 
 const csv = async (f: string) => parse(await readFile(f, 'utf8'), { columns: true }) as Record<string, string>[];
 

@@ -3,7 +3,6 @@
 // and an interrupted run keeps its finished jobs and leaves nothing behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,23 +12,10 @@ import { hostNetSnapshot } from '../netem/hostcheck.ts';
 import { run } from '../proc/exec.ts';
 import { h3Support } from '../h3/binding.ts';
 import { loadScenario } from './scenario/load.ts';
+import { holbench as holbenchCli } from './testdata/cli.ts';
 
-const CLI = new URL('./cli.ts', import.meta.url).pathname;
 
-function holbench(args: string[], onStderr?: (line: string, kill: (s: NodeJS.Signals) => void) => void) {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => {
-    stderr += d;
-    for (const line of String(d).split('\n')) onStderr?.(line, (s) => child.kill(s));
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr }))),
-  );
-}
+const holbench = (args: string[], onStderr?: (line: string, kill: (s: NodeJS.Signals) => void) => void) => holbenchCli(args, { onStderr });
 
 async function leftoverNamespaces(runJsonPath: string): Promise<string[]> {
   const { run_id } = JSON.parse(await readFile(runJsonPath, 'utf8'));

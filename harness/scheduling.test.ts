@@ -5,7 +5,6 @@
 // finish the objects together. The precise h2-vs-h3 spread check (10%) is `npm run truth`'s.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +12,8 @@ import { parse } from 'csv-parse/sync';
 import { run } from '../proc/exec.ts';
 import { h3Support } from '../h3/binding.ts';
 import { parseScenarioText } from './scenario/load.ts';
+import { holbench as holbenchCli } from './testdata/cli.ts';
 
-const CLI = new URL('./cli.ts', import.meta.url).pathname;
 const csv = async (f: string) => parse(await readFile(f, 'utf8'), { columns: true }) as Record<string, string>[];
 
 // A deep router queue (1000 packets, ~600 ms at 20 Mbit/s) so slow start never overflows it:
@@ -29,15 +28,7 @@ seed: 11
 timeouts: {request_ms: 20000, cell_s: 60}
 `;
 
-function holbench(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('exit', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr }))));
-}
+const holbench = (args: string[]) => holbenchCli(args);
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

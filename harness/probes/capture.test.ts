@@ -4,30 +4,19 @@
 // must, and no tcpdump survives a run, finished or interrupted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { run } from '../../proc/exec.ts';
 import { captureBase } from './capture.ts';
+import { holbench as holbenchCli } from '../testdata/cli.ts';
 
-const CLI = new URL('../cli.ts', import.meta.url).pathname;
 const RTT_MS = 50;
 const OBJECTS = 30;
 const PROTOCOLS = ['http1.1x6', 'h2', 'h3'];
 
-function holbench(args: string[], onStderr?: (line: string, kill: (s: NodeJS.Signals) => void) => void) {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stdout.resume();
-  child.stderr.on('data', (d) => {
-    stderr += d;
-    for (const line of String(d).split('\n')) onStderr?.(line, (s) => child.kill(s));
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
-  return new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => (clearTimeout(timer), resolve({ code, stderr }))));
-}
+const holbench = (args: string[], onStderr?: (line: string, kill: (s: NodeJS.Signals) => void) => void) => holbenchCli(args, { onStderr });
 
 /** tcpdump processes writing under `dir` */
 async function tcpdumpsUnder(dir: string): Promise<string[]> {

@@ -2,22 +2,18 @@
 // exits 2 and changes nothing on the system.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseScenarioText, ScenarioError } from './load.ts';
 import { hostNetSnapshot } from '../../netem/hostcheck.ts';
+import { holbench as holbenchCli } from '../testdata/cli.ts';
 
-const CLI = new URL('../cli.ts', import.meta.url).pathname;
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as any).code as number) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = async (args: string[]) => {
+  const r = await holbenchCli(args, { timeoutMs: 60_000 });
+  return { ...r, code: r.code ?? -1 };
+};
 
 test('a good scenario expands sweeps and protocol shorthands', () => {
   const s = parseScenarioText(
