@@ -19,7 +19,7 @@ import { PROTOCOL_TABLE } from './protocols.ts';
 import { CONNECTION_MODES } from './drivers/types.ts';
 
 const CLI = new URL('./cli.ts', import.meta.url).pathname;
-const RTT = 100;
+const RTT = 200;
 /** Functional, not a precision check (that is `npm run truth` T1, +-30%): a value must round to
  *  the expected number of round trips. A busy machine adds tens of ms (TLS warm-up, scheduling),
  *  never half a round trip; a missing or extra round trip moves it by a whole one. */
@@ -49,6 +49,12 @@ async function runScenario(name: string, text: string): Promise<string> {
   return dir;
 }
 
+// Round trips on the wire: a request's first byte counted from when it was issued or, if its
+// connection began later (cold, resumed: inside the page clock), from when the connection
+// began. That leaves out the client's own start-up time (first use of TLS and the driver,
+// tens of ms, more on a busy machine), which is not a round trip; truth T1 keeps the whole
+// TTFB with a +-30% bound.
+const wireTtfb = (q: Record<string, string>) => Number(q.start_ms) + Number(q.ttfb_ms) - Math.max(Number(q.start_ms), Number(q.conn_start_ms));
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -76,7 +82,10 @@ repetitions: ${reps}
     assert.ok(rs.every((r) => r.cell === `connection=${m}`));
     return rs;
   };
-  const ttfb = (p: string, m: string) => median(rows(p, m).map((r) => Number(r.ttfb_p50_ms)));
+  const ttfb = (p: string, m: string) => {
+    rows(p, m);
+    return median(requests.filter((q) => q.protocol === p && q.cell === `connection=${m}`).map(wireTtfb));
+  };
   const col = (p: string, m: string, c: string) => rows(p, m).map((r) => r[c]!);
 
   // cold: h2 pays TCP + TLS 1.3 (2 RTT) before its request, h3 pays the QUIC handshake (1 RTT)
@@ -118,8 +127,8 @@ repetitions: ${reps}
     const start = Number(q.conn_start_ms);
     assert.notEqual(q.conn_start_ms, '', `${q.protocol} ${q.cell} request ${q.req_id} has its connection's facts`);
     if (cell === 'warm') assert.ok(start < -0.6 * (q.protocol === 'h2' ? 2 : 1) * RTT, `${q.protocol} warm connection began at ${start} ms`);
-    // (after the clock started; the first job of the agent spends some ms on first use)
-    else assert.ok(start >= 0 && start < RTT, `${q.protocol} ${cell} connection began at ${start} ms`);
+    // (inside the page clock; how long after its start is client start-up time, not a check)
+    else assert.ok(start >= 0, `${q.protocol} ${cell} connection began at ${start} ms`);
     assert.equal(q.zero_rtt, q.protocol === 'h3' && cell === 'resumed' ? '1' : '');
     assert.equal(q.resumed, cell === 'resumed' ? '1' : '0');
   }
@@ -144,8 +153,9 @@ repetitions: 1
     row: summary.find((r) => r.protocol === p && r.connection === m)!,
     reqs: requests.filter((q) => q.protocol === p && q.cell === `connection=${m}`),
   });
-  // round trips before the first byte of a cold connection's first request: TCP, TLS if any, the request
-  const coldRtts = (p: 'http1.0' | 'http1.1') => 2 + (PROTOCOL_TABLE[p].tls ? 1 : 0);
+  // round trips before the first byte of a cold connection's first request: TCP, TLS, the
+  // request (the bare labels run over TLS: the table's default)
+  const coldRtts = (p: 'http1.0' | 'http1.1') => 2 + (PROTOCOL_TABLE[p].tls.kind === 'default-on' ? 1 : 0);
   for (const [label, p] of [['http1.0', 'http1.0'], ['http1.1x6', 'http1.1']] as const) {
     const cold = of(label, 'cold');
     const warm = of(label, 'warm');
@@ -157,11 +167,11 @@ repetitions: 1
     for (const id of new Set(pre.map((q) => q.conn_id))) {
       near(Math.min(...pre.filter((q) => q.conn_id === id).map((q) => Number(q.ttfb_ms))), RTT, `${label} warm: first TTFB on ${id}`);
     }
-    near(Math.min(...cold.reqs.map((q) => Number(q.ttfb_ms))), coldRtts(p) * RTT, `${label} cold first TTFB`);
+    near(Math.min(...cold.reqs.map(wireTtfb)), coldRtts(p) * RTT, `${label} cold first TTFB (from its connection's start)`);
     for (const r of [cold.row, warm.row]) {
       near(Number(r.tcp_connect_ms), RTT, `${label} ${r.connection} tcp_connect_ms`);
       assert.equal(r.zero_rtt, '');
-      if (!PROTOCOL_TABLE[p].tls) assert.deepEqual([r.tls_handshake_ms, r.resumed], ['', ''], `${label} cleartext: no TLS columns`);
+      assert.notEqual(r.tls_handshake_ms, '', `${label} ${r.connection}: TLS handshake recorded`);
     }
   }
   // http1.1x6 uses nothing but its six preconnected connections
