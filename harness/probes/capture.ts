@@ -162,10 +162,11 @@ export const packetCapture: JobProbe = {
         if (bounded) notes.push(bounded);
         if (kernelDrops) notes.push(`tcpdump: ${kernelDrops} packets dropped by the kernel (capture incomplete)`);
         const drops: DropIn[] = (await ctx.backend.drops(ctx.t0).catch(() => [])).map((d) => ({ tMs: d.tMs, direction: d.direction, clientPort: d.direction === 'downlink' ? d.dstPort : d.srcPort }));
+        const analysisStart = performance.now();
         const hol = bounded || kernelDrops || result.status !== 'SUCCEEDED' ? null : await analyzeCapture({ pcap, keys, result, transport: ctx.transport, serverAddr: ctx.topo.addr.server, snaplenBytes: cap.snaplenBytes }, { drops, link: linkOptions(ctx) }).catch((e: Error) => (notes.push(`analysis: ${e.message}`), null));
         if (hol) stallSink(cap.dir).add(hol.losses.map((l: LossRow) => ({ cell: ctx.cell.id, protocol: ctx.protocol, rep: ctx.rep, source: l.source, t_ms: Math.round((l.tMs - ctx.t0) * 1000) / 1000, direction: l.direction, client_port: l.clientPort, streams_stalled: l.streams_stalled, blocked_ms_total: l.blocked_ms_total, blocked_ms_max: l.blocked_ms_max, cross_ms_total: l.cross_ms_total, cross_streams: l.cross_streams })));
         if (hol?.summary.undelivered_bytes) notes.push(`analysis: ${hol.summary.undelivered_bytes} body bytes not found in the capture or the chunks (left out of the sums)`);
-        await writeFile(`${base}.json`, JSON.stringify({ pcap, keys, bytes: size, t0_wall_ms: result.t0WallMs ?? null, notes, hol: hol?.summary ?? null, attribution: hol?.attribution ?? null }, null, 2));
+        await writeFile(`${base}.json`, JSON.stringify({ pcap, keys, bytes: size, t0_wall_ms: result.t0WallMs ?? null, notes, analysis_ms: Math.round(performance.now() - analysisStart), hol: hol?.summary ?? null, attribution: hol?.attribution ?? null }, null, 2));
         return { columns: hol ? hol.columns : {} };
       },
     };
