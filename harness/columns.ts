@@ -69,6 +69,8 @@ export const SUMMARY_TABLE = {
   hol_cross_ms: c('num', "capture: time streams held received bytes for a missing byte of another stream (TCP in-order delivery), summed over streams, ms", 'lower'),
   hol_cross_ms_per_stream: c('num', 'capture: hol_cross_ms / streams that received body bytes, ms', 'lower'),
   hol_cross_bytes: c('num', 'capture: body bytes that waited for another stream', 'lower'),
+  loss_streams_max: c('num', 'capture: most streams one lost packet held (stalls-by-loss.csv; README "Which loss stalled which streams")', 'lower'),
+  loss_blocked_ms_max: c('num', 'capture: most stream-time one lost packet cost: its blocked_ms_total in stalls-by-loss.csv, ms', 'lower'),
   loss_measured_pct: c('num', "packets the backend's loss model dropped / packets in, %"),
   drops_loss: c('num', 'packets dropped by the loss model, both directions'),
   drops_queue: c('num', 'packets dropped by the tail-drop queue, both directions'),

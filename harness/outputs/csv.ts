@@ -1,6 +1,6 @@
 // CSV outputs with a small lifecycle (open -> add rows, flushed per call -> close). Rows
 // reach the disk as each job finishes, so an interrupted run keeps everything it finished.
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 
 export class CsvSink<T extends object> {
@@ -8,8 +8,11 @@ export class CsvSink<T extends object> {
   constructor(
     readonly path: string,
     private readonly columns: (keyof T & string)[],
+    /** keep an existing file (several writers over a run add to one output); the header is
+     *  written only when the file is new */
+    opts: { append?: boolean } = {},
   ) {
-    writeFileSync(path, stringify([], { header: true, columns }));
+    if (!opts.append || !existsSync(path)) writeFileSync(path, stringify([], { header: true, columns }));
   }
   add(rows: readonly T[]): void {
     if (!rows.length) return;

@@ -12,14 +12,56 @@
 //
 // Columns: the exact head-of-line delay of the job (harness/probes/hol.ts), from the capture,
 // the key log and the job's chunk times; captures are analysed while the next job has not
-// started, so their cost is between jobs, never inside one.
+// started, so their cost is between jobs, never inside one. Loss attribution
+// (harness/probes/lossattr.ts): every loss of the job with the streams it held and for how
+// long, appended to results/<run>/stalls-by-loss.csv (the capture folder's parent); drops
+// come from the backend's drop log (read here, not from the drop-log probe: this probe
+// finishes first), the netem backend has none and then the losses are the capture's holes.
 import { mkdir, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { start } from '../../proc/exec.ts';
 import { onCleanup } from '../../proc/lifecycle.ts';
 import { analyzeCapture } from './hol.ts';
-import type { JobProbe } from './types.ts';
+import type { JobProbe, ProbeContext } from './types.ts';
+import type { DropIn, LinkOptions, LossRow } from './lossattr.ts';
+import { CsvSink } from '../outputs/csv.ts';
+
+/** a full-size Ethernet frame, bytes (the router queue's unit for the drop window) */
+const FRAME_BYTES = 1514;
+
+/** One row of results/<run>/stalls-by-loss.csv: a loss and what it held (lossattr.ts). */
+export interface StallByLossRow {
+  cell: string;
+  protocol: string;
+  rep: number;
+  /** drop: a drop-log entry; capture: a hole no drop explains (time = gap - one-way delay) */
+  source: string;
+  /** on the job's clock (ms since the job was sent), like drops.csv */
+  t_ms: number;
+  direction: string;
+  client_port: number;
+  streams_stalled: number;
+  blocked_ms_total: number;
+  blocked_ms_max: number;
+  cross_ms_total: number;
+  cross_streams: number;
+}
+export const STALL_BY_LOSS_COLUMNS: (keyof StallByLossRow)[] = ['cell', 'protocol', 'rep', 'source', 't_ms', 'direction', 'client_port', 'streams_stalled', 'blocked_ms_total', 'blocked_ms_max', 'cross_ms_total', 'cross_streams'];
+export const STALL_BY_LOSS_FILE = 'stalls-by-loss.csv';
+
+/** The drop-to-hole window of the job's downlink (lossattr.ts header, 3): the configured
+ *  delay and jitter, and the longest wait in the router's queue (full queue at the rate). */
+export function linkOptions(ctx: Pick<ProbeContext, 'cell'>): LinkOptions {
+  const d = ctx.cell.profile.downlink;
+  const maxQueueMs = d.rateBps ? ((d.queuePackets + 1) * FRAME_BYTES * 8 * 1000) / d.rateBps : 0;
+  return { delayMs: d.delayMs, jitterMs: d.jitterMs + 1, maxQueueMs };
+}
+
+/** Appends to <run>/stalls-by-loss.csv (header written by the first job of the run). */
+function stallSink(capDir: string): CsvSink<StallByLossRow> {
+  return new CsvSink<StallByLossRow>(join(dirname(capDir), STALL_BY_LOSS_FILE), STALL_BY_LOSS_COLUMNS, { append: true });
+}
 
 /** A file-name-safe form of a cell id or label ("loss_pct=2,rtt_ms=50" -> "loss_pct-2_rtt_ms-50"). */
 export function safeName(s: string): string {
@@ -70,7 +112,8 @@ function stopTcpdump(p: ChildProcess): Promise<void> {
   });
 }
 
-/** hol_self_ms, hol_cross_ms, hol_cross_ms_per_stream, hol_cross_bytes */
+/** hol_self_ms, hol_cross_ms, hol_cross_ms_per_stream, hol_cross_bytes, loss_streams_max,
+ *  loss_blocked_ms_max; rows of stalls-by-loss.csv */
 export const packetCapture: JobProbe = {
   name: 'packet capture',
   applies: (ctx) => ctx.capture !== null,
@@ -118,9 +161,12 @@ export const packetCapture: JobProbe = {
         const notes: string[] = [];
         if (bounded) notes.push(bounded);
         if (kernelDrops) notes.push(`tcpdump: ${kernelDrops} packets dropped by the kernel (capture incomplete)`);
-        const hol = bounded || kernelDrops || result.status !== 'SUCCEEDED' ? null : await analyzeCapture({ pcap, keys, result, transport: ctx.transport, serverAddr: ctx.topo.addr.server, snaplenBytes: cap.snaplenBytes }).catch((e: Error) => (notes.push(`analysis: ${e.message}`), null));
+        const drops: DropIn[] = (await ctx.backend.drops(ctx.t0).catch(() => [])).map((d) => ({ tMs: d.tMs, direction: d.direction, clientPort: d.direction === 'downlink' ? d.dstPort : d.srcPort }));
+        const analysisStart = performance.now();
+        const hol = bounded || kernelDrops || result.status !== 'SUCCEEDED' ? null : await analyzeCapture({ pcap, keys, result, transport: ctx.transport, serverAddr: ctx.topo.addr.server, snaplenBytes: cap.snaplenBytes }, { drops, link: linkOptions(ctx) }).catch((e: Error) => (notes.push(`analysis: ${e.message}`), null));
+        if (hol) stallSink(cap.dir).add(hol.losses.map((l: LossRow) => ({ cell: ctx.cell.id, protocol: ctx.protocol, rep: ctx.rep, source: l.source, t_ms: Math.round((l.tMs - ctx.t0) * 1000) / 1000, direction: l.direction, client_port: l.clientPort, streams_stalled: l.streams_stalled, blocked_ms_total: l.blocked_ms_total, blocked_ms_max: l.blocked_ms_max, cross_ms_total: l.cross_ms_total, cross_streams: l.cross_streams })));
         if (hol?.summary.undelivered_bytes) notes.push(`analysis: ${hol.summary.undelivered_bytes} body bytes not found in the capture or the chunks (left out of the sums)`);
-        await writeFile(`${base}.json`, JSON.stringify({ pcap, keys, bytes: size, t0_wall_ms: result.t0WallMs ?? null, notes, hol: hol?.summary ?? null }, null, 2));
+        await writeFile(`${base}.json`, JSON.stringify({ pcap, keys, bytes: size, t0_wall_ms: result.t0WallMs ?? null, notes, analysis_ms: Math.round(performance.now() - analysisStart), hol: hol?.summary ?? null, attribution: hol?.attribution ?? null }, null, 2));
         return { columns: hol ? hol.columns : {} };
       },
     };

@@ -31,6 +31,7 @@ import type { JobResult } from '../agent.ts';
 import type { ChunkRow } from '../records.ts';
 import { deliveryTimes, summarize, type HolSummary, type StreamTimes } from './holcore.ts';
 import { parseKeylog, RecordDecrypter } from './tls13.ts';
+import { coverage, findHoles, lossRows, type DropIn, type LinkOptions, type LossRow } from './lossattr.ts';
 
 export interface CaptureInput {
   pcap: string;
@@ -83,23 +84,27 @@ function reassemble(segs: { t: number; off: number; data: Buffer }[]): Reassembl
 
 /** Stream times from spans: self readiness runs over the stream's own bytes in order;
  *  transport readiness is `orderReady(recordEnd)` (TCP) or the stream's own (QUIC). */
-function timesOf(key: string, spans: Span[], arr: Float64Array, orderReady: ((recordEnd: number) => number) | null, delivery: Float64Array): StreamTimes {
+function timesOf(key: string, space: string, spans: Span[], arr: Float64Array, orderReady: ((recordEnd: number) => [number, number]) | null, delivery: Float64Array): StreamTimes {
   const size = delivery.length;
-  const t: StreamTimes = { key, a: new Float64Array(size).fill(Infinity), s: new Float64Array(size).fill(Infinity), o: new Float64Array(size).fill(Infinity), d: delivery };
+  const t: StreamTimes = { key, a: new Float64Array(size).fill(Infinity), s: new Float64Array(size).fill(Infinity), o: new Float64Array(size).fill(Infinity), d: delivery, space, sBy: new Float64Array(size).fill(-1), oBy: new Float64Array(size).fill(-1) };
   let run = -Infinity;
+  let runAt = -1;
   for (const sp of spans) {
     // the span is one frame's bytes within one decryption unit: it is usable when all of it is there
     let spanMax = run;
-    for (let q = sp.from; q < sp.to; q++) spanMax = Math.max(spanMax, arr[q]!);
-    run = spanMax;
+    let spanAt = runAt;
+    for (let q = sp.from; q < sp.to; q++) if (arr[q]! > spanMax) [spanMax, spanAt] = [arr[q]!, q];
+    [run, runAt] = [spanMax, spanAt];
     if (sp.body < 0) continue;
-    const o = orderReady ? orderReady(sp.recordEnd) : spanMax;
+    const [o, oAt] = orderReady ? orderReady(sp.recordEnd) : [spanMax, spanAt];
     for (let q = sp.from; q < sp.to; q++) {
       const b = sp.body + q - sp.from;
       if (b >= size) break;
       t.a[b] = arr[q]!;
       t.s[b] = spanMax;
+      t.sBy![b] = spanAt;
       t.o[b] = Math.max(o, spanMax);
+      t.oBy![b] = o > spanMax ? oAt : spanAt;
     }
   }
   return t;
@@ -125,6 +130,7 @@ function connOrder(result: JobResult): string[] {
 
 interface TcpConn {
   synAt: number;
+  clientPort: number;
   client: { t: number; off: number; data: Buffer }[];
   server: { t: number; off: number; data: Buffer }[];
   isnClient?: number;
@@ -132,16 +138,16 @@ interface TcpConn {
 }
 
 async function tcpConns(pcap: string, serverAddr: string): Promise<TcpConn[]> {
-  const lines = await tshark(['-r', pcap, '--disable-protocol', 'tls', '--disable-protocol', 'http2', '--disable-protocol', 'http', '-Y', 'tcp', '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'tcp.stream', '-e', 'ip.src', '-e', 'tcp.seq_raw', '-e', 'tcp.flags.syn', '-e', 'tcp.payload']);
+  const lines = await tshark(['-r', pcap, '--disable-protocol', 'tls', '--disable-protocol', 'http2', '--disable-protocol', 'http', '-Y', 'tcp', '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'tcp.stream', '-e', 'ip.src', '-e', 'tcp.seq_raw', '-e', 'tcp.flags.syn', '-e', 'tcp.payload', '-e', 'tcp.srcport', '-e', 'tcp.dstport']);
   const conns = new Map<number, TcpConn>();
   for (const line of lines) {
-    const [te, st, src, seqRaw, syn, payload] = line.split('\t');
+    const [te, st, src, seqRaw, syn, payload, sport, dport] = line.split('\t');
     const t = Number(te) * 1000;
     const id = Number(st);
     const seq = Number(seqRaw);
     const fromServer = src === serverAddr;
     let c = conns.get(id);
-    if (!c) conns.set(id, (c = { synAt: t, client: [], server: [] }));
+    if (!c) conns.set(id, (c = { synAt: t, clientPort: Number(fromServer ? dport : sport), client: [], server: [] }));
     if (syn === '1' || syn === 'True') {
       if (fromServer) c.isnServer = seq;
       else c.isnClient = seq;
@@ -275,21 +281,36 @@ function h1Spans(ps: PlainStream, out: Map<string, Span[]>, state: { n: number; 
   }
 }
 
-async function analyzeTcp(i: CaptureInput): Promise<StreamTimes[]> {
+/** What the analysis found: every stream's times and every transport byte space's arrivals
+ *  (for loss attribution), with the client port of its connection. */
+export interface Analysis {
+  streams: StreamTimes[];
+  spaces: { space: string; clientPort: number; arr: Float64Array }[];
+}
+
+async function analyzeTcp(i: CaptureInput): Promise<Analysis> {
   const keylog = parseKeylog(await readFile(i.keys, 'utf8'));
   const conns = await tcpConns(i.pcap, i.serverAddr);
   const order = connOrder(i.result);
   if (conns.length !== order.length) throw new Error(`capture has ${conns.length} TCP connections, the job reported ${order.length}`);
   const h2 = i.result.chunks.some((c) => c.conn_id.startsWith('h2'));
   const times: StreamTimes[] = [];
+  const spaces: Analysis['spaces'] = [];
   for (const [ci, conn] of conns.entries()) {
     const connId = order[ci]!;
     const srv = reassemble(conn.server);
-    // transport readiness: the latest arrival among bytes [0, x)
+    spaces.push({ space: connId, clientPort: conn.clientPort, arr: srv.arr });
+    // transport readiness: the latest arrival among bytes [0, x), and which byte it was
     const pm = new Float64Array(srv.arr.length);
+    const pmAt = new Float64Array(srv.arr.length);
     let m = -Infinity;
-    for (let q = 0; q < srv.arr.length; q++) pm[q] = m = Math.max(m, srv.arr[q]!);
-    const orderReady = (recordEnd: number) => pm[recordEnd - 1]!;
+    let mAt = -1;
+    for (let q = 0; q < srv.arr.length; q++) {
+      if (srv.arr[q]! > m) [m, mAt] = [srv.arr[q]!, q];
+      pm[q] = m;
+      pmAt[q] = mAt;
+    }
+    const orderReady = (recordEnd: number): [number, number] => [pm[recordEnd - 1]!, pmAt[recordEnd - 1]!];
     const ps = new PlainStream();
     const spans = new Map<string, Span[]>();
     const bodyAt = new Map<string, number>();
@@ -304,7 +325,7 @@ async function analyzeTcp(i: CaptureInput): Promise<StreamTimes[]> {
       for (const [sid, sp] of spans) {
         const ch = chunks.get(`${connId}/${sid}`);
         if (!ch) continue; // streams the driver did not read (none on a page)
-        times.push(timesOf(`${connId}/${sid}`, sp, srv.arr, orderReady, deliveryTimes(ch[ch.length - 1]!.cum, ch)));
+        times.push(timesOf(`${connId}/${sid}`, connId, sp, srv.arr, orderReady, deliveryTimes(ch[ch.length - 1]!.cum, ch)));
       }
     } else {
       const reqs = i.result.requests.filter((r) => r.conn_id === connId).sort((a, b) => a.start_ms - b.start_ms);
@@ -313,11 +334,11 @@ async function analyzeTcp(i: CaptureInput): Promise<StreamTimes[]> {
         const req = reqs[Number(n)];
         const ch = req && chunks.get(String(req.req_id));
         if (!ch) continue;
-        times.push(timesOf(`${connId}/${req.req_id}`, sp, srv.arr, orderReady, deliveryTimes(ch[ch.length - 1]!.cum, ch)));
+        times.push(timesOf(`${connId}/${req.req_id}`, connId, sp, srv.arr, orderReady, deliveryTimes(ch[ch.length - 1]!.cum, ch)));
       }
     }
   }
-  return times;
+  return { streams: times, spaces };
 }
 
 // ---- QUIC ----
@@ -331,12 +352,12 @@ function readVarint(b: Buffer, at: number): [number, number] | null {
   return [v, len];
 }
 
-async function analyzeQuic(i: CaptureInput): Promise<StreamTimes[]> {
-  const lines = await tshark(['-r', i.pcap, '-o', `tls.keylog_file:${i.keys}`, '-Y', `ip.src==${i.serverAddr} && quic.stream.stream_id`, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=;', '-e', 'frame.time_epoch', '-e', 'quic.dcid', '-e', 'quic.stream.stream_id', '-e', 'quic.stream.offset', '-e', 'quic.stream.off', '-e', 'quic.stream_data']);
+async function analyzeQuic(i: CaptureInput): Promise<Analysis> {
+  const lines = await tshark(['-r', i.pcap, '-o', `tls.keylog_file:${i.keys}`, '-Y', `ip.src==${i.serverAddr} && quic.stream.stream_id`, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=;', '-e', 'frame.time_epoch', '-e', 'quic.dcid', '-e', 'quic.stream.stream_id', '-e', 'quic.stream.offset', '-e', 'quic.stream.off', '-e', 'quic.stream_data', '-e', 'udp.dstport']);
   // per connection (client's connection id as the server addresses it) and stream
-  const conns = new Map<string, { first: number; streams: Map<number, { t: number; off: number; data: Buffer }[]> }>();
+  const conns = new Map<string, { first: number; port: number; streams: Map<number, { t: number; off: number; data: Buffer }[]> }>();
   for (const line of lines) {
-    const [te, dcidList, idList, offList, offBits, dataList] = line.split('\t');
+    const [te, dcidList, idList, offList, offBits, dataList, dport] = line.split('\t');
     const t = Number(te) * 1000;
     const dcid = (dcidList ?? '').split(';')[0]!;
     const ids = (idList ?? '').split(';').map(Number);
@@ -345,7 +366,7 @@ async function analyzeQuic(i: CaptureInput): Promise<StreamTimes[]> {
     const datas = (dataList ?? '').split(';');
     if (bits.length !== ids.length || datas.length !== ids.length) throw new Error(`cannot align the STREAM frames of a packet at ${te}`);
     let oi = 0;
-    if (!conns.has(dcid)) conns.set(dcid, { first: t, streams: new Map() });
+    if (!conns.has(dcid)) conns.set(dcid, { first: t, port: Number(dport), streams: new Map() });
     const c = conns.get(dcid)!;
     for (let k = 0; k < ids.length; k++) {
       const off = bits[k] === '1' || bits[k] === 'True' ? Number(offs[oi++]) : 0;
@@ -360,11 +381,14 @@ async function analyzeQuic(i: CaptureInput): Promise<StreamTimes[]> {
   if (list.length !== order.length) throw new Error(`capture has ${list.length} QUIC connections, the job reported ${order.length}`);
   const chunks = chunkGroups(i.result, (c) => `${c.conn_id}/${c.stream_id}`);
   const times: StreamTimes[] = [];
+  const spaces: Analysis['spaces'] = [];
   for (const [ci, c] of list.entries()) {
     for (const [id, segs] of c.streams) {
       const ch = chunks.get(`${order[ci]}/${id}`);
       if (!ch) continue;
       const r = reassemble(segs);
+      const space = `${order[ci]}/${id}`;
+      spaces.push({ space, clientPort: c.port, arr: r.arr });
       // HTTP/3 frames of the stream: DATA (type 0) payloads are the body
       const spans: Span[] = [];
       let body = 0;
@@ -382,10 +406,10 @@ async function analyzeQuic(i: CaptureInput): Promise<StreamTimes[]> {
         at += hdr + ln[0];
       }
       // a QUIC span is usable byte by byte as its packets arrive: split spans per byte run
-      times.push(timesOf(`${order[ci]}/${id}`, splitByArrival(spans, r.arr), r.arr, null, deliveryTimes(ch[ch.length - 1]!.cum, ch)));
+      times.push(timesOf(space, space, splitByArrival(spans, r.arr), r.arr, null, deliveryTimes(ch[ch.length - 1]!.cum, ch)));
     }
   }
-  return times;
+  return { streams: times, spaces };
 }
 
 /** QUIC has no record: a frame's bytes are usable as soon as they (and the stream's earlier
@@ -404,12 +428,47 @@ function splitByArrival(spans: Span[], arr: Float64Array): Span[] {
   return out;
 }
 
+/** Columns from the loss attribution (lossattr.ts). */
+export interface LossColumns {
+  loss_streams_max: number;
+  loss_blocked_ms_max: number;
+}
+
+/** How the job's losses were linked (capture .json "attribution"): holes the capture shows,
+ *  how many a downlink drop explains, and how much of the waiting the holes explain
+ *  (waited_ms: per stream, the union of its self and cross waits, summed; blamed_ms: the
+ *  part whose blocker byte sits in a hole; the rest waited for bytes still in flight). */
+export interface Attribution {
+  holes: number;
+  holes_linked: number;
+  drops_downlink: number;
+  drops_linked: number;
+  waited_ms: number;
+  blamed_ms: number;
+}
+
 /** Analyse one job's capture: null when there is nothing to analyse (no chunks: not a page
- *  job). Throws with a reason when the capture cannot be analysed. */
-export async function analyzeCapture(i: CaptureInput): Promise<{ columns: HolColumns; summary: HolSummary } | null> {
+ *  job). Throws with a reason when the capture cannot be analysed. `drops` (wall ms, from the
+ *  backend's drop log; empty for the netem backend) are linked to the holes the capture shows. */
+export async function analyzeCapture(i: CaptureInput, loss?: { drops: DropIn[]; link: LinkOptions }): Promise<{ columns: HolColumns & LossColumns; summary: HolSummary; losses: LossRow[]; attribution: Attribution } | null> {
   if (!i.result.chunks.length || i.result.t0WallMs === undefined) return null;
   if (i.snaplenBytes < 65535) throw new Error(`capture_snaplen ${i.snaplenBytes} cuts packets; the analysis needs whole packets`);
-  const streams = i.transport === 'udp' ? await analyzeQuic(i) : await analyzeTcp(i);
+  const { streams, spaces } = i.transport === 'udp' ? await analyzeQuic(i) : await analyzeTcp(i);
   const summary = summarize(streams);
-  return { summary, columns: { hol_self_ms: summary.hol_self_ms, hol_cross_ms: summary.hol_cross_ms, hol_cross_ms_per_stream: summary.hol_cross_ms_per_stream, hol_cross_bytes: summary.hol_cross_bytes } };
+  const holes = spaces.flatMap((sp) => findHoles(sp.space, sp.arr));
+  const ports = new Map(spaces.map((sp) => [sp.space, sp.clientPort]));
+  const losses = lossRows(streams, holes, (sp) => ports.get(sp) ?? -1, loss?.drops ?? [], loss?.link ?? { delayMs: 0, jitterMs: 0, maxQueueMs: 0 });
+  const drops = loss?.drops ?? [];
+  const attribution: Attribution = {
+    holes: holes.length,
+    holes_linked: losses.filter((l) => l.source === 'drop').reduce((n, l) => n + l.holes, 0),
+    drops_downlink: drops.filter((d) => d.direction === 'downlink').length,
+    drops_linked: losses.filter((l) => l.source === 'drop' && l.holes > 0).length,
+    ...coverage(streams, holes),
+  };
+  const lossCols: LossColumns = {
+    loss_streams_max: losses.reduce((m, r) => Math.max(m, r.streams_stalled), 0),
+    loss_blocked_ms_max: losses.reduce((m, r) => Math.max(m, r.blocked_ms_total), 0),
+  };
+  return { summary, losses, attribution, columns: { hol_self_ms: summary.hol_self_ms, hol_cross_ms: summary.hol_cross_ms, hol_cross_ms_per_stream: summary.hol_cross_ms_per_stream, hol_cross_bytes: summary.hol_cross_bytes, ...lossCols } };
 }

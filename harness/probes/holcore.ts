@@ -21,6 +21,13 @@ export interface StreamTimes {
   s: Float64Array;
   o: Float64Array;
   d: Float64Array;
+  /** Which byte set s and o (for loss attribution, lossattr.ts): the transport byte space
+   *  that holds the blockers (TCP: the connection's server-to-client bytes; QUIC: the
+   *  stream's own offsets) and, per body byte, the position in that space of the byte whose
+   *  arrival is s (sBy) and o (oBy); -1 when not known. Optional: summarize() ignores them. */
+  space?: string;
+  sBy?: Float64Array;
+  oBy?: Float64Array;
 }
 
 export interface HolSummary {

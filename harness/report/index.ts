@@ -11,6 +11,7 @@ import { wireBytesPerMessageChart } from './charts/messages.ts';
 import { h3VsH2HeatmapChart, objectCompletionChart, pageTimeChart, pageVsLossChart } from './charts/page.ts';
 import { deadPeerDetectionChart, recoveryChart } from './charts/recovery.ts';
 import { coStallChart, indexRecords, streamTimelineChart } from './charts/stalls.ts';
+import { lossStallsChart } from './charts/loss-stalls.ts';
 import { emulationCheck } from './emulation.ts';
 import { buildFindings, findingsMarkdown } from './findings.ts';
 import { renderHtml, type HtmlChart } from './html.ts';
@@ -67,6 +68,7 @@ function buildCharts(ctx: ReturnType<typeof makeContext>, opts: ReportOptions): 
     objectCompletionChart(ctx),
     streamTimelineChart(ctx, recs),
     coStallChart(ctx, recs),
+    lossStallsChart(ctx),
     latencyPercentilesChart(ctx),
     messageLatencyChart(ctx),
     wireBytesPerMessageChart(ctx),
@@ -77,7 +79,7 @@ function buildCharts(ctx: ReturnType<typeof makeContext>, opts: ReportOptions): 
 }
 
 /** Build the report for one results directory. Reads summary.csv, requests.csv,
- *  chunks.csv, run.json and (if present) drops.csv and messages.csv; writes into `reportDir`:
+ *  chunks.csv, run.json and (if present) drops.csv, stalls-by-loss.csv and messages.csv; writes into `reportDir`:
  *  <chart>.vl.json (Vega-Lite spec with inline data), <chart>.svg, <chart>.png,
  *  findings.json and findings.md (findings.ts: the headline comparisons in words) and
  *  index.html. Throws if the results dir has no rows to report on or a spec fails to

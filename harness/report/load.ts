@@ -1,5 +1,5 @@
 // Reads one results directory (requests.csv, chunks.csv, summary.csv, run.json, drops.csv,
-// messages.csv) into typed rows. Tolerant: a missing optional file gives an empty list, a
+// stalls-by-loss.csv, messages.csv) into typed rows. Tolerant: a missing optional file gives an empty list, a
 // missing or empty numeric field gives null (so folders written before a column existed
 // still load), unknown columns and run.json keys are kept or ignored.
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -32,6 +32,24 @@ export interface DropRow {
   dst_port: number | null;
 }
 
+/** One row of stalls-by-loss.csv (captured runs; harness/probes/capture.ts): a loss and the
+ *  streams it held. */
+export interface StallByLossRow {
+  cell: string;
+  protocol: string;
+  rep: number;
+  source: string;
+  /** ms on the job's clock */
+  t_ms: number;
+  direction: string;
+  client_port: number | null;
+  streams_stalled: number;
+  blocked_ms_total: number;
+  blocked_ms_max: number;
+  cross_ms_total: number;
+  cross_streams: number;
+}
+
 /** run.json; every key optional because older/other backends may omit some. */
 export interface RunInfo {
   scenario?: { name?: string; file?: string; [k: string]: unknown };
@@ -62,6 +80,8 @@ export interface Results {
   requests: RequestRow[];
   chunks: ChunkRow[];
   drops: DropRow[];
+  /** stalls-by-loss.csv (runs with capture; empty otherwise) */
+  stallsByLoss: StallByLossRow[];
   /** messages.csv (messages workloads; empty for other runs and runs written before it existed) */
   messages: MessageRow[];
   /** files that were expected but missing or unreadable, for the report's notes */
@@ -128,6 +148,14 @@ export function toDropRow(r: Record<string, string>): DropRow {
   };
 }
 
+export function toStallByLossRow(r: Record<string, string>): StallByLossRow {
+  return {
+    cell: r.cell ?? '', protocol: r.protocol ?? '', rep: num(r.rep) ?? 0, source: r.source ?? '', t_ms: num(r.t_ms) ?? NaN, direction: r.direction ?? '',
+    client_port: num(r.client_port), streams_stalled: num(r.streams_stalled) ?? 0, blocked_ms_total: num(r.blocked_ms_total) ?? 0,
+    blocked_ms_max: num(r.blocked_ms_max) ?? 0, cross_ms_total: num(r.cross_ms_total) ?? 0, cross_streams: num(r.cross_streams) ?? 0,
+  };
+}
+
 export function toMessageRow(r: Record<string, string>): MessageRow {
   return {
     cell: r.cell ?? '', protocol: r.protocol ?? '', rep: num(r.rep) ?? 0, seq: num(r.seq) ?? 0, sent_ms: num(r.sent_ms) ?? NaN,
@@ -158,8 +186,9 @@ export function loadResults(dir: string, name: string): Results {
   }
   const chunks = readCsv(dir, 'chunks.csv', missing).map(toChunkRow).filter((c) => Number.isFinite(c.t_ms));
   const drops = readCsv(dir, 'drops.csv', missing, true).map(toDropRow).filter((d) => Number.isFinite(d.t_ms));
+  const stallsByLoss = readCsv(dir, 'stalls-by-loss.csv', missing, true).map(toStallByLossRow).filter((d) => Number.isFinite(d.t_ms));
   // messages.csv is expected only when the run has messages workloads
   const wantMessages = summary.some((r) => r.workload === 'messages');
   const messages = readCsv(dir, 'messages.csv', missing, !wantMessages).map(toMessageRow).filter((m) => Number.isFinite(m.latency_ms));
-  return { dir, name, run, summary, summaryRaw, requests, chunks, drops, messages, missing };
+  return { dir, name, run, summary, summaryRaw, requests, chunks, drops, stallsByLoss, messages, missing };
 }

@@ -4,7 +4,7 @@
 // HOLBENCH_KEEP_REPORT=1 keeps the temp dirs (and the screenshot) for a look.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -359,4 +359,38 @@ test('index.html renders offline in headless Chromium', async (t) => {
   } finally {
     await browser.close();
   }
+});
+
+test('loss-stalls chart: only with capture rows; titled with each protocol\'s worst loss for one repetition', async () => {
+  // without stalls-by-loss.csv (no capture) the chart says why it is missing
+  const r0 = await smallReport();
+  assert.match(r0.charts.find((c) => c.id === 'loss-stalls')!.skipped!, /--capture/);
+  // hand-made capture rows for the 2 % cell: rep 2 has h2 and h3, rep 1 only h2
+  const dir = join(root, 'results', 'synthetic-capture-20260101T120000Z');
+  writeSyntheticResults(dir, { protocols: ['http1.1x6', 'h2', 'h3'], lossPcts: [0, 2], reps: 3, objects: 20 });
+  const cell = loadResults(dir, 'x').summary.find((s) => s.loss_pct === 2)!.cell;
+  const row = (protocol: string, rep: number, t_ms: number, streams: number, max: number, direction = 'downlink') =>
+    [cell, protocol, rep, 'drop', t_ms, direction, 40000, streams, streams * max, max, 0, 0].map((v) => (String(v).includes(',') ? `"${v}"` : v)).join(',');
+  const rows = [
+    row('h2', 1, 100, 5, 50),
+    row('h2', 2, 120, 17, 180),
+    row('h2', 2, 300, 3, 40),
+    row('h2', 2, 310, 0, 0, 'uplink'),
+    row('h3', 2, 130, 1, 60),
+    row('h3', 2, 200, 0, 0),
+  ];
+  const header = 'cell,protocol,rep,source,t_ms,direction,client_port,streams_stalled,blocked_ms_total,blocked_ms_max,cross_ms_total,cross_streams';
+  writeFileSync(join(dir, 'stalls-by-loss.csv'), [header, ...rows].join('\n') + '\n');
+  const out = join(root, 'reports', 'synthetic-capture');
+  const r = await buildReport(dir, out, { png: false });
+  assert.ok(!r.charts.find((c) => c.id === 'loss-stalls')!.skipped, 'drawn with capture rows');
+  const spec = JSON.parse(readFileSync(join(out, 'loss-stalls.vl.json'), 'utf8'));
+  assert.deepEqual(compileVegaLite(spec, 'loss-stalls').warnings, []);
+  // one repetition (the first with both protocols), every loss of it a mark
+  const values = spec.data.values as { protocol: string; streams: number }[];
+  assert.equal(values.length, 5, 'rep 2: 3 h2 losses and 2 h3 losses; rep 1 not drawn');
+  assert.deepEqual(values.filter((v) => v.protocol === 'h2').map((v) => v.streams), [17, 3, 0]);
+  const svg = readFileSync(join(out, 'loss-stalls.svg'), 'utf8');
+  assert.match(svg, /One loss: 17 streams stalled up to 180 ms on h2; 1 stream stalled up to 60 ms on h3/);
+  assert.match(svg, /repetition 2/);
 });
