@@ -3,8 +3,8 @@
 // literature expect:
 //   - at 0% loss HTTP/2 and HTTP/3 page times are within 20% of each other;
 //   - the coefficient of variation of page time across repetitions is <= 5% at 0% loss;
-//   - at 2% loss on a 100-object page, h2's co-stall index exceeds h3's (TCP HoL blocking);
-//   - h2's HoL stall index at 2% exceeds its own at 0% and h3's at 2%.
+//   - at 2% loss on a 100-object page, captured: h2's streams wait for each other's missing
+//     bytes (hol_cross_ms > 0), h3's never (= 0); the stall-based proxies are printed.
 // Results go to <outRoot>/<scenario>/ like any run.
 import YAML from 'yaml';
 import { parseScenarioText } from '../../scenario/load.ts';
@@ -40,20 +40,20 @@ export async function runPageChecks(o: { quick?: boolean; outRoot: string }): Pr
   const cvs = { h2: cv(h2), h3: cv(h3) };
   checks.push({ group: g, name: 'repeatable at 0% loss', expectation: 'CV of page time <= 5% per protocol', measured: `h2 ${f(100 * cvs.h2, 1)}%, h3 ${f(100 * cvs.h3, 1)}% (n=${h2.length}, ${h3.length})`, pass: h2.length > 1 && h3.length > 1 ? cvs.h2 <= 0.05 && cvs.h3 <= 0.05 : null });
 
-  // 2% loss each way
-  const lossy = await runScenario('truth-2pct', { protocols: ['h2', 'h3'], workload: page, network: { delay_ms: 25, rate_bps: '20mbit', loss_pct: 2 }, repetitions: reps, seed: 5 }, o.outRoot);
-  const cs2 = ok(lossy, 'h2').map((r) => r.co_stall_index).filter((x): x is number => x !== null);
-  const cs3 = ok(lossy, 'h3').map((r) => r.co_stall_index).filter((x): x is number => x !== null);
-  checks.push({ group: g, name: 'h2 co-stalls more than h3 at 2% loss', expectation: 'mean co_stall_index h2 > h3', measured: `h2 ${f(mean(cs2))}, h3 ${f(mean(cs3))} (n=${cs2.length}, ${cs3.length})`, pass: cs2.length && cs3.length ? mean(cs2) > mean(cs3) : null });
-  // the HoL stall index must tell loss (h2 at 2%) from sharing (h2 at 0%) and from QUIC (h3 at 2%)
-  const hol = (rows: SummaryRow[], p: string) => ok(rows, p).map((r) => r.hol_stall_index ?? 0);
-  const [hol2, hol3, hol0] = [hol(lossy, 'h2'), hol(lossy, 'h3'), hol(clean, 'h2')];
+  // 2% loss each way, captured: the exact head-of-line delay judges; the stall-based proxies
+  // (co-stall, HoL stall index) are printed for information. Under the default `browser`
+  // scheduling both servers interleave the objects, so both proxies read ~1 / low for h2 and
+  // h3 alike (sharing stalls dominate); the exact figure separates TCP's HoL from sharing.
+  const lossy = await runScenario('truth-2pct', { protocols: ['h2', 'h3'], workload: page, network: { delay_ms: 25, rate_bps: '20mbit', loss_pct: 2 }, repetitions: reps, seed: 5, capture: true }, o.outRoot);
+  const colOf = (rows: SummaryRow[], p: string, k: 'co_stall_index' | 'hol_stall_index' | 'hol_cross_ms') => ok(rows, p).map((r) => r[k]).filter((x): x is number => x !== null);
+  const [x2, x3] = [colOf(lossy, 'h2', 'hol_cross_ms'), colOf(lossy, 'h3', 'hol_cross_ms')];
   checks.push({
     group: g,
-    name: 'HoL stall index: h2 at 2% > h2 at 0% and > h3 at 2%',
-    expectation: 'mean hol_stall_index (no stall = 0)',
-    measured: `h2 2%: ${f(mean(hol2))}, h2 0%: ${f(mean(hol0))}, h3 2%: ${f(mean(hol3))}`,
-    pass: hol2.length && hol3.length && hol0.length ? mean(hol2) > mean(hol0) && mean(hol2) > mean(hol3) : null,
+    name: 'h2 streams wait for each other at 2% loss, h3 streams never',
+    expectation: 'mean hol_cross_ms (exact, from the capture) h2 > 0, h3 = 0',
+    measured: `hol_cross_ms h2 ${f(mean(x2), 0)}, h3 ${f(mean(x3), 0)} (n=${x2.length}, ${x3.length}); proxies: co_stall_index h2 ${f(mean(colOf(lossy, 'h2', 'co_stall_index')))}, h3 ${f(mean(colOf(lossy, 'h3', 'co_stall_index')))}; hol_stall_index h2 ${f(mean(colOf(lossy, 'h2', 'hol_stall_index')))} (0% loss: ${f(mean(colOf(clean, 'h2', 'hol_stall_index')))}), h3 ${f(mean(colOf(lossy, 'h3', 'hol_stall_index')))}`,
+    source: "TCP delivers in order across HTTP/2's streams (RFC 9113 5), QUIC per stream (RFC 9000 2.2)",
+    pass: x2.length && x3.length ? mean(x2) > 0 && mean(x3) === 0 : null,
   });
   return checks;
 }
