@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { ChunkRow, RequestRow } from '../records.ts';
 import { NUMERIC_COLUMNS, TEXT_COLUMNS, type SummaryRow as WrittenSummaryRow } from '../columns.ts';
 import type { MessageRow } from '../workloads/messages.ts';
+import type { StallByLossRow as WrittenStallByLossRow } from '../probes/capture.ts';
 import { parseCsv } from './csv.ts';
 
 export type Status = 'SUCCEEDED' | 'FAILED' | 'UNSUPPORTED';
@@ -32,23 +33,9 @@ export interface DropRow {
   dst_port: number | null;
 }
 
-/** One row of stalls-by-loss.csv (captured runs; harness/probes/capture.ts): a loss and the
- *  streams it held. */
-export interface StallByLossRow {
-  cell: string;
-  protocol: string;
-  rep: number;
-  source: string;
-  /** ms on the job's clock */
-  t_ms: number;
-  direction: string;
-  client_port: number | null;
-  streams_stalled: number;
-  blocked_ms_total: number;
-  blocked_ms_max: number;
-  cross_ms_total: number;
-  cross_streams: number;
-}
+/** One row of stalls-by-loss.csv as read back: the row the capture probe writes
+ *  (harness/probes/capture.ts), with an empty client port read as null. */
+export type StallByLossRow = Omit<WrittenStallByLossRow, 'client_port'> & { client_port: number | null };
 
 /** run.json; every key optional because older/other backends may omit some. */
 export interface RunInfo {
