@@ -9,6 +9,8 @@
 //
 // The receiver's line: {bytes, durationMs, samples: [[msSinceAccept, cumulativeBytes], ...]}.
 import net from 'node:net';
+import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 
 const SAMPLE_MS = 100;
@@ -18,6 +20,36 @@ export interface BulkReceipt {
   bytes: number;
   durationMs: number;
   samples: [number, number][];
+}
+
+/** What a `recv` process has reported on stdout (connections accepted, transfer receipts),
+ *  and a way to wait until a condition over it holds. Attach before its first line. */
+export class BulkReceiverLog {
+  accepts = 0;
+  readonly receipts: BulkReceipt[] = [];
+  private waiters: (() => void)[] = [];
+
+  constructor(child: ChildProcess) {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line === 'ACCEPT') this.accepts++;
+      else if (line.startsWith('{')) this.receipts.push(JSON.parse(line) as BulkReceipt);
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  /** Resolve once `cond` holds (checked now and after every line); reject after `timeoutMs`. */
+  until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`bulk receiver: timed out waiting for ${what}`)), timeoutMs);
+      const check = () => {
+        if (cond()) {
+          clearTimeout(timer);
+          resolve();
+        } else this.waiters.push(check);
+      };
+      check();
+    });
+  }
 }
 
 /** Goodput in bit/s between fromMs and toMs after accept (interpolating between samples). */

@@ -16,11 +16,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { BackendChoice, BackendStats, ImpairmentBackend } from './backend.ts';
 import { BACKEND_CHOICES, createBackend, isBackendChoice, resolveBackend } from './backends/index.ts';
-import { goodputBps, type BulkReceipt } from './bulk.ts';
+import { BulkReceiverLog, goodputBps } from './bulk.ts';
 import { run, startTs, tsArgv, waitForLine } from '../proc/exec.ts';
 import { installSignalHandlers, onCleanup } from '../proc/lifecycle.ts';
 import { type LossProbeResult } from './lossprobe.ts';
@@ -151,15 +150,9 @@ function rttAfter(res: ProbeResult): number[] {
 
 /** The bulk receiver in the server namespace, and one transfer at a time through it. */
 class Bulk {
-  private receipts: BulkReceipt[] = [];
-  private accepts = 0;
-  private waiters: (() => void)[] = [];
+  private readonly log: BulkReceiverLog;
   private constructor(private topo: Topology, private child: ChildProcess) {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line === 'ACCEPT') this.accepts++;
-      else if (line.startsWith('{')) this.receipts.push(JSON.parse(line) as BulkReceipt);
-      for (const w of this.waiters.splice(0)) w();
-    });
+    this.log = new BulkReceiverLog(child);
   }
 
   static async start(topo: Topology): Promise<Bulk> {
@@ -170,28 +163,15 @@ class Bulk {
     return bulk;
   }
 
-  private until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`bulk transfer: timed out waiting for ${what}`)), timeoutMs);
-      const check = () => {
-        if (cond()) {
-          clearTimeout(timer);
-          resolve();
-        } else this.waiters.push(check);
-      };
-      check();
-    });
-  }
-
   /** Transfer client -> server for `seconds`; goodput over [fromS, toS] after accept, and
    *  the L2 rate on `iface` in the router over the same window (from its tx counters). */
   async transfer(seconds: number, fromS: number, toS: number, iface?: string): Promise<{ goodputBps: number; l2Bps: number | null }> {
-    const nReceipts = this.receipts.length;
-    const nAccepts = this.accepts;
+    const nReceipts = this.log.receipts.length;
+    const nAccepts = this.log.accepts;
     const [node, argv] = tsArgv(BULK_TS, ['send', '--host', this.topo.addr.server, '--port', String(BULK_PORT), '--seconds', String(seconds)]);
     const sender = run(node, argv, { ns: this.topo.ns.client, timeoutMs: seconds * 1000 + 60_000 });
     sender.catch(() => {});
-    await this.until(() => this.accepts > nAccepts, 30_000, 'the connection');
+    await this.log.until(() => this.log.accepts > nAccepts, 30_000, 'the connection');
     const t0 = performance.now();
     let l2Bps: number | null = null;
     if (iface) {
@@ -203,8 +183,8 @@ class Bulk {
       l2Bps = ((b.bytes - a.bytes) * 8 * 1000) / (b.tMs - a.tMs);
     }
     await sender;
-    await this.until(() => this.receipts.length > nReceipts, 60_000, 'the receiver to finish');
-    return { goodputBps: goodputBps(this.receipts[nReceipts]!, fromS * 1000, toS * 1000), l2Bps };
+    await this.log.until(() => this.log.receipts.length > nReceipts, 60_000, 'the receiver to finish');
+    return { goodputBps: goodputBps(this.log.receipts[nReceipts]!, fromS * 1000, toS * 1000), l2Bps };
   }
 
   /** tx bytes of a router interface, time-stamped at the midpoint of the read. */

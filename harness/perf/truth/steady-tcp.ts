@@ -15,7 +15,6 @@
 // (`ss -tin`), the backend's per-direction counters, and the sender namespace's TcpExt
 // counters; RTT and RTO are means of `ss` samples taken every second from A to B.
 import type { ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import type { BackendStats, ImpairmentBackend } from '../../../netem/backend.ts';
 import { createBackend, resolveBackend } from '../../../netem/backends/index.ts';
 import { parseProfile } from '../../../netem/profile.ts';
@@ -25,6 +24,7 @@ import { onCleanup } from '../../../proc/lifecycle.ts';
 import { lossIndications, parseSs, parseTcpExt, type SsSocket } from './tcpinfo.ts';
 
 const BULK_TS = new URL('../../../netem/bulk.ts', import.meta.url).pathname;
+import { BulkReceiverLog } from '../../../netem/bulk.ts';
 const PORT = 5301;
 const SAMPLE_EVERY_MS = 1000;
 
@@ -85,9 +85,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)))
 
 /** A topology + backend + bulk receiver, reused by every transfer. Call close() once. */
 export class SteadyTcpBench {
-  private accepts = 0;
-  private receipts = 0;
-  private waiters: (() => void)[] = [];
+  private readonly log: BulkReceiverLog;
 
   private constructor(
     readonly topo: Topology,
@@ -96,11 +94,7 @@ export class SteadyTcpBench {
     private receiver: ChildProcess,
     private unregister: () => void,
   ) {
-    createInterface({ input: receiver.stdout! }).on('line', (line) => {
-      if (line === 'ACCEPT') this.accepts++;
-      else if (line.startsWith('{')) this.receipts++;
-      for (const w of this.waiters.splice(0)) w();
-    });
+    this.log = new BulkReceiverLog(receiver);
   }
 
   static async open(backendChoice: 'auto' | 'helper' | 'netem' = 'auto'): Promise<SteadyTcpBench> {
@@ -124,19 +118,6 @@ export class SteadyTcpBench {
     }
   }
 
-  private until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`steady TCP: timed out waiting for ${what}`)), timeoutMs);
-      const check = () => {
-        if (cond()) {
-          clearTimeout(timer);
-          resolve();
-        } else this.waiters.push(check);
-      };
-      check();
-    });
-  }
-
   /** One bulk transfer server -> client; measures the steady-state window. */
   async transfer(o: SteadyTcpOptions): Promise<SteadyTcpResult> {
     const { topo } = this;
@@ -144,14 +125,14 @@ export class SteadyTcpBench {
     // the sender's congestion control is its namespace's default at socket creation
     await sysctl(topo.ns.server, 'net.ipv4.tcp_congestion_control', o.cc);
     if ((await readCc(topo.ns.server)) !== o.cc) throw new Error(`congestion control ${o.cc} did not stick in ${topo.ns.server}`);
-    await this.until(() => this.accepts === this.receipts, 30_000, 'the previous transfer to end');
-    const nAccepts = this.accepts;
-    const nReceipts = this.receipts;
+    await this.log.until(() => this.log.accepts === this.log.receipts.length, 30_000, 'the previous transfer to end');
+    const nAccepts = this.log.accepts;
+    const nReceipts = this.log.receipts.length;
     const seconds = o.warmupS + o.measureS + 1;
     const [node, argv] = tsArgv(BULK_TS, ['send', '--host', topo.addr.client, '--port', String(PORT), '--seconds', String(seconds)]);
     const sender = run(node, argv, { ns: topo.ns.server, timeoutMs: seconds * 1000 + 60_000 });
     sender.catch(() => {});
-    await this.until(() => this.accepts > nAccepts, 30_000, 'the connection');
+    await this.log.until(() => this.log.accepts > nAccepts, 30_000, 'the connection');
     const t0 = performance.now();
     const port = await this.senderPort();
     // TcpExt counters are per namespace and cumulative: this transfer's own start
@@ -179,7 +160,7 @@ export class SteadyTcpBench {
     wmin = Math.min(wmin, b.sock.sndWndBytes ?? Infinity);
     cwndMax = Math.max(cwndMax, b.sock.cwndPkts);
     await sender;
-    await this.until(() => this.receipts > nReceipts, 60_000, 'the receiver to finish');
+    await this.log.until(() => this.log.receipts.length > nReceipts, 60_000, 'the receiver to finish');
 
     if (a.sock.cc !== o.cc) throw new Error(`the sender's socket uses ${a.sock.cc}, expected ${o.cc}`);
     const windowS = (b.tMs - a.tMs) / 1000;
