@@ -10,7 +10,7 @@
 import http2 from 'node:http2';
 import type { RequestHandle } from '../records.ts';
 import type { ConnectionInfo, Driver, DriverOptions, RequestOptions } from './types.ts';
-import { openTcp } from './tcpconnect.ts';
+import { openTcp, primeTls } from './tcpconnect.ts';
 
 export async function createH2Driver(opts: DriverOptions): Promise<Driver> {
   const { host, port, servername } = opts.target;
@@ -51,26 +51,11 @@ export async function createH2Driver(opts: DriverOptions): Promise<Driver> {
       });
     }));
 
-  /** A priming connection (an HTTP/2 session that makes no request): handshake, wait for
-   *  the server's session ticket, close. */
-  const prime = () =>
-    new Promise<Buffer>((resolve, reject) => {
-      const sock = openTcp(host, port, tlsOpts, () => {});
-      const s = http2.connect(`https://${host}:${port}`, { createConnection: () => sock });
-      const timer = setTimeout(() => done(new Error(`no TLS session ticket from the server in ${opts.requestTimeoutMs} ms`)), opts.requestTimeoutMs);
-      const done = (r: Buffer | Error) => {
-        clearTimeout(timer);
-        s.close();
-        if (r instanceof Error) reject(r);
-        else resolve(r);
-      };
-      sock.once('session', (t: Buffer) => done(t));
-      s.once('error', (e) => done(e));
-    });
-
   return {
     protocol: 'h2',
     async prepare() {
+      // warm: open the connection now; resumed: a priming TLS connection (no request) hands
+      // over the server's session ticket (tcpconnect.ts primeTls, as for HTTP/1.x)
       if (mode === 'warm') {
         preconnecting = true;
         try {
@@ -78,7 +63,7 @@ export async function createH2Driver(opts: DriverOptions): Promise<Driver> {
         } finally {
           preconnecting = false;
         }
-      } else if (mode === 'resumed') ticket = await prime();
+      } else if (mode === 'resumed') ticket = await primeTls(host, port, tlsOpts, opts.requestTimeoutMs);
     },
     async get(path: string, h: RequestHandle, o?: RequestOptions) {
       let s: http2.ClientHttp2Session;
