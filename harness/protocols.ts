@@ -260,7 +260,8 @@ export function protocolOfLabel(label: string): ProtocolName | null {
  *  TLS sibling (http1.1, http1.1-clear, http1.1x6, http1.1x6-clear). Labels that are not in
  *  the table sort after all of them. */
 export function labelRank(label: string): [number, number] {
-  const p = parseLabel(label);
+  // a client's or external server's suffix (h3@caddy) sorts right after its protocol
+  const p = parseLabel(label.split('@')[0]!);
   if (!p) return [PROTOCOLS.length, 0];
   return [PROTOCOLS.indexOf(p.protocol), 2 * (p.connections ?? 0) + (p.tls === false ? 1 : 0)];
 }

@@ -2,6 +2,7 @@
 // RequestRow/ChunkRow records. Timestamps come from one clock (performance.now()),
 // relative to the job's t0.
 import type { ChunkRow, RequestHandle, RequestRow } from './records.ts';
+import { bytesPath, payloadMismatchAt } from '../servers/payload.ts';
 
 export interface RecorderOptions {
   cell: string;
@@ -42,6 +43,10 @@ export class Recorder {
     };
     if (o.keepRequests !== false) this.requests.push(row);
     let finished = false;
+    // a /bytes/<n> body is checked against the deterministic payload (servers/payload.ts):
+    // an external server serving other bytes fails the request, not just a counter
+    const expected = bytesPath(path);
+    let wrong = '';
     return {
       reqId: row.req_id,
       headers(status, ids) {
@@ -50,7 +55,11 @@ export class Recorder {
         row.stream_id = String(ids.streamId);
         row.ttfb_ms = r3(rec.now() - row.start_ms);
       },
-      data(bytes) {
+      data(bytes, chunk) {
+        if (expected !== null && !wrong && chunk) {
+          const at = payloadMismatchAt(chunk, row.bytes);
+          if (at >= 0) wrong = `wrong body: byte ${at} differs from the ${path} payload`;
+        }
         row.bytes += bytes;
         rec.bytes += bytes;
         if (o.keepChunks) {
@@ -64,6 +73,9 @@ export class Recorder {
         if (row.ttfb_ms === null) row.ttfb_ms = row.ttlb_ms;
         if (row.status !== null && row.status >= 400) {
           row.error = `HTTP ${row.status}`;
+          rec.errors++;
+        } else if (expected !== null && (wrong || row.bytes !== expected)) {
+          row.error = (wrong || `wrong body: ${row.bytes} bytes, ${path} has ${expected}`).slice(0, 200);
           rec.errors++;
         } else o.onDone?.(row);
       },

@@ -4,7 +4,7 @@
 // signal tears it down too.
 import { EventEmitter } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createTopology, readCc, sysctl, type Topology } from '../netem/topology.ts';
 import { createBackend, resolveBackend } from '../netem/backends/index.ts';
 import type { BackendChoice, ImpairmentBackend } from '../netem/backend.ts';
@@ -27,6 +27,8 @@ import type { MessageRow } from './workloads/messages.ts';
 import { startProbes } from './probes/index.ts';
 import { jobSeed } from '../netem/seed.ts';
 import { DROP_COLUMNS, type DropRow, type ProbeContext } from './probes/types.ts';
+import { startExternalServers, type ExternalServers } from './extservers/index.ts';
+import { serverName } from './extservers/spec.ts';
 
 const REQUEST_COLUMNS: (keyof RequestRow)[] = ['cell', 'protocol', 'rep', 'req_id', 'object', 'path', 'conn_id', 'stream_id', 'start_ms', 'ttfb_ms', 'ttlb_ms', 'bytes', 'status', 'error',
   'conn_start_ms', 'tcp_connect_ms', 'tls_handshake_ms', 'quic_handshake_ms', 'resumed', 'zero_rtt'];
@@ -75,6 +77,8 @@ interface Stack {
   agent: ChildChannel<AgentControl>;
   /** the per-run certificate the drivers verify against */
   tlsCert: string;
+  /** caddy, nginx, the user's servers (protocol entries with `server:`) */
+  ext: ExternalServers;
 }
 
 /** One job: reseed the impairment (paired repetitions), start the probes, send the job to the
@@ -82,12 +86,14 @@ interface Stack {
 async function runJob(o: { stack: Stack; cell: Cell; rep: number; proto: ProtocolSpec; index: number; sc: LoadedScenario['scenario']; capture: ProbeContext['capture'] }) {
   const { stack, cell, rep, proto, index, sc, capture } = o;
   const plugin: PluginName = pluginOf(proto.protocol, proto.tls);
-  const port = stack.server.ready.ports[plugin];
+  const t = proto.server ? stack.ext.target(proto) : null;
+  if (t && 'status' in t) return { result: emptyResult(index, t.status, t.reason), probed: {}, seed: null, drops: [], paired: null };
+  const port = t ?? stack.server.ready.ports[plugin];
   if (!port) return { result: emptyResult(index, 'UNSUPPORTED', stack.server.ready.unsupported[plugin] ?? `no ${plugin} server`), probed: {}, seed: null, drops: [], paired: null };
   // paired repetitions: every protocol of (cell, rep) meets the same loss decisions
   const seed = jobSeed(cell.profile.seed, cell.id, rep);
   const paired = await stack.backend.reseed(seed);
-  const pctx: ProbeContext = { topo: stack.topo, backend: stack.backend, server: stack.server, plugin, transport: port.transport, cell, rep, protocol: proto.label, t0: 0, capture };
+  const pctx: ProbeContext = { topo: stack.topo, backend: stack.backend, server: stack.server, plugin, transport: port.transport, external: proto.server && serverName(proto.server), cell, rep, protocol: proto.label, t0: 0, capture };
   const probes = await startProbes(pctx);
   pctx.t0 = Date.now();
   const job: Job = {
@@ -138,7 +144,7 @@ export class Runner extends EventEmitter {
       ...machine(), tcp_cc: sc.tcp_cc, quic_cc: sc.quic_cc, seed: sc.seed, repetitions: reps,
       // per protocol: its label and what the label stands for (TLS included: http1.1x6 is
       // HTTPS, http1.1x6-clear is not), and the server plugin that served it
-      protocols: loaded.protocols.map((p) => ({ label: p.label, protocol: p.protocol, connections: p.connections, tls: p.tls, plugin: pluginOf(p.protocol, p.tls) })),
+      protocols: loaded.protocols.map((p) => ({ label: p.label, protocol: p.protocol, connections: p.connections, tls: p.tls, ...(p.server ? { server: serverName(p.server) } : { plugin: pluginOf(p.protocol, p.tls) }) })),
       scheduling: sc.scheduling,
       cells: loaded.cells.map((c) => ({ id: c.id, params: c.params, profile: c.profile, description: describeProfile(c.profile), scheduling: c.scheduling })),
       versions: await collectVersions(), started_at: startedAt,
@@ -167,7 +173,7 @@ export class Runner extends EventEmitter {
 
       emit({ type: 'phase', message: 'starting servers' });
       const tls = await makeCert(topo.addr.server);
-      const plugins = [...new Set(loaded.protocols.map((p) => pluginOf(p.protocol, p.tls)))];
+      const plugins = [...new Set(loaded.protocols.filter((p) => !p.server).map((p) => pluginOf(p.protocol, p.tls)))];
       const server: ChildChannel<ServerControl> = await startChild<ServerControl>(SERVER_MAIN, {
         ns: topo.ns.server,
         env: { HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins, tls, quicCc: sc.quic_cc, keepalive: sc.workload.kind === 'messages' ? keepaliveOf(sc.workload.keepalive) : undefined, scheduling: loaded.cells[0]!.scheduling }) },
@@ -175,6 +181,10 @@ export class Runner extends EventEmitter {
       disposers.push(async () => server.kill());
       const ready = server.ready;
       runJson.server_unsupported = ready.unsupported;
+      // caddy, nginx, the user's own servers (harness/extservers/); one process each per run
+      const ext = await startExternalServers({ ns: topo.ns.server, host: topo.addr.server, protocols: loaded.protocols, workload: sc.workload, outDir, tls, cwd: dirname(resolve(loaded.file)) });
+      disposers.push(() => ext.stop());
+      if (ext.provenance.length) runJson.external_servers = ext.provenance;
       const agent: ChildChannel<AgentControl> = await startChild<AgentControl>(AGENT_MAIN, { ns: topo.ns.client });
       disposers.push(async () => agent.kill());
       await writeRunJson();
@@ -185,7 +195,7 @@ export class Runner extends EventEmitter {
       const dropsCsv = new CsvSink<DropRow>(join(outDir, 'drops.csv'), DROP_COLUMNS);
       const messagesCsv = sc.workload.kind === 'messages' ? new CsvSink<MessageRow>(join(outDir, 'messages.csv'), MESSAGE_COLUMNS) : null;
 
-      const stack: Stack = { topo, backend, server, agent, tlsCert: tls.cert };
+      const stack: Stack = { topo, backend, server, agent, tlsCert: tls.cert, ext };
       // packet capture (opt-in): one pcap + key log per job in <run>/capture/
       const capture = o.capture || sc.capture ? { dir: join(outDir, 'capture'), snaplenBytes: sc.capture_snaplen, maxBytes: sc.capture_max_mb * 1e6 } : null;
       let index = 0;
@@ -205,7 +215,7 @@ export class Runner extends EventEmitter {
             dropsCsv.add(drops);
             if (paired && !runJson.pairing) runJson.pairing = { exact: paired.exact, note: paired.note, seed_of: 'jobSeed(scenario seed, cell id, rep), netem/seed.ts' };
             const row = summarize(result, {
-              scenario: loaded.name, cell: cell.id, rep, protocol: proto.label, profile: cell.profile, tcpCc: sc.tcp_cc, quicCc: sc.quic_cc, scheduling: cell.scheduling, connection: cell.connection,
+              scenario: loaded.name, cell: cell.id, rep, protocol: proto.label, profile: cell.profile, tcpCc: sc.tcp_cc, quicCc: sc.quic_cc, scheduling: proto.server ? "server's own" : cell.scheduling, connection: cell.connection,
               probes: { ...probed, seed },
             });
             requestsCsv.add(result.requests);

@@ -29,3 +29,19 @@ export function bytesPath(path: string): number | null {
   const n = Number(m[1]);
   return n <= 2 ** 30 ? n : null;
 }
+
+/** Where `chunk`, received at body offset `offset`, first differs from the payload: the body
+ *  offset of the first wrong byte, or -1 when it matches (clients check what a server sent). */
+export function payloadMismatchAt(chunk: Uint8Array, offset: number): number {
+  const period = 256; // the pattern's period: PAYLOAD_BLOCK[i] depends on i mod 256 only
+  for (let done = 0; done < chunk.length; ) {
+    const start = (offset + done) % period;
+    const n = Math.min(chunk.length - done, PAYLOAD_BLOCK.length - start);
+    const got = chunk.subarray(done, done + n);
+    if (Buffer.compare(got, PAYLOAD_BLOCK.subarray(start, start + n)) !== 0) {
+      for (let i = 0; i < n; i++) if (got[i] !== PAYLOAD_BLOCK[start + i]) return offset + done + i;
+    }
+    done += n;
+  }
+  return -1;
+}

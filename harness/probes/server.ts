@@ -4,7 +4,8 @@ import type { JobProbe } from './types.ts';
 /** server_connections */
 export const serverConnections: JobProbe = {
   name: 'server connections',
-  applies: () => true,
+  // an external server has no counters we can ask for: the column stays empty
+  applies: (ctx) => !ctx.external,
   async start(ctx) {
     const before = (await ctx.server.request({ type: 'stats' }, 10_000))[ctx.plugin]?.connections;
     return {

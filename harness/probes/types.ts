@@ -22,6 +22,9 @@ export interface ProbeContext {
   /** the server plugin serving this job, and the transport it listens on */
   plugin: PluginName;
   transport: 'tcp' | 'udp';
+  /** the job goes to an external server (caddy, nginx, the user's; its name): the holbench
+   *  server's counters say nothing about it */
+  external?: string;
   cell: Cell;
   rep: number;
   /** the protocol's output label */

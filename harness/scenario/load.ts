@@ -10,6 +10,7 @@ import type { Scheduling } from '../../servers/scheduler.ts';
 import type { ConnectionMode } from '../drivers/types.ts';
 import { parseLabel, protocolDef, protocolLabel, protocolsOf, protocolsWithPattern, resolveConnections, resolveTls, type ProtocolName } from '../protocols.ts';
 import { safeText } from '../safetext.ts';
+import { composeLabel, externalOf, serverName, splitServerSuffix, type ExternalServer } from '../extservers/spec.ts';
 
 /** Scenario files are a few kB. The cap keeps a hostile file within about a second: the
  *  yaml parser needs ~3.5 s and ~1 GB of memory for 1 MB of flow sequence on this machine. */
@@ -52,8 +53,11 @@ export interface ProtocolSpec {
   connections: number;
   /** over TLS (the table's rule applied to the scenario's `tls`) */
   tls: boolean;
-  /** label used in outputs: http1.0, http1.1, http1.1x6, http1.1x6-clear, h2, h3 */
+  /** label used in outputs: http1.0, http1.1, http1.1x6, http1.1x6-clear, h2, h3; with an
+   *  external server's suffix: h3@caddy (harness/extservers/spec.ts composeLabel) */
   label: string;
+  /** who serves it: undefined = the holbench server; caddy, nginx or the user's own server */
+  server?: ExternalServer;
 }
 
 export interface Cell {
@@ -77,13 +81,16 @@ export interface LoadedScenario {
 
 /** A scenario protocol entry (already checked by the schema) -> its spec. */
 export function protocolSpec(p: Scenario['protocols'][number]): ProtocolSpec {
-  const { protocol, connections: given, tls: tlsGiven } = typeof p === 'string' ? parseLabel(p)! : p;
+  const split = typeof p === 'string' ? splitServerSuffix(p) : null;
+  const { protocol, connections: given, tls: tlsGiven } = split ? parseLabel(split.base)! : (p as Exclude<typeof p, string>);
+  const server = externalOf(split ? split.server : (p as Exclude<typeof p, string>).server);
   const r = resolveConnections(protocol, given);
   const t = resolveTls(protocol, tlsGiven);
   // the schema refused both already
   if ('problem' in r) throw new Error(r.problem);
   if ('problem' in t) throw new Error(t.problem);
-  return { protocol, connections: r.connections, tls: t.tls, label: protocolLabel(protocol, r.connections, given !== undefined, t.tls) };
+  const label = composeLabel(protocolLabel(protocol, r.connections, given !== undefined, t.tls), { server: server && serverName(server) });
+  return { protocol, connections: r.connections, tls: t.tls, label, ...(server ? { server } : {}) };
 }
 
 /** Cartesian product of the sweep, in file order; each combination is one cell. */
@@ -234,6 +241,8 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
     if (def.family !== family) {
       const what = family === 'messages' ? 'does not carry messages' : 'carries messages only';
       misfits.push(`${at}: ${p.label} ${what} (workload kind ${w.kind} takes ${protocolsOf(family).join(', ')})`);
+    } else if (p.server && w.kind === 'messages') {
+      misfits.push(`${at}.server: ${serverName(p.server)} serves page and load workloads, not messages`);
     } else if (w.kind === 'messages' && def.family === 'messages' && !def.patterns.includes(w.pattern)) {
       misfits.push(`${at}: ${p.label} cannot carry pattern ${w.pattern} (${w.pattern} works with ${protocolsWithPattern(w.pattern).join(', ')})`);
     }

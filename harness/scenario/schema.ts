@@ -8,6 +8,7 @@ import { QUIC_CC } from '../../h3/cc.ts';
 import { DEFAULT_SCHEDULING, SCHEDULINGS } from '../../servers/scheduler.ts';
 import { parseLabel, POOLED, PROTOCOL_TABLE, PROTOCOLS, resolveConnections, resolveTls, TLS_CHOICE } from '../protocols.ts';
 import { CONNECTION_MODES } from '../drivers/types.ts';
+import { ServerField, serverProblem, splitServerSuffix, STATIC_SERVER_NAMES } from '../extservers/spec.ts';
 
 /** How a job's connections begin (harness/drivers/types.ts ConnectionMode). */
 const ConnectionMode = z.enum(CONNECTION_MODES);
@@ -27,10 +28,13 @@ const LABEL_PATTERN = `^(${PROTOCOLS.filter((p) => POOLED.includes(p) || TLS_CHO
     return esc(p) + (POOLED.includes(p) ? '(x[0-9]+)?' : '') + (t.kind === 'default-on' ? `(${esc(t.clearSuffix)})?` : '');
   })
   .join('|')})$`;
+/** a label with a static server's suffix (h3@caddy, http1.1x6@nginx) */
+const SERVER_LABEL_PATTERN = `^(${PROTOCOLS.map(esc).join('|')})(x[0-9]+)?(-clear)?@(${STATIC_SERVER_NAMES.join('|')})$`;
 const MAX_POOL = Math.max(...POOLED.map((p) => { const c = PROTOCOL_TABLE[p].connections; return c.kind === 'pool' ? c.max : 1; }));
 const clearSpellings = TLS_CHOICE.map((p) => { const t = PROTOCOL_TABLE[p].tls; return t.kind === 'default-on' ? `${p}${t.clearSuffix}` : p; });
 const ProtocolString = z.string().superRefine((s, ctx) => {
-  const l = parseLabel(s);
+  const { base, server } = splitServerSuffix(s);
+  const l = parseLabel(base);
   if (!l) {
     ctx.addIssue({
       code: 'custom',
@@ -42,6 +46,8 @@ const ProtocolString = z.string().superRefine((s, ctx) => {
     const r = resolveConnections(l.protocol, l.connections);
     if ('problem' in r) ctx.addIssue({ code: 'custom', message: r.problem });
   }
+  const sp = serverProblem(l.protocol, server);
+  if (sp) ctx.addIssue({ code: 'custom', message: sp });
 });
 
 /** Checked by resolveConnections (the table's rule), so both spellings get one message. */
@@ -52,6 +58,7 @@ const ProtocolObject = z
     protocol: z.enum(PROTOCOLS),
     connections: Connections.optional(),
     tls: z.boolean().optional().describe(`${TLS_CHOICE.join(', ')} only: false = cleartext (label ${clearSpellings.join(', ')}); default true, like a browser on https://`),
+    server: ServerField.optional(),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -59,6 +66,8 @@ const ProtocolObject = z
     if ('problem' in r) ctx.addIssue({ code: 'custom', path: ['connections'], message: r.problem });
     const t = resolveTls(o.protocol, o.tls);
     if ('problem' in t) ctx.addIssue({ code: 'custom', path: ['tls'], message: t.problem });
+    const sp = serverProblem(o.protocol, o.server);
+    if (sp) ctx.addIssue({ code: 'custom', path: ['server'], message: sp });
   });
 
 export const ProtocolEntry = z.union([ProtocolString, ProtocolObject]);
@@ -198,7 +207,7 @@ export function jsonSchema(): unknown {
     override: (ctx) => {
       if (ctx.zodSchema === ProtocolString) {
         delete ctx.jsonSchema.type;
-        ctx.jsonSchema.anyOf = [{ type: 'string', enum: [...PROTOCOLS] }, { type: 'string', pattern: LABEL_PATTERN }];
+        ctx.jsonSchema.anyOf = [{ type: 'string', enum: [...PROTOCOLS] }, { type: 'string', pattern: LABEL_PATTERN }, { type: 'string', pattern: SERVER_LABEL_PATTERN }];
       }
       if (ctx.zodSchema === Connections) Object.assign(ctx.jsonSchema, { type: 'integer', minimum: 1, maximum: MAX_POOL });
     },
