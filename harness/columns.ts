@@ -40,7 +40,7 @@ export const SUMMARY_TABLE = {
   rate_mbps: cond('num', 'configured rate limit, Mbit/s (empty: none)'),
   tcp_cc: cond('text', 'TCP congestion control in both namespaces'),
   quic_cc: cond('text', 'QUIC congestion control'),
-  scheduling: cond('text', 'how the h2/h3 servers shared a connection among responses: sequential, round-robin or browser (RFC 9218 priorities as Chromium sends them)'),
+  scheduling: cond('text', 'how the h2/h3 servers shared a connection among responses: sequential, round-robin or browser (RFC 9218 priorities as Chromium sends them); "server\'s own" for an external server (caddy, nginx, a user\'s)'),
   connection: cond('text', 'how the connections began: cold (inside the page clock), warm (opened before it), resumed (TLS session ticket of a priming connection; h3: 0-RTT)'),
   seed: cond('num', 'impairment seed of the job: jobSeed(scenario seed, cell, rep), the same for every protocol of one repetition (netem/seed.ts)'),
   page_ms: c('num', 'start of the first request to the end of the last object', 'lower'),
