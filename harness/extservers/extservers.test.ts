@@ -169,3 +169,30 @@ test('a user server: one that works succeeds; early exit, never ready, wrong byt
     await rm(d, { recursive: true, force: true });
   }
 });
+
+test('Ctrl-C during a run with caddy and a user server: exit 130, no server process and no namespace left', { skip: !root && 'needs root (namespaces)', timeout: 240_000 }, async () => {
+  const d = await mkdtemp(join(tmpdir(), 'holbench-ext-int-'));
+  try {
+    const user = `{name: mine, command: [${process.execPath}, ${USER_SERVER}, ok, ${d}], protocols: [h2], port: 8110}`;
+    await writeFile(join(d, 's.yaml'), `name: ext-int\nprotocols: [h2@caddy, {protocol: h2, server: ${user}}]\nworkload: {kind: page, objects: 10, object_bytes: 20000}\nnetwork: {delay_ms: 10}\nrepetitions: 20\n`);
+    let sent = false;
+    const r = await holbench(['run', join(d, 's.yaml'), '--out', join(d, 'results'), '--no-report'], {
+      timeoutMs: 200_000,
+      onStderr: (line, kill) => {
+        if (!sent && /^ ?3\/40 /.test(line)) {
+          sent = true;
+          kill('SIGINT');
+        }
+      },
+    });
+    assert.ok(sent, r.stderr);
+    assert.equal(r.code, 130, r.stderr);
+    const runJson = JSON.parse(await readFile(join(await runDir(join(d, 'results')), 'run.json'), 'utf8'));
+    // the temp folder's name is on both servers' command lines (caddy's config path, the user server's argument)
+    const left = await leftovers(d, runJson.run_id);
+    assert.equal(left.procs, '', 'no caddy or user server left');
+    assert.equal(left.netns, '', 'no namespace left');
+  } finally {
+    await rm(d, { recursive: true, force: true });
+  }
+});
