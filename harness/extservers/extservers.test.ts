@@ -45,6 +45,7 @@ test('bad server input: exit 2 naming protocols[i].server, nothing run', async (
     ['[{protocol: h2, server: {command: [], protocols: [h2], port: 8100}}]', /protocols\.0\.server\.command/],
     ['[{protocol: h2, server: {command: [x], protocols: [h2], port: 9443}}]', /protocols\.0\.server\.port/],
     ['[h2, ws@caddy]', /protocols\.1: .*caddy does not serve ws/],
+    ['[{protocol: h2, server: {name: a, command: [x], protocols: [h2], port: 8100}}, {protocol: h2, server: {name: b, command: [y], protocols: [h2], port: 8100}}]', /protocols\.1\.server\.port: port 8100 is already taken/],
   ];
   for (const [protocols, re] of cases) {
     const text = `name: bad\nprotocols: ${protocols}\nworkload: {kind: page, objects: 2, object_bytes: 100}\n`;

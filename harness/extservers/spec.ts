@@ -96,3 +96,18 @@ export function splitServerSuffix(s: string): { base: string; server?: StaticSer
   if (m && (STATIC_SERVER_NAMES as string[]).includes(m[2]!)) return { base: m[1]!, server: m[2] as StaticServerName };
   return { base: s };
 }
+
+/** Distinct user servers on one port would collide at bind time: [entry index, problem] for
+ *  each entry whose server takes a port another server of the scenario already has. */
+export function portClashes(servers: (ExternalServer | undefined)[]): [number, string][] {
+  const owner = new Map<number, string>();
+  const out: [number, string][] = [];
+  servers.forEach((s, i) => {
+    if (!s || typeof s === 'string') return;
+    const key = serverKey(s);
+    const held = owner.get(s.port);
+    if (held === undefined) owner.set(s.port, key);
+    else if (held !== key) out.push([i, `port ${s.port} is already taken by another server of this scenario (give each server its own port, or the same spec to share one)`]);
+  });
+  return out;
+}

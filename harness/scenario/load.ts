@@ -10,7 +10,7 @@ import type { Scheduling } from '../../servers/scheduler.ts';
 import type { ConnectionMode } from '../drivers/types.ts';
 import { parseLabel, protocolDef, protocolLabel, protocolsOf, protocolsWithPattern, resolveConnections, resolveTls, type ProtocolName } from '../protocols.ts';
 import { safeText } from '../safetext.ts';
-import { composeLabel, externalOf, serverName, splitServerSuffix, type ExternalServer } from '../extservers/spec.ts';
+import { composeLabel, externalOf, portClashes, serverName, splitServerSuffix, type ExternalServer } from '../extservers/spec.ts';
 
 /** Scenario files are a few kB. The cap keeps a hostile file within about a second: the
  *  yaml parser needs ~3.5 s and ~1 GB of memory for 1 MB of flow sequence on this machine. */
@@ -247,6 +247,7 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
       misfits.push(`${at}: ${p.label} cannot carry pattern ${w.pattern} (${w.pattern} works with ${protocolsWithPattern(w.pattern).join(', ')})`);
     }
   });
+  for (const [i, problem] of portClashes(protocols.map((p) => p.server))) misfits.push(`${positionOf(doc, lc, ['protocols', i, 'server', 'port'], false)} protocols.${i}.server.port: ${problem}`);
   // connection modes: warm/resumed are for the HTTP drivers; resumed needs a TLS session
   const modes = new Set(scenario.sweep?.connection ?? [scenario.connection]);
   const modeAt = scenario.sweep?.connection ? ['sweep', 'connection'] : ['connection'];
