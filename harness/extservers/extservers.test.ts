@@ -14,6 +14,7 @@ import { run } from '../../proc/exec.ts';
 import { composeLabel, STATIC_SERVER_NAMES } from './spec.ts';
 
 const USER_SERVER = new URL('./testdata/user-server.mjs', import.meta.url).pathname;
+const USER_H3 = new URL('./testdata/user-h3.ts', import.meta.url).pathname;
 const root = process.getuid?.() === 0;
 
 async function csv(file: string): Promise<Record<string, string>[]> {
@@ -132,6 +133,7 @@ test('a user server: one that works succeeds; early exit, never ready, wrong byt
         `  - {protocol: h2, server: ${srv('stuck', 'never-ready', 8102, ', start_timeout_s: 3')}}`,
         `  - {protocol: h2, server: ${srv('liar', 'wrong-bytes', 8103)}}`,
         '  - {protocol: h2, server: {name: nocmd, command: [/nonexistent/holbench-server], protocols: [h2], port: 8104}}',
+        `  - {protocol: h3, server: {name: quic, command: [${process.execPath}, --import, ${import.meta.resolve('tsx')}, ${USER_H3}], protocols: [h3], port: 8105}}`,
         'workload: {kind: page, objects: 6, object_bytes: 20000}',
         'network: {delay_ms: 5}',
         'repetitions: 1',
@@ -143,9 +145,10 @@ test('a user server: one that works succeeds; early exit, never ready, wrong byt
     assert.equal(r.code, 1, 'failed jobs: exit 1');
     const dir = await runDir(out);
     const by = Object.fromEntries((await csv(join(dir, 'summary.csv'))).map((x) => [x.protocol, x]));
-    assert.equal(Object.keys(by).length, 6, r.stderr);
+    assert.equal(Object.keys(by).length, 7, r.stderr);
     assert.equal(by['h2@mine']!.status, 'SUCCEEDED', by['h2@mine']!.reason);
     assert.equal(by['http1.1@mine']!.status, 'SUCCEEDED', by['http1.1@mine']!.reason);
+    assert.equal(by['h3@quic']!.status, 'SUCCEEDED', by['h3@quic']!.reason);
     const failed: [string, RegExp][] = [
       ['h2@early', /early exited \(code 3\) before it was ready; see servers\/early\.log: user-server: exiting on purpose/],
       ['h2@stuck', /stuck not ready after \d+(\.\d)? s \(GET \/health over h2 on port 8102: GET \/health answered 503\)/],
@@ -161,7 +164,7 @@ test('a user server: one that works succeeds; early exit, never ready, wrong byt
     assert.deepEqual(mine.command, [process.execPath, USER_SERVER, 'ok']);
     assert.deepEqual(mine.serves, ['h2@mine', 'http1.1@mine']);
     assert.match(await readFile(join(dir, 'servers', 'mine.log'), 'utf8'), /user-server \(ok\) on 198\.19\.0\.2:8100, protocols h2,http1\.1/);
-    for (const marker of [USER_SERVER, 'holbench-user-server-child']) {
+    for (const marker of [USER_SERVER, USER_H3, 'holbench-user-server-child']) {
       const left = await leftovers(marker, runJson.run_id);
       assert.equal(left.procs, '', `no ${marker} left`);
       assert.equal(left.netns, '', 'no namespace left');
