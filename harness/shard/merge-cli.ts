@@ -2,19 +2,21 @@
 // 1 units are missing (nothing written unless --allow-partial) or the report failed,
 // 2 bad input (folders of different runs, duplicated units, a bad --out).
 import { parseArgs } from 'node:util';
+import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { checkOutDir } from '../outpath.ts';
 import { safeText } from '../safetext.ts';
 import { MergeInputError, planMerge, writeMerged } from './merge.ts';
 import { defaultReportDir } from '../report/index.ts';
 
-const USAGE = `usage: holbench merge <shard-dir>... --out DIR [--allow-partial] [--report-dir D | --no-report] [--json]
+const USAGE = `usage: holbench merge <shard-dir>... | --from DIR  --out DIR [--allow-partial] [--report-dir D | --no-report] [--json]
 
 Merges the results folders of one sharded run (holbench run --shard i/n) into the results
 folder DIR (which must not exist yet), then builds its report. The shards must come from
 the same scenario content, holbench version, seed and shard count, and cover every
 (cell, repetition) unit exactly once.
 
+  --from DIR        merge every folder directly inside DIR (what the Slurm and Kubernetes jobs use)
   --out DIR         the merged results folder (written to a temporary folder, then renamed)
   --allow-partial   write the merge even when units are missing (listed in run.json)
   --report-dir D    write the report to D/<name>/ (default: reports/ next to results/)
@@ -30,7 +32,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   try {
     ({ values, positionals } = parseArgs({
       args: argv, allowPositionals: true, strict: true,
-      options: { out: { type: 'string' }, 'allow-partial': { type: 'boolean' }, 'report-dir': { type: 'string' }, 'no-report': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { from: { type: 'string' }, out: { type: 'string' }, 'allow-partial': { type: 'boolean' }, 'report-dir': { type: 'string' }, 'no-report': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (e) {
     err(`holbench merge: ${(e as Error).message}`);
@@ -39,7 +41,18 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   }
   if (values.help) return (process.stdout.write(USAGE), 0);
   const usage = (m: string) => (err(`holbench merge: ${m}`), process.stderr.write(`\n${USAGE}`), 2);
-  if (!positionals.length) return usage('expected at least one shard folder');
+  if (values.from !== undefined && positionals.length) return usage('give shard folders or --from DIR, not both');
+  if (values.from !== undefined) {
+    let entries;
+    try {
+      entries = readdirSync(values.from, { withFileTypes: true });
+    } catch (e) {
+      return (err(`holbench merge: --from ${values.from}: cannot read the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`), 2);
+    }
+    positionals = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => join(values.from!, e.name)).sort();
+    if (!positionals.length) return (err(`holbench merge: --from ${values.from}: no shard folders in it`), 2);
+  }
+  if (!positionals.length) return usage('expected at least one shard folder (or --from DIR)');
   if (!values.out) return usage('--out DIR is required');
   if (values['report-dir'] !== undefined && values['no-report']) return usage('--report-dir and --no-report exclude each other');
   try {

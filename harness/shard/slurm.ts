@@ -5,7 +5,7 @@
 // The job folder (on a filesystem every node sees) holds:
 //   <scenario file>    a copy: every shard runs the same text, whatever happens to the original
 //   array.sbatch       one array task per shard, --array=1-N, --exclusive (see below)
-//   merge.sbatch       holbench merge shards/*/ -> <name>-<stamp>/ and reports/<name>-<stamp>/
+//   merge.sbatch       holbench merge --from shards/ -> <name>-<stamp>/ and reports/<name>-<stamp>/
 //   submit.sh          sbatch array.sbatch, then sbatch --dependency=afterok:<id> merge.sbatch
 //   shards/  logs/     written by the jobs
 // The scripts call this checkout's Node and CLI by absolute path, so the checkout must be
@@ -123,7 +123,7 @@ export async function writeSlurmJobs(o: SlurmOptions): Promise<SlurmPlan> {
     ...common,
     `#SBATCH --output=${shQuote(join(jobDir, 'logs', 'merge.out'))}`,
     'set -euo pipefail',
-    `exec ${shLine([...hb, 'merge'])} ${shQuote(join(jobDir, 'shards'))}/*/ ${shLine(['--out', mergedDir, '--report-dir', reportRoot])}`,
+    `exec ${shLine([...hb, 'merge', '--from', join(jobDir, 'shards'), '--out', mergedDir, '--report-dir', reportRoot])}`,
     '',
   ].join('\n');
   const submit = [
