@@ -53,9 +53,21 @@ export async function startSlurmCluster(o: { cpus?: number; timeoutMs?: number }
   await chmod(dir, 0o700);
   const children: { c: ChildProcess; name: string; log: string[] }[] = [];
   let stopped = false;
+  let conf: string | null = null;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    // jobs first: slurmstepd outlives a stopped slurmd, so a test that failed mid-run would
+    // leave its job steps (holbench runs) going; cancel them and wait (bounded) for the queue
+    if (conf) {
+      const slurm = (cmd: string, args: string[]) => run('env', [`SLURM_CONF=${conf}`, cmd, ...args], { allowFail: true, timeoutMs: 10_000 });
+      await slurm('/usr/bin/scancel', ['--full', '--user=root']);
+      for (let i = 0; i < 60; i++) {
+        const q = await slurm('/usr/bin/squeue', ['-h']);
+        if (q.exitCode !== 0 || q.stdout.trim() === '') break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     // slurmd first (it owns the job steps), then the controller, then munge
     for (const ch of [...children].reverse()) await stopChild(ch.c, ch.name);
     await rm(dir, { recursive: true, force: true });
@@ -93,7 +105,7 @@ export async function startSlurmCluster(o: { cpus?: number; timeoutMs?: number }
     const host = (await run('hostname', ['-s'])).stdout.trim() || hostname();
     const [ctlPort, dPort] = [await freePort(), await freePort()];
     for (const d of ['state', 'spool']) await mkdir(join(dir, d));
-    const conf = join(dir, 'slurm.conf');
+    conf = join(dir, 'slurm.conf');
     await writeFile(
       conf,
       [
@@ -137,7 +149,7 @@ export async function startSlurmCluster(o: { cpus?: number; timeoutMs?: number }
     spawnDaemon('slurmd', '/usr/sbin/slurmd', ['-D', '-f', conf, '-N', host]);
     const deadline = Date.now() + (o.timeoutMs ?? 60_000);
     for (;;) {
-      const r = await run('env', [`SLURM_CONF=${conf}`, '/usr/bin/sinfo', '-h', '-N', '-o', '%T'], { allowFail: true });
+      const r = await run('env', [`SLURM_CONF=${conf!}`, '/usr/bin/sinfo', '-h', '-N', '-o', '%T'], { allowFail: true });
       if (r.exitCode === 0 && /^idle/m.test(r.stdout)) break;
       if (children.some((ch) => ch.c.exitCode !== null)) throw new Error(`a Slurm daemon exited:\n${await logs()}`);
       if (Date.now() > deadline) throw new Error(`the Slurm node did not become idle (sinfo: ${r.stdout.trim()} ${r.stderr.trim()}):\n${await logs()}`);
