@@ -94,6 +94,18 @@ test('merge: complete, partial, mismatched and duplicated shard sets', { skip: p
   assert.equal(dup.code, 2, dup.stderr);
   for (const u of shardUnits(sc.cells.map((c) => c.id), reps, { index: 1, count: 2 })) assert.ok(dup.stderr.includes(`cell ${u.cell} repetition ${u.rep} is in shard 1`), dup.stderr);
   assert.equal(existsSync(join(tmp, 'dup')), false);
+  // shards from different machines merge, with a warning, and each machine is recorded
+  const elsewhere = join(tmp, 'shard2-elsewhere');
+  await cp(shards[1]!, elsewhere, { recursive: true });
+  const rj2 = JSON.parse(await readFile(join(elsewhere, 'run.json'), 'utf8'));
+  Object.assign(rj2, { hostname: 'node-b', kernel: '6.1.0-other', cpu_model: 'Other CPU' });
+  await writeFile(join(elsewhere, 'run.json'), JSON.stringify(rj2));
+  const two = await merge([shards[0]!, elsewhere], join(tmp, 'two-hosts'), '--no-report');
+  assert.equal(two.code, 0, two.stderr);
+  for (const what of ['host', 'kernel', 'CPU model']) assert.match(two.stderr, new RegExp(`warning: the shards ran with different ${what}: shard 1=.*, shard 2=`), what);
+  const twoRun = JSON.parse(await readFile(join(tmp, 'two-hosts', 'run.json'), 'utf8'));
+  assert.deepEqual(twoRun.merged.shards.map((s: { hostname: string }) => s.hostname), [JSON.parse(await readFile(join(shards[0]!, 'run.json'), 'utf8')).hostname, 'node-b']);
+  assert.equal(twoRun.merged.warnings.length, 3);
   // a run without --shard, a folder that is not a run, a used --out: exit 2
   await mkdir(join(tmp, 'empty'));
   const notRun = await merge([join(tmp, 'empty')], join(tmp, 'x'));

@@ -186,7 +186,7 @@ function shardRecord(s: ShardInput) {
     dir: s.dir, index: s.index, units: Array.isArray(r.shard?.units) ? r.shard.units.length : null,
     hostname: r.hostname, kernel: r.kernel, cpus: r.cpus, cpu_model: r.cpu_model, backend: r.backend, backend_reason: r.backend_reason,
     tcp_cc_measured: r.tcp_cc_measured, host_changes: r.host_changes, run_id: r.run_id, node: r.versions?.node,
-    pairing: r.pairing, started_at: r.started_at, finished_at: r.finished_at,
+    pairing: r.pairing, backend_stats_final: r.backend_stats_final, started_at: r.started_at, finished_at: r.finished_at,
   };
 }
 
