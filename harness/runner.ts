@@ -22,7 +22,7 @@ import type { ChunkRow, RequestRow } from './records.ts';
 import { CsvSink } from './outputs/csv.ts';
 import { summarize, SUMMARY_COLUMNS, type SummaryRow } from './summary.ts';
 import { collectVersions, machine, scenarioHash } from './provenance.ts';
-import { inShard, PARTITION_RULE, shardUnits, type Shard } from './shard/partition.ts';
+import { inShard, PARTITION_RULE, shardUnits, unitIndex, type Shard } from './shard/partition.ts';
 import { keepaliveOf } from './scenario/schema.ts';
 import type { MessageRow } from './workloads/messages.ts';
 import { startProbes } from './probes/index.ts';
@@ -115,9 +115,9 @@ export class Runner extends EventEmitter {
     const sc = loaded.scenario;
     const reps = o.repetitions ?? sc.repetitions;
     const name = `${loaded.name}-${o.stamp ?? stampNow()}${o.shard ? `-shard${o.shard.index}of${o.shard.count}` : ''}`;
-    // the units this process runs: all of them, or its shard's (unit u = ci * reps + rep - 1)
+    // the units this process runs: all of them, or its shard's
     const units = o.shard ? shardUnits(loaded.cells.map((c) => c.id), reps, o.shard) : null;
-    const mine = (ci: number, rep: number) => !o.shard || inShard(ci * reps + rep - 1, o.shard);
+    const mine = (ci: number, rep: number) => !o.shard || inShard(unitIndex(ci, rep, reps), o.shard);
     const outDir = resolve(o.outRoot ?? 'results', name);
     const emit = (e: RunEvent) => this.emit('event', e);
 

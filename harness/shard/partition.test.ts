@@ -2,7 +2,7 @@
 // unit together; --shard parsing and `auto` from Slurm / Kubernetes environments.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allUnits, parseShard, shardFromEnv, ShardError, shardUnits, unitKey } from './partition.ts';
+import { allUnits, parseShard, shardFromEnv, ShardError, shardUnits, unitIndex, unitKey } from './partition.ts';
 import { jobSeed } from '../../netem/seed.ts';
 import { holbench } from '../testdata/cli.ts';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -81,4 +81,10 @@ test('run --shard: bad values exit 2 with the reason, before anything is built',
     assert.match(r.stderr, re, args.join(' '));
   }
   assert.deepEqual(await readdir(out), [], 'nothing written');
+});
+
+test('partition: allUnits lists units in unitIndex order (what the runner filters by)', () => {
+  const ids = ['a', 'b', 'c'];
+  const reps = 4;
+  allUnits(ids, reps).forEach((u, i) => assert.equal(unitIndex(ids.indexOf(u.cell), u.rep, reps), i));
 });

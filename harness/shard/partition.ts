@@ -77,6 +77,9 @@ export function allUnits(cellIds: readonly string[], repetitions: number): Unit[
   return cellIds.flatMap((cell) => Array.from({ length: repetitions }, (_, i) => ({ cell, rep: i + 1 })));
 }
 
+/** The unit number of (cell index, rep) in the runner's order: the one definition of it. */
+export const unitIndex = (cellIndex: number, rep: number, repetitions: number) => cellIndex * repetitions + (rep - 1);
+
 /** Whether unit number `u` (runner order, 0-based) belongs to `shard`. */
 export function inShard(u: number, shard: Shard): boolean {
   return u % shard.count === shard.index - 1;
@@ -89,6 +92,7 @@ export function shardUnits(cellIds: readonly string[], repetitions: number, shar
   if (shard.count > all.length) {
     throw new ShardError(`--shard ${shard.index}/${shard.count}: the run has only ${all.length} unit(s) (${cellIds.length} cell(s) x ${repetitions} repetition(s)); use at most ${all.length} shards`);
   }
+  // allUnits lists units in unitIndex order, so the position is the unit number
   return all.filter((_, u) => inShard(u, shard));
 }
 
