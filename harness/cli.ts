@@ -14,6 +14,7 @@ import { doctor } from './doctor.ts';
 import { BACKEND_CHOICES, isBackendChoice } from '../netem/backends/index.ts';
 import { checkOutDir } from './outpath.ts';
 import { safeText } from './safetext.ts';
+import { parseShard, shardUnits } from './shard/partition.ts';
 
 const USAGE = `usage: holbench <command> [options]
 
@@ -27,6 +28,9 @@ commands:
   compare <runA> <runB>   B vs A per cell x protocol with 95% intervals; exit 1 if B regressed
   schema                  write scenarios/schema.json (JSON Schema for editors)
   fetch <url>             curl-like probe over h1|h2|h3 (see holbench fetch --help)
+  merge <dir...> --out D  merge the results folders of a sharded run into one (and its report)
+  slurm <scenario.yaml>   write (and --submit) a Slurm array job of shards plus a merge job
+  k8s <scenario.yaml>     write a Kubernetes Indexed Job of shards, a merge Job and a volume claim
 
 options for run:
   --out DIR               results root (default results/); the report goes next to it,
@@ -37,6 +41,8 @@ options for run:
   --capture               one pcap + TLS/QUIC key log per job in <run>/capture/ (tcpdump), and
                           exact head-of-line delay columns (as scenario capture: true)
   --no-report             write results only (build the report later with holbench report)
+  --shard i/n | auto      run only shard i of n of the (cell, repetition) units (auto: from
+                          SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX + HOLBENCH_SHARD_COUNT)
   --json                  print the final summary as JSON on stdout
   --quiet                 no progress output
 
@@ -73,7 +79,7 @@ function args<O extends NonNullable<ParseArgsConfig['options']>>(cmd: string, ar
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
-  const { positionals, values } = args('run', argv, { out: { type: 'string' }, 'report-dir': { type: 'string' }, backend: { type: 'string' }, repetitions: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' }, 'no-report': { type: 'boolean' }, capture: { type: 'boolean' } }, [1, 1]);
+  const { positionals, values } = args('run', argv, { out: { type: 'string' }, 'report-dir': { type: 'string' }, backend: { type: 'string' }, repetitions: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' }, 'no-report': { type: 'boolean' }, capture: { type: 'boolean' }, shard: { type: 'string' } }, [1, 1]);
   if (values['report-dir'] !== undefined && values['no-report']) throw new UsageError('--report-dir and --no-report exclude each other');
   const backend = values.backend;
   if (backend !== undefined && !isBackendChoice(backend)) throw new UsageError(`--backend: expected ${BACKEND_CHOICES.join(', ')}, got "${backend}"`);
@@ -82,6 +88,9 @@ async function cmdRun(argv: string[]): Promise<number> {
   const loaded = await loadScenario(positionals[0]!);
   const jobs = jobCount(loaded.scenario, reps);
   if (jobs.total > MAX_JOBS) throw new UsageError(`--repetitions: ${tooManyJobs(jobs)}`);
+  // a bad shard (3/2, 0/2, more shards than units) stops here, before anything is touched
+  const shard = values.shard === undefined ? undefined : parseShard(values.shard);
+  if (shard) shardUnits(loaded.cells.map((c) => c.id), reps ?? loaded.scenario.repetitions, shard);
   if (process.getuid?.() !== 0) throw new UsageError('run: needs root (network namespaces, iptables, tc); try sudo');
   // every output folder is checked before the runner reaps, probes or builds anything
   const outRoot = values.out ?? 'results';
@@ -90,7 +99,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   installSignalHandlers((sig) => process.stderr.write(`\n${sig}: stopping; finished cells are kept, tearing down the network...\n`));
   const runner = new Runner();
   runner.on('event', progressPrinter({ quiet: Boolean(values.quiet), json: Boolean(values.json) }));
-  const res = await runner.run({ loaded, outRoot: values.out, backend, repetitions: reps, capture: values.capture });
+  const res = await runner.run({ loaded, outRoot: values.out, backend, repetitions: reps, capture: values.capture, shard });
   let reportDir: string | null = null;
   if (!values['no-report']) {
     const { buildReport } = await import('./report/index.ts');
@@ -187,6 +196,18 @@ export async function main(argv: string[]): Promise<number> {
       case 'compare': {
         const { compareCommand } = await import('./compare.ts');
         return await compareCommand(rest);
+      }
+      case 'merge': {
+        const { mergeCommand } = await import('./shard/merge-cli.ts');
+        return await mergeCommand(rest);
+      }
+      case 'slurm': {
+        const { slurmCommand } = await import('./shard/slurm.ts');
+        return await slurmCommand(rest);
+      }
+      case 'k8s': {
+        const { k8sCommand } = await import('./shard/k8s.ts');
+        return await k8sCommand(rest);
       }
       case 'fetch': {
         const { fetchCommand } = await import('./fetch.ts');

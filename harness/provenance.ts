@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { release, hostname, cpus } from 'node:os';
 import { createRequire } from 'node:module';
+import { createHash } from 'node:crypto';
 import { run } from '../proc/exec.ts';
 
 const require = createRequire(import.meta.url);
@@ -48,4 +49,22 @@ export async function collectVersions(): Promise<Record<string, string | null>> 
 
 export function machine() {
   return { kernel: release(), hostname: hostname(), cpus: cpus().length, cpu_model: cpus()[0]?.model ?? '' };
+}
+
+/** JSON with object keys sorted at every level: the same value gives the same text. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** run.json `scenario_sha256`: SHA-256 of the scenario as parsed and normalized by the
+ *  schema (canonical JSON, keys sorted), so comments, key order, quoting and the file's
+ *  path do not change it, while any value that configures the run does. `holbench merge`
+ *  refuses shards whose hashes differ. */
+export function scenarioHash(scenario: unknown): string {
+  return createHash('sha256').update(canonicalJson(scenario), 'utf8').digest('hex');
 }

@@ -21,7 +21,8 @@ import type { Cell, LoadedScenario, ProtocolSpec } from './scenario/load.ts';
 import type { ChunkRow, RequestRow } from './records.ts';
 import { CsvSink } from './outputs/csv.ts';
 import { summarize, SUMMARY_COLUMNS, type SummaryRow } from './summary.ts';
-import { collectVersions, machine } from './provenance.ts';
+import { collectVersions, machine, scenarioHash } from './provenance.ts';
+import { inShard, PARTITION_RULE, shardUnits, unitIndex, type Shard } from './shard/partition.ts';
 import { keepaliveOf } from './scenario/schema.ts';
 import type { MessageRow } from './workloads/messages.ts';
 import { startProbes } from './probes/index.ts';
@@ -44,6 +45,8 @@ export interface RunOptions {
   stamp?: string;
   /** capture every job (run --capture); the scenario's `capture` also turns it on */
   capture?: boolean;
+  /** run only this shard's (cell, repetition) units (harness/shard/partition.ts) */
+  shard?: Shard;
 }
 
 export type RunEvent =
@@ -117,14 +120,17 @@ export class Runner extends EventEmitter {
     const { loaded } = o;
     const sc = loaded.scenario;
     const reps = o.repetitions ?? sc.repetitions;
-    const name = `${loaded.name}-${o.stamp ?? stampNow()}`;
+    const name = `${loaded.name}-${o.stamp ?? stampNow()}${o.shard ? `-shard${o.shard.index}of${o.shard.count}` : ''}`;
+    // the units this process runs: all of them, or its shard's
+    const units = o.shard ? shardUnits(loaded.cells.map((c) => c.id), reps, o.shard) : null;
+    const mine = (ci: number, rep: number) => !o.shard || inShard(unitIndex(ci, rep, reps), o.shard);
     const outDir = resolve(o.outRoot ?? 'results', name);
     const emit = (e: RunEvent) => this.emit('event', e);
 
     await reapStale();
     const chosen = await resolveBackend(o.backend ?? sc.backend);
     await mkdir(outDir, { recursive: true });
-    const jobsTotal = loaded.cells.length * loaded.protocols.length * reps;
+    const jobsTotal = (units ? units.length : loaded.cells.length * reps) * loaded.protocols.length;
     emit({ type: 'plan', jobs: jobsTotal, cells: loaded.cells.length, protocols: loaded.protocols.map((p) => p.label), repetitions: reps, backend: chosen.name, outDir });
 
     const disposers: (() => Promise<void>)[] = [];
@@ -148,6 +154,9 @@ export class Runner extends EventEmitter {
       scheduling: sc.scheduling,
       cells: loaded.cells.map((c) => ({ id: c.id, params: c.params, profile: c.profile, description: describeProfile(c.profile), scheduling: c.scheduling })),
       versions: await collectVersions(), started_at: startedAt,
+      // what `holbench merge` checks shards against: the same scenario content, seed, version
+      scenario_sha256: scenarioHash(sc),
+      ...(o.shard && units ? { shard: { index: o.shard.index, count: o.shard.count, rule: PARTITION_RULE, units } } : {}),
     };
     const writeRunJson = () => writeFile(join(outDir, 'run.json'), JSON.stringify(runJson, null, 2));
     await writeRunJson();
@@ -200,11 +209,13 @@ export class Runner extends EventEmitter {
       const capture = o.capture || sc.capture ? { dir: join(outDir, 'capture'), snaplenBytes: sc.capture_snaplen, maxBytes: sc.capture_max_mb * 1e6 } : null;
       let index = 0;
       for (const [ci, cell] of loaded.cells.entries()) {
+        if (!Array.from({ length: reps }, (_, r) => mine(ci, r + 1)).some(Boolean)) continue;
         if (ci > 0) await backend.update(cell.profile);
         // the servers' discipline for this cell (servers/scheduler.ts)
         await server.request({ type: 'configure', scheduling: cell.scheduling }, 10_000);
         emit({ type: 'phase', message: `cell ${cell.id}: ${describeProfile(cell.profile)}` });
         for (let rep = 1; rep <= reps; rep++) {
+          if (!mine(ci, rep)) continue;
           // rotate the protocol order each repetition so no protocol always runs first
           const order = loaded.protocols.map((_, i) => loaded.protocols[(i + rep - 1) % loaded.protocols.length]!);
           for (const proto of order) {
