@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { release, hostname, cpus } from 'node:os';
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { run } from '../proc/exec.ts';
 
 const require = createRequire(import.meta.url);
@@ -37,10 +38,22 @@ async function toolVersion(cmd: string, args: string[]): Promise<string | null> 
   return r.exitCode === 0 ? (r.stdout || r.stderr).split('\n')[0]!.trim() : null;
 }
 
+/** The checkout's git commit, with `+dirty` when tracked files differ from it; null outside a
+ *  git checkout (an image built without .git). package.json's version does not change between
+ *  commits, so this is what tells two builds apart (merge refuses shards of different sources). */
+async function sourceRevision(): Promise<string | null> {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const head = await run('git', ['-C', root, 'rev-parse', 'HEAD'], { allowFail: true, timeoutMs: 5000 });
+  if (head.exitCode !== 0) return null;
+  const st = await run('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no'], { allowFail: true, timeoutMs: 10_000 });
+  return head.stdout.trim() + (st.exitCode === 0 && st.stdout.trim() ? '+dirty' : '');
+}
+
 export async function collectVersions(): Promise<Record<string, string | null>> {
   const own = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
   const v: Record<string, string | null> = { holbench: own, node: process.version };
   for (const d of DEPS) v[d] = pkgVersion(d);
+  v.holbench_source = await sourceRevision();
   v.iproute2 = await toolVersion('ip', ['-V']);
   v.iptables = await toolVersion('iptables', ['--version']);
   v.openssl = await toolVersion('openssl', ['version']);

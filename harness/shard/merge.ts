@@ -56,6 +56,8 @@ const FIELDS_THAT_MUST_MATCH: [string, (r: RunJson) => unknown][] = [
   ['scenario content (run.json scenario_sha256)', (r) => r.scenario_sha256],
   ['scenario name', (r) => r.scenario?.name],
   ['holbench version', (r) => r.versions?.holbench],
+  // git commit (+dirty) of the checkout; null outside git, then only the version is compared
+  ['holbench source (git commit)', (r) => r.versions?.holbench_source ?? undefined],
   ['seed', (r) => r.seed],
   ['repetitions', (r) => r.repetitions],
   ['shard count', (r) => r.shard?.count],
