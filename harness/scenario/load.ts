@@ -92,14 +92,21 @@ export function expandCells(s: Scenario): Cell[] {
   const axes = Object.entries(sweep).filter(([, v]) => Array.isArray(v)) as [string, (number | string)[]][];
   /** sweep axes that are not network parameters */
   const notNetwork = new Set(['connection', 'scheduling']);
+  /** sweep axes whose values are names, not numbers */
+  const named = new Set([...notNetwork, 'preset']);
   let combos: Record<string, number | string>[] = [{}];
   for (const [key, values] of axes) {
-    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: notNetwork.has(key) ? v : Number(v) })));
+    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: named.has(key) ? v : Number(v) })));
   }
   return combos.map((params) => {
     const net: Record<string, unknown> = { ...s.network, seed: s.network.seed ?? s.seed };
     for (const [k, v] of Object.entries(params)) {
       if (notNetwork.has(k)) continue;
+      // a swept preset replaces the scenario's; the scenario's explicit fields still override it
+      if (k === 'preset') {
+        net.preset = v;
+        continue;
+      }
       if (k === 'rtt_ms') net.delay_ms = Number(v) / 2;
       else net[k] = v;
       // a swept key applies to both directions: drop per-direction overrides of it

@@ -1,7 +1,7 @@
 // The scenario file schema (strict: unknown keys are errors). scenarios/schema.json is
 // generated from this by `holbench schema` so editors can autocomplete.
 import { z } from 'zod';
-import { LinkSchema, NetworkSchema } from '../../netem/profile.ts';
+import { LinkSchema, NetworkSchema, PresetNameSchema } from '../../netem/profile.ts';
 import { BACKEND_CHOICES, BACKEND_NAMES } from '../../netem/backends/index.ts';
 import { TCP_CC } from '../../netem/cc.ts';
 import { QUIC_CC } from '../../h3/cc.ts';
@@ -136,6 +136,7 @@ export const SweepSchema = z
     rate_bps: z.array(LinkSchema.shape.rate_bps.unwrap()).min(1).optional(),
     queue_packets: z.array(z.number().int().min(1).max(1_000_000)).min(1).optional(),
     connection: z.array(ConnectionMode).min(1).optional().describe(CONNECTION_DOC),
+    preset: z.array(PresetNameSchema).min(1).optional().describe('network presets (holbench presets); the scenario\'s explicit network fields still override each'),
   })
   .strict()
   .refine((s) => !(s.delay_ms && s.rtt_ms), { message: 'sweep either delay_ms or rtt_ms, not both', path: ['rtt_ms'] });
