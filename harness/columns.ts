@@ -90,6 +90,11 @@ export const SUMMARY_TABLE = {
   detect_mech_client: c('text', 'mechanism that fired on the client'),
   detect_ms_server: c('num', "outage start to the server plugin's dead-peer verdict, ms", 'lower'),
   detect_mech_server: c('text', 'mechanism that fired on the server'),
+  cross_traffic: cond('text', 'competing flows run with the job (scenario cross_traffic: kind, count, congestion control, direction, start..stop s); empty: none'),
+  cross_goodput_mbps: c('num', "competing flows' goodput at their receivers (iperf3), summed over entries, each over its own duration, Mbit/s"),
+  cross_retransmits: c('num', "competing TCP flows' retransmitted segments (iperf3 senders)"),
+  cross_udp_lost_pct: c('num', 'competing UDP flow: datagrams lost, % (the largest over UDP entries)'),
+  cross_error: c('text', 'a competing flow that failed or did not finish in time (its goodput is then missing)'),
 } as const satisfies Record<string, ColumnDef>;
 
 type Table = typeof SUMMARY_TABLE;

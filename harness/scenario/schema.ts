@@ -8,6 +8,7 @@ import { QUIC_CC } from '../../h3/cc.ts';
 import { DEFAULT_SCHEDULING, SCHEDULINGS } from '../../servers/scheduler.ts';
 import { parseLabel, POOLED, PROTOCOL_TABLE, PROTOCOLS, resolveConnections, resolveTls, TLS_CHOICE } from '../protocols.ts';
 import { CONNECTION_MODES } from '../drivers/types.ts';
+import { CrossTrafficSchema } from './crosstraffic.ts';
 
 /** How a job's connections begin (harness/drivers/types.ts ConnectionMode). */
 const ConnectionMode = z.enum(CONNECTION_MODES);
@@ -136,6 +137,7 @@ export const SweepSchema = z
     rate_bps: z.array(LinkSchema.shape.rate_bps.unwrap()).min(1).optional(),
     queue_packets: z.array(z.number().int().min(1).max(1_000_000)).min(1).optional(),
     connection: z.array(ConnectionMode).min(1).optional().describe(CONNECTION_DOC),
+    cross_traffic: z.array(z.enum(['off', 'on'])).min(1).optional().describe('off: the cell runs without the scenario\'s cross_traffic flows; on: with them'),
     preset: z.array(PresetNameSchema).min(1).optional().describe('network presets (holbench presets); the scenario\'s explicit network fields still override each'),
   })
   .strict()
@@ -149,6 +151,7 @@ export const ScenarioSchema = z
     workload: WorkloadSchema,
     network: NetworkSchema.default({}),
     sweep: SweepSchema.optional(),
+    cross_traffic: CrossTrafficSchema.optional(),
     repetitions: z.number().int().min(1).max(100).default(3),
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
     tcp_cc: z.enum(TCP_CC).default('cubic').describe('TCP congestion control in client and server namespaces'),
