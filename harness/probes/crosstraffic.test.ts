@@ -86,6 +86,32 @@ test('a failed job (cell timeout) still stops and reaps its iperf3 processes', a
   }
 });
 
+test('a constant-rate UDP flow uplink: its goodput is about its rate, its loss is reported', async () => {
+  const { dir, r } = await runScenario(`name: cross-udp
+protocols: [h2]
+workload: {kind: page, objects: 2, object_bytes: 10000}
+network: {delay_ms: 10, rate_bps: ${RATE_MBPS}mbit}
+cross_traffic:
+  - {kind: udp, rate_bps: 1mbit, direction: uplink, start_s: 0, stop_s: 3}
+repetitions: 1
+`);
+  try {
+    assert.equal(r.code, 0, r.stderr);
+    const [row] = await csv(join(JSON.parse(r.stdout).outDir, 'summary.csv'));
+    assert.equal(row!.status, 'SUCCEEDED', row!.reason);
+    assert.equal(row!.cross_error, '');
+    const g = Number(row!.cross_goodput_mbps);
+    // 1 Mbit/s offered into a 4 Mbit/s uplink: nearly all of it arrives
+    assert.ok(g > 0.5 && g <= 1.1, `udp goodput ${g} Mbit/s`);
+    assert.ok(Number(row!.cross_udp_lost_pct) >= 0 && row!.cross_udp_lost_pct !== '');
+    assert.equal(row!.cross_retransmits, '');
+    process.stderr.write(`udp goodput ${g} Mbit/s, lost ${row!.cross_udp_lost_pct}%\n`);
+    assert.deepEqual(await ourIperf(), []);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('iperf3 arguments and output: argument arrays per kind, results from end.sum_received', () => {
   const [tcp, udp] = crossFlows([
     { kind: 'tcp', flows: 2, direction: 'uplink', start_s: 1, stop_s: 4 },
