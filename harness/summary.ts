@@ -84,7 +84,8 @@ export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
     workload: msg ? 'messages' : load ? 'load' : 'page',
     loss_pct: r3(100 * expectedLossFraction(c.profile.uplink.loss)),
     rtt_ms: baseRttMs(c.profile),
-    rate_mbps: c.profile.uplink.rateBps ? r3(c.profile.uplink.rateBps / 1e6) : null,
+    // the direction a page or a push travels (presets are often asymmetric: 1.6 down / 0.768 up)
+    rate_mbps: c.profile.downlink.rateBps ? r3(c.profile.downlink.rateBps / 1e6) : null,
     tcp_cc: c.tcpCc,
     quic_cc: c.quicCc,
     scheduling: c.scheduling ?? '',

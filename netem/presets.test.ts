@@ -123,3 +123,12 @@ test('holbench presets prints every preset with its source, rates and RTT; --jso
   const bad = await holbench(['presets', 'extra'], { timeoutMs: 60_000 });
   assert.equal(bad.code, 2);
 });
+
+test('summary.csv rate_mbps is the downlink rate of an asymmetric preset (the direction a page travels)', async () => {
+  const { summarize } = await import('../harness/summary.ts');
+  const profile = parseProfile({ preset: 'lighthouse-mobile-slow-4g' });
+  const job = { id: 1, status: 'SUCCEEDED' as const, reason: '', connectionsOpened: 1, bytes: 0, elapsedMs: 1, requests: [], chunks: [] };
+  const row = summarize(job, { scenario: 's', cell: 'c', rep: 1, protocol: 'h2', profile, tcpCc: 'cubic', quicCc: 'cubic', probes: {} });
+  assert.equal(row.rate_mbps, 1.678);
+  assert.equal(row.rtt_ms, 150);
+});

@@ -112,6 +112,30 @@ repetitions: 1
   }
 });
 
+test('Ctrl-C while competing flows run: exit 130, no iperf3 left', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'holbench-cross-'));
+  try {
+    const f = join(dir, 's.yaml');
+    await writeFile(f, page(60).replace('stop_s: 6', 'stop_s: 60').replace('sweep: {cross_traffic: [off, on]}\n', ''));
+    let seen = false;
+    const r = await holbench(['run', f, '--backend', 'helper', '--out', join(dir, 'results'), '--no-report'], {
+      timeoutMs: 240_000,
+      onStderr: (line, kill) => {
+        // the job has started: its flows are running (they started 1 s before it)
+        if (!seen && /cross-test|h2/.test(line) && /rep|job|\//.test(line)) {
+          seen = true;
+          setTimeout(() => kill('SIGINT'), 3000);
+        }
+      },
+    });
+    assert.ok(seen, 'saw the job start');
+    assert.equal(r.code, 130, r.stderr);
+    assert.deepEqual(await ourIperf(), [], 'no iperf3 left after Ctrl-C');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('iperf3 arguments and output: argument arrays per kind, results from end.sum_received', () => {
   const [tcp, udp] = crossFlows([
     { kind: 'tcp', flows: 2, direction: 'uplink', start_s: 1, stop_s: 4 },
