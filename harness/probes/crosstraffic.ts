@@ -18,7 +18,7 @@
 //   count in the job's retransmissions, wire_bytes_* and drops_* columns (same namespaces,
 //   same router): read those with that in mind.
 import type { ChildProcess } from 'node:child_process';
-import { start, waitForLine } from '../../proc/exec.ts';
+import { haveCommand, start, waitForLine } from '../../proc/exec.ts';
 import { onCleanup } from '../../proc/lifecycle.ts';
 import { describeCross, type CrossFlow } from '../scenario/crosstraffic.ts';
 import type { JobProbe, ProbeContext } from './types.ts';
@@ -28,6 +28,8 @@ export const IPERF_PORT_BASE = 15201;
 /** How long after the last stop_s a client may take to exchange its results. */
 const FINISH_GRACE_MS = 15_000;
 const SERVER_READY_MS = 10_000;
+/** looked up once per process */
+let iperf3Found: boolean | undefined;
 
 interface FlowRun {
   flow: CrossFlow;
@@ -80,6 +82,7 @@ export const crossTraffic: JobProbe = {
   applies: (ctx) => (ctx.cell.crossTraffic?.length ?? 0) > 0,
   async start(ctx) {
     const flows = ctx.cell.crossTraffic!;
+    if (!(iperf3Found ??= await haveCommand('iperf3'))) throw new Error('cross_traffic needs iperf3, which is not installed: apt-get install iperf3 (holbench doctor)');
     const runs: FlowRun[] = [];
     const kill = () => {
       for (const r of runs) {
