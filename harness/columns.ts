@@ -38,6 +38,7 @@ export const SUMMARY_TABLE = {
   loss_pct: cond('count', 'configured loss per direction, % (stationary rate for Gilbert-Elliott)'),
   rtt_ms: cond('count', 'configured base round-trip time, ms'),
   rate_mbps: cond('num', 'configured downlink (server -> client) rate limit, Mbit/s (empty: none)'),
+  preset: cond('text', 'network preset the profile started from (holbench presets; explicit fields may override it); empty: none'),
   tcp_cc: cond('text', 'TCP congestion control in both namespaces'),
   quic_cc: cond('text', 'QUIC congestion control'),
   scheduling: cond('text', 'how the h2/h3 servers shared a connection among responses: sequential, round-robin or browser (RFC 9218 priorities as Chromium sends them)'),

@@ -77,6 +77,7 @@ test('summary.csv rate_mbps is the downlink rate of an asymmetric preset (the di
   const job = { id: 1, status: 'SUCCEEDED' as const, reason: '', connectionsOpened: 1, bytes: 0, elapsedMs: 1, requests: [], chunks: [] };
   const row = summarize(job, { scenario: 's', cell: 'c', rep: 1, protocol: 'h2', profile, tcpCc: 'cubic', quicCc: 'cubic', probes: {} });
   assert.equal(row.rate_mbps, 1.678);
+  assert.equal(row.preset, 'lighthouse-mobile-slow-4g');
   assert.equal(row.rtt_ms, 150);
 });
 

@@ -86,6 +86,7 @@ export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
     rtt_ms: baseRttMs(c.profile),
     // the direction a page or a push travels (presets are often asymmetric: 1.6 down / 0.768 up)
     rate_mbps: c.profile.downlink.rateBps ? r3(c.profile.downlink.rateBps / 1e6) : null,
+    preset: c.profile.preset?.name ?? '',
     tcp_cc: c.tcpCc,
     quic_cc: c.quicCc,
     scheduling: c.scheduling ?? '',
