@@ -120,7 +120,8 @@ export const crossTraffic: JobProbe = {
         r.client = c;
         c.stdout?.on('data', (d) => (r.stdout += d));
         c.stderr?.on('data', (d) => (r.stderr = (r.stderr + d).slice(-4000)));
-        c.once('exit', () => r.markDone());
+        // 'close', not 'exit': the JSON is complete only once stdout has closed
+        c.once('close', () => r.markDone());
         c.once('error', (e) => ((r.stderr += String(e)), r.markDone()));
       }, (r.flow.startS + leadS) * 1000);
     });
@@ -130,6 +131,8 @@ export const crossTraffic: JobProbe = {
         const lastStopMs = startedAt + (leadS + Math.max(...flows.map((f) => f.stopS))) * 1000;
         const deadline = lastStopMs + FINISH_GRACE_MS;
         const late = await Promise.race([Promise.all(runs.map((r) => r.done)).then(() => false), sleep(Math.max(0, deadline - Date.now())).then(() => true)]);
+        // the clients still running at the deadline: killed, their flows reported as failed
+        const killedLate = new Set(late ? runs.filter((r) => r.client && !exited(r.client)) : []);
         if (late) kill();
         for (const r of runs) if (!r.client) r.markDone();
         // the servers exit after their one test; a server whose client failed is stopped
@@ -142,7 +145,9 @@ export const crossTraffic: JobProbe = {
         const errors: string[] = [];
         runs.forEach((r, i) => {
           try {
-            if (!r.stdout.trim()) throw new Error(late && !exited(r.client!) ? 'killed: did not finish in time' : `no output${r.stderr ? `: ${r.stderr.trim().split('\n').pop()}` : ''}`);
+            if (!r.client) throw new Error('never started: its start_s came after the deadline');
+            if (killedLate.has(r)) throw new Error(`killed: still running ${FINISH_GRACE_MS / 1000} s after its stop_s`);
+            if (!r.stdout.trim()) throw new Error(`no output${r.stderr ? `: ${r.stderr.trim().split('\n').pop()}` : ''}`);
             const res = parseIperf(r.stdout);
             goodput += res.receivedBps;
             if (r.flow.kind === 'tcp' && res.retransmits !== null) retrans = (retrans ?? 0) + res.retransmits;
