@@ -27,6 +27,7 @@ commands:
   report <results-dir>    (re)build the charts and HTML for a finished run
   compare <runA> <runB>   B vs A per cell x protocol with 95% intervals; exit 1 if B regressed
   schema                  write scenarios/schema.json (JSON Schema for editors)
+  presets [--sources|--json]  network presets (network: {preset: NAME}) with their sources and values
   fetch <url>             curl-like probe over h1|h2|h3 (see holbench fetch --help)
   merge <dir...> --out D  merge the results folders of a sharded run into one (and its report)
   slurm <scenario.yaml>   write (and --submit) a Slurm array job of shards plus a merge job
@@ -193,6 +194,13 @@ export async function main(argv: string[]): Promise<number> {
         await writeFile('scenarios/schema.json', JSON.stringify(jsonSchema(), null, 2) + '\n');
         process.stdout.write('wrote scenarios/schema.json\n');
         return 0;
+      case 'presets': {
+        const v = args('presets', rest, { sources: { type: 'boolean' }, json: { type: 'boolean' } }, [0, 0]).values;
+        const { PRESET_TABLE } = await import('../netem/presets.ts');
+        const { presetsText } = await import('./presets.ts');
+        process.stdout.write(v.json ? JSON.stringify(PRESET_TABLE, null, 2) + '\n' : presetsText(Boolean(v.sources)));
+        return 0;
+      }
       case 'compare': {
         const { compareCommand } = await import('./compare.ts');
         return await compareCommand(rest);

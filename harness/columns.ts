@@ -37,7 +37,8 @@ export const SUMMARY_TABLE = {
   workload: id('text', 'page, load or messages'),
   loss_pct: cond('count', 'configured loss per direction, % (stationary rate for Gilbert-Elliott)'),
   rtt_ms: cond('count', 'configured base round-trip time, ms'),
-  rate_mbps: cond('num', 'configured rate limit, Mbit/s (empty: none)'),
+  rate_mbps: cond('num', 'configured downlink (server -> client) rate limit, Mbit/s (empty: none)'),
+  preset: cond('text', 'network preset the profile started from (holbench presets; explicit fields may override it); empty: none'),
   tcp_cc: cond('text', 'TCP congestion control in both namespaces'),
   quic_cc: cond('text', 'QUIC congestion control'),
   scheduling: cond('text', 'how the h2/h3 servers shared a connection among responses: sequential, round-robin or browser (RFC 9218 priorities as Chromium sends them); "server\'s own" for an external server (caddy, nginx, a user\'s)'),
@@ -90,6 +91,11 @@ export const SUMMARY_TABLE = {
   detect_mech_client: c('text', 'mechanism that fired on the client'),
   detect_ms_server: c('num', "outage start to the server plugin's dead-peer verdict, ms", 'lower'),
   detect_mech_server: c('text', 'mechanism that fired on the server'),
+  cross_traffic: cond('text', 'competing flows run with the job (scenario cross_traffic: kind, count, congestion control, direction, start..stop s); empty: none'),
+  cross_goodput_mbps: c('num', "competing flows' goodput at their receivers (iperf3), summed over entries, each over its own duration, Mbit/s"),
+  cross_retransmits: c('num', "competing TCP flows' retransmitted segments (iperf3 senders)"),
+  cross_udp_lost_pct: c('num', 'competing UDP flow: datagrams lost, % (the largest over UDP entries)'),
+  cross_error: c('text', 'a competing flow that failed or did not finish in time (its goodput is then missing)'),
 } as const satisfies Record<string, ColumnDef>;
 
 type Table = typeof SUMMARY_TABLE;

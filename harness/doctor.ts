@@ -41,7 +41,9 @@ export async function doctor(json: boolean): Promise<number> {
   }
   const chromium = await haveCommand('chromium');
   add('chromium (report test only)', chromium, chromium ? 'found' : 'missing', 'apt-get install chromium (only the report test needs it)');
-  const essential = checks.filter((c) => !c.name.startsWith('chromium') && !c.name.startsWith('h3') && !c.name.startsWith('backend'));
+  const iperf3 = await haveCommand('iperf3');
+  add('iperf3 (cross_traffic only)', iperf3, iperf3 ? 'found' : 'missing', 'apt-get install iperf3 (only scenarios with cross_traffic need it)');
+  const essential = checks.filter((c) => !c.name.startsWith('chromium') && !c.name.startsWith('h3') && !c.name.startsWith('backend') && !c.name.startsWith('iperf3'));
   const anyBackend = checks.some((c) => c.name.startsWith('backend') && c.ok);
   const ok = essential.every((c) => c.ok) && anyBackend;
   if (json) process.stdout.write(JSON.stringify({ ok, kernel: release(), checks }, null, 2) + '\n');

@@ -9,6 +9,7 @@ import { createTopology, readCc, sysctl, type Topology } from '../netem/topology
 import { createBackend, resolveBackend } from '../netem/backends/index.ts';
 import type { BackendChoice, ImpairmentBackend } from '../netem/backend.ts';
 import { describeProfile } from '../netem/profile.ts';
+import { PRESET_TABLE } from '../netem/presets.ts';
 import { reapStale } from '../netem/cleanup.ts';
 import { isExiting, onCleanup } from '../proc/lifecycle.ts';
 import { startChild, type ChildChannel } from '../proc/channel.ts';
@@ -153,6 +154,8 @@ export class Runner extends EventEmitter {
       protocols: loaded.protocols.map((p) => ({ label: p.label, protocol: p.protocol, connections: p.connections, tls: p.tls, ...(p.server ? { server: serverName(p.server) } : { plugin: pluginOf(p.protocol, p.tls) }) })),
       scheduling: sc.scheduling,
       cells: loaded.cells.map((c) => ({ id: c.id, params: c.params, profile: c.profile, description: describeProfile(c.profile), scheduling: c.scheduling })),
+      // every network preset a cell started from: its source, revision, original values, conversion
+      network_presets: Object.fromEntries(loaded.cells.flatMap((c) => (c.profile.preset ? [[c.profile.preset.name, PRESET_TABLE[c.profile.preset.name]]] : []))),
       versions: await collectVersions(), started_at: startedAt,
       // what `holbench merge` checks shards against: the same scenario content, seed, version
       scenario_sha256: scenarioHash(sc),

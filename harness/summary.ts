@@ -16,6 +16,7 @@ const PROBE_DEFAULTS = {
   wire_bytes_up: null, wire_bytes_down: null, wire_bytes_per_msg: null, payload_bytes_per_msg: null,
   detect_ms_client: null, detect_mech_client: '', detect_ms_server: null, detect_mech_server: '',
   hol_self_ms: null, hol_cross_ms: null, hol_cross_ms_per_stream: null, hol_cross_bytes: null, loss_streams_max: null, loss_blocked_ms_max: null,
+  cross_traffic: '', cross_goodput_mbps: null, cross_retransmits: null, cross_udp_lost_pct: null, cross_error: '',
 } satisfies Partial<SummaryRow>;
 
 export interface SummaryContext {
@@ -83,7 +84,9 @@ export function summarize(job: JobResult, c: SummaryContext): SummaryRow {
     workload: msg ? 'messages' : load ? 'load' : 'page',
     loss_pct: r3(100 * expectedLossFraction(c.profile.uplink.loss)),
     rtt_ms: baseRttMs(c.profile),
-    rate_mbps: c.profile.uplink.rateBps ? r3(c.profile.uplink.rateBps / 1e6) : null,
+    // the direction a page or a push travels (presets are often asymmetric: 1.6 down / 0.768 up)
+    rate_mbps: c.profile.downlink.rateBps ? r3(c.profile.downlink.rateBps / 1e6) : null,
+    preset: c.profile.preset?.name ?? '',
     tcp_cc: c.tcpCc,
     quic_cc: c.quicCc,
     scheduling: c.scheduling ?? '',

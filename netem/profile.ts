@@ -2,6 +2,7 @@
 // One zod schema serves the scenario files (strict, snake_case, units in names) and the
 // backends, which only ever see the normalized `NetworkProfile` below.
 import { z } from 'zod';
+import { PRESET_NAMES, PRESET_TABLE, presetNetwork, type PresetName } from './presets.ts';
 
 const MTU_BYTES = 1500;
 
@@ -70,7 +71,13 @@ export const OutageSchema = z
   .strict()
   .refine((o) => o.to_s > o.from_s, { message: 'to_s must be greater than from_s', path: ['to_s'] });
 
+/** A preset name (netem/presets.ts); anything else is answered with the list of names. */
+export const PresetNameSchema = z.enum(PRESET_NAMES, {
+  error: (iss) => `unknown preset ${JSON.stringify(iss.input)}: expected one of ${PRESET_NAMES.join(', ')} (holbench presets shows their values and sources)`,
+});
+
 export const NetworkSchema = LinkSchema.extend({
+  preset: PresetNameSchema.optional().describe('a published connectivity profile (holbench presets lists them); the fields set here override it'),
   uplink: LinkSchema.optional().describe('client -> server overrides'),
   downlink: LinkSchema.optional().describe('server -> client overrides'),
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
@@ -104,7 +111,17 @@ export interface Outage {
   direction: Direction | 'both';
 }
 
+/** Which preset a profile started from (provenance: netem/presets.ts). */
+export interface PresetRef {
+  name: PresetName;
+  tool: string;
+  url: string;
+  retrieved: string;
+}
+
 export interface NetworkProfile {
+  /** set when the profile started from `network.preset` */
+  preset?: PresetRef;
   uplink: LinkImpairment;
   downlink: LinkImpairment;
   seed: number;
@@ -142,9 +159,15 @@ function lossOf(l: LinkInput, path: string, issues: { path: string; message: str
  *  `base` lets a sweep override keys of a scenario's profile (e.g. loss_pct). */
 export function normalizeProfile(input: z.output<typeof NetworkSchema>, pathPrefix = 'network'): NetworkProfile {
   const issues: { path: string; message: string }[] = [];
-  const { uplink, downlink, seed, outages, ...shared } = input;
+  const { uplink, downlink, seed, outages: given, preset, ...shared } = input;
+  // a preset is the bottom layer: its per-direction values, then the shared fields, then the
+  // uplink/downlink fields of the scenario (a loss kind given above replaces the preset's)
+  const base = preset ? presetNetwork(preset) : null;
+  const outages = given ?? base?.outages;
   const merged = (dir: Direction, over: LinkInput | undefined): LinkImpairment => {
-    const l: LinkInput = { ...shared, ...(over ?? {}) };
+    const fromPreset: LinkInput = base ? { ...base[dir] } : {};
+    if ((shared.loss_ge ?? over?.loss_ge) !== undefined) delete fromPreset.loss_pct;
+    const l: LinkInput = { ...fromPreset, ...shared, ...(over ?? {}) };
     // an override of one loss kind replaces the other shared kind
     if (over?.loss_ge !== undefined && over.loss_pct === undefined) delete l.loss_pct;
     if (over?.loss_pct !== undefined && over.loss_ge === undefined) delete l.loss_ge;
@@ -169,7 +192,8 @@ export function normalizeProfile(input: z.output<typeof NetworkSchema>, pathPref
   }
   // a shared problem (both loss kinds in `network`) shows up once per direction: report it once
   if (issues.length) throw new ProfileError(issues.filter((i, n) => issues.findIndex((j) => j.path === i.path && j.message === i.message) === n));
-  return { uplink: up, downlink: down, seed: seed ?? 1, outages: (outages ?? []).map((o) => ({ fromS: o.from_s, toS: o.to_s, direction: o.direction })) };
+  const ref = preset ? { preset: { name: preset, tool: PRESET_TABLE[preset].source.tool, url: PRESET_TABLE[preset].source.url, retrieved: PRESET_TABLE[preset].source.retrieved } } : {};
+  return { ...ref, uplink: up, downlink: down, seed: seed ?? 1, outages: (outages ?? []).map((o) => ({ fromS: o.from_s, toS: o.to_s, direction: o.direction })) };
 }
 
 type Issue = z.core.$ZodIssue;
@@ -243,5 +267,6 @@ export function describeProfile(p: NetworkProfile): string {
   };
   const u = d(p.uplink);
   const dn = d(p.downlink);
-  return u === dn ? `${u} each way (RTT ${baseRttMs(p)} ms)` : `up ${u}; down ${dn} (RTT ${baseRttMs(p)} ms)`;
+  const from = p.preset ? `preset ${p.preset.name}: ` : '';
+  return from + (u === dn ? `${u} each way (RTT ${baseRttMs(p)} ms)` : `up ${u}; down ${dn} (RTT ${baseRttMs(p)} ms)`);
 }

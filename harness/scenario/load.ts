@@ -11,6 +11,7 @@ import type { ConnectionMode } from '../drivers/types.ts';
 import { parseLabel, protocolDef, protocolLabel, protocolsOf, protocolsWithPattern, resolveConnections, resolveTls, type ProtocolName } from '../protocols.ts';
 import { safeText } from '../safetext.ts';
 import { composeLabel, externalOf, portClashes, serverName, splitServerSuffix, type ExternalServer } from '../extservers/spec.ts';
+import { crossFlows, type CrossFlow } from './crosstraffic.ts';
 
 /** Scenario files are a few kB. The cap keeps a hostile file within about a second: the
  *  yaml parser needs ~3.5 s and ~1 GB of memory for 1 MB of flow sequence on this machine. */
@@ -69,6 +70,8 @@ export interface Cell {
   connection: ConnectionMode;
   /** the servers' discipline in this cell: the swept value, else the scenario's `scheduling` */
   scheduling: Scheduling;
+  /** competing flows run around each job of the cell (scenario cross_traffic; none when swept off) */
+  crossTraffic?: CrossFlow[];
 }
 
 export interface LoadedScenario {
@@ -98,15 +101,22 @@ export function expandCells(s: Scenario): Cell[] {
   const sweep = s.sweep ?? {};
   const axes = Object.entries(sweep).filter(([, v]) => Array.isArray(v)) as [string, (number | string)[]][];
   /** sweep axes that are not network parameters */
-  const notNetwork = new Set(['connection', 'scheduling']);
+  const notNetwork = new Set(['connection', 'scheduling', 'cross_traffic']);
+  /** sweep axes whose values are names, not numbers */
+  const named = new Set([...notNetwork, 'preset']);
   let combos: Record<string, number | string>[] = [{}];
   for (const [key, values] of axes) {
-    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: notNetwork.has(key) ? v : Number(v) })));
+    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: named.has(key) ? v : Number(v) })));
   }
   return combos.map((params) => {
     const net: Record<string, unknown> = { ...s.network, seed: s.network.seed ?? s.seed };
     for (const [k, v] of Object.entries(params)) {
       if (notNetwork.has(k)) continue;
+      // a swept preset replaces the scenario's; the scenario's explicit fields still override it
+      if (k === 'preset') {
+        net.preset = v;
+        continue;
+      }
       if (k === 'rtt_ms') net.delay_ms = Number(v) / 2;
       else net[k] = v;
       // a swept key applies to both directions: drop per-direction overrides of it
@@ -124,7 +134,8 @@ export function expandCells(s: Scenario): Cell[] {
     const id = Object.keys(params).length ? Object.entries(params).map(([k, v]) => `${k}=${v}`).join(',') : 'base';
     const connection = (params.connection as ConnectionMode | undefined) ?? s.connection;
     const scheduling = (params.scheduling as Scheduling | undefined) ?? s.scheduling;
-    return { id, params, profile: normalizeProfile(net as any), connection, scheduling };
+    const crossTraffic = params.cross_traffic === 'off' ? [] : crossFlows(s.cross_traffic, s.tcp_cc);
+    return { id, params, profile: normalizeProfile(net as any), connection, scheduling, crossTraffic };
   });
 }
 
@@ -259,6 +270,9 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
     protocols.forEach((p, i) => {
       if (!p.tls) misfits.push(`${positionOf(doc, lc, ['protocols', i], false)} protocols.${i}: ${p.label} is cleartext; connection: resumed needs TLS (${modeWhere})`);
     });
+  }
+  if (scenario.sweep?.cross_traffic && !scenario.cross_traffic?.length) {
+    misfits.push(`${positionOf(doc, lc, ['sweep', 'cross_traffic'], false)} sweep.cross_traffic: the scenario has no cross_traffic flows to turn on and off`);
   }
   if (misfits.length) throw new ScenarioError(file, misfits);
   const name = scenario.name ?? nameFromFile(file);

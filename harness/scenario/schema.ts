@@ -1,7 +1,7 @@
 // The scenario file schema (strict: unknown keys are errors). scenarios/schema.json is
 // generated from this by `holbench schema` so editors can autocomplete.
 import { z } from 'zod';
-import { LinkSchema, NetworkSchema } from '../../netem/profile.ts';
+import { LinkSchema, NetworkSchema, PresetNameSchema } from '../../netem/profile.ts';
 import { BACKEND_CHOICES, BACKEND_NAMES } from '../../netem/backends/index.ts';
 import { TCP_CC } from '../../netem/cc.ts';
 import { QUIC_CC } from '../../h3/cc.ts';
@@ -9,6 +9,7 @@ import { DEFAULT_SCHEDULING, SCHEDULINGS } from '../../servers/scheduler.ts';
 import { parseLabel, POOLED, PROTOCOL_TABLE, PROTOCOLS, resolveConnections, resolveTls, TLS_CHOICE } from '../protocols.ts';
 import { CONNECTION_MODES } from '../drivers/types.ts';
 import { ServerField, serverProblem, splitServerSuffix, STATIC_SERVER_NAMES } from '../extservers/spec.ts';
+import { CrossTrafficSchema } from './crosstraffic.ts';
 
 /** How a job's connections begin (harness/drivers/types.ts ConnectionMode). */
 const ConnectionMode = z.enum(CONNECTION_MODES);
@@ -145,6 +146,8 @@ export const SweepSchema = z
     rate_bps: z.array(LinkSchema.shape.rate_bps.unwrap()).min(1).optional(),
     queue_packets: z.array(z.number().int().min(1).max(1_000_000)).min(1).optional(),
     connection: z.array(ConnectionMode).min(1).optional().describe(CONNECTION_DOC),
+    cross_traffic: z.array(z.enum(['off', 'on'])).min(1).optional().describe('off: the cell runs without the scenario\'s cross_traffic flows; on: with them'),
+    preset: z.array(PresetNameSchema).min(1).optional().describe('network presets (holbench presets); the scenario\'s explicit network fields still override each'),
   })
   .strict()
   .refine((s) => !(s.delay_ms && s.rtt_ms), { message: 'sweep either delay_ms or rtt_ms, not both', path: ['rtt_ms'] });
@@ -157,6 +160,7 @@ export const ScenarioSchema = z
     workload: WorkloadSchema,
     network: NetworkSchema.default({}),
     sweep: SweepSchema.optional(),
+    cross_traffic: CrossTrafficSchema.optional(),
     repetitions: z.number().int().min(1).max(100).default(3),
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
     tcp_cc: z.enum(TCP_CC).default('cubic').describe('TCP congestion control in client and server namespaces'),
