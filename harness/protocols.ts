@@ -18,7 +18,7 @@ import type { PluginName } from '../servers/registry.ts';
 import type { DriverFactory } from './drivers/types.ts';
 import type { MessageDriverFactory } from './drivers/messages.ts';
 
-export type MessagePattern = 'echo' | 'push';
+export type MessagePattern = 'echo' | 'push' | 'upload';
 
 /** How many transport connections a protocol's client may open in one job. */
 export type ConnectionRule =
@@ -142,6 +142,11 @@ export const PROTOCOL_TABLE = {
     family: 'messages', transport: 'tcp', tls: CLEAR, plugin: 'grpc', color: '#72b7b2', connections: SINGLE, patterns: ['echo'],
     summary: 'gRPC bidi-streaming Chat (grpc-js, h2c); liveness: gRPC keepalive',
     driver: async () => (await import('./drivers/grpc.ts')).createGrpcDriver('grpc-bidi'),
+  },
+  'grpc-client-stream': {
+    family: 'messages', transport: 'tcp', tls: CLEAR, plugin: 'grpc', color: '#eeca3b', connections: SINGLE, patterns: ['upload'],
+    summary: 'gRPC client-streaming Upload (grpc-js, h2c): one-way latency measured by the server, answered once with count + checksum; liveness: gRPC keepalive',
+    driver: async () => (await import('./drivers/grpc.ts')).createGrpcDriver('grpc-client-stream'),
   },
 } as const satisfies Record<string, ProtocolDef>;
 

@@ -235,7 +235,7 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
       const what = family === 'messages' ? 'does not carry messages' : 'carries messages only';
       misfits.push(`${at}: ${p.label} ${what} (workload kind ${w.kind} takes ${protocolsOf(family).join(', ')})`);
     } else if (w.kind === 'messages' && def.family === 'messages' && !def.patterns.includes(w.pattern)) {
-      misfits.push(`${at}: ${p.label} cannot carry pattern ${w.pattern} (${w.pattern} works with ${protocolsWithPattern(w.pattern).join(', ')})`);
+      misfits.push(`${at}: ${p.label} cannot carry pattern ${w.pattern} (${p.label} carries ${def.patterns.join(', ')}; ${w.pattern} works with ${protocolsWithPattern(w.pattern).join(', ')})`);
     }
   });
   // connection modes: warm/resumed are for the HTTP drivers; resumed needs a TLS session
