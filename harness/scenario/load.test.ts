@@ -142,7 +142,7 @@ workload: { kind: messages, keepalive: { ping_ms: 1000 } }
   // sse cannot echo; h2 does not carry messages; ws does not carry pages
   const p1 = bad(`protocols: [ws, sse, h2]\nworkload: { kind: messages, pattern: echo }\n`);
   assert.equal(p1.length, 2, p1.join('\n'));
-  assert.match(p1[0]!, /^1:\d+ protocols\.1: sse cannot carry pattern echo \(echo works with ws, grpc-unary, grpc-bidi\)/);
+  assert.match(p1[0]!, /^1:\d+ protocols\.1: sse cannot carry pattern echo \(sse carries push; echo works with ws, grpc-unary, grpc-bidi\)/);
   assert.match(p1[1]!, /protocols\.2: h2 does not carry messages/);
   const p2 = bad(`protocols: [h2, ws]\nworkload: { kind: page, objects: 1, object_bytes: 1 }\n`);
   assert.match(p2.join('\n'), /protocols\.1: ws carries messages only \(workload kind page takes http1\.0, http1\.1, h2, h3\)/);
