@@ -122,14 +122,16 @@ export class GrpcH3Channel {
       clearTimeout(timer);
       h.onStatus({ ...s, client });
     };
-    const hdrs: Record<string, string> = { 'content-type': GRPC_CONTENT_TYPE, te: 'trailers', ...opts.metadata };
+    // metadata comes last: it may carry its own grpc-timeout (a server deadline other than the local one)
+    const hdrs: Record<string, string> = { 'content-type': GRPC_CONTENT_TYPE, te: 'trailers' };
     if (opts.deadlineMs !== undefined) {
       hdrs['grpc-timeout'] = encodeGrpcTimeout(opts.deadlineMs);
       timer = setTimeout(() => {
-        req?.cancel();
         finish({ code: GRPC_STATUS.DEADLINE_EXCEEDED, details: `deadline of ${opts.deadlineMs} ms exceeded (client)` });
+        req?.cancel();
       }, opts.deadlineMs);
     }
+    Object.assign(hdrs, opts.metadata);
     this.getClient().then(
       (c) => {
         if (done) return;
@@ -174,8 +176,8 @@ export class GrpcH3Channel {
       cancel: () => {
         if (done) return;
         cancelled = true;
-        req?.cancel();
         finish({ code: GRPC_STATUS.CANCELLED, details: 'cancelled by the client' });
+        req?.cancel();
       },
     };
   }
