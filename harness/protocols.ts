@@ -151,22 +151,22 @@ export const PROTOCOL_TABLE = {
   // gRPC over HTTP/3: our framing (servers/grpc-wire.ts) on our h3/ stack, served by the h3
   // plugin; the same calls and patterns as the grpc-js entries above, for h2-vs-h3
   'grpc-h3-unary': {
-    family: 'messages', transport: 'udp', tls: TLS, plugin: 'h3', color: '#f58518', connections: SINGLE, patterns: ['echo'],
+    family: 'messages', transport: 'udp', tls: TLS, plugin: 'h3', color: '#d37295', connections: SINGLE, patterns: ['echo'],
     summary: 'gRPC unary Echo over HTTP/3 (our framing on our h3/ stack); liveness: QUIC idle timeout (+ PINGs)',
     driver: async () => (await import('./drivers/grpc-h3.ts')).createGrpcH3Driver('grpc-h3-unary'),
   },
   'grpc-h3-stream': {
-    family: 'messages', transport: 'udp', tls: TLS, plugin: 'h3', color: '#e45756', connections: SINGLE, patterns: ['push'],
+    family: 'messages', transport: 'udp', tls: TLS, plugin: 'h3', color: '#8cd17d', connections: SINGLE, patterns: ['push'],
     summary: 'gRPC server-streaming Push over HTTP/3; liveness: QUIC idle timeout (+ PINGs)',
     driver: async () => (await import('./drivers/grpc-h3.ts')).createGrpcH3Driver('grpc-h3-stream'),
   },
   'grpc-h3-bidi': {
-    family: 'messages', transport: 'udp', tls: TLS, plugin: 'h3', color: '#ff9da6', connections: SINGLE, patterns: ['echo'],
+    family: 'messages', transport: 'udp', tls: TLS, plugin: 'h3', color: '#499894', connections: SINGLE, patterns: ['echo'],
     summary: 'gRPC bidi-streaming Chat over HTTP/3; liveness: QUIC idle timeout (+ PINGs)',
     driver: async () => (await import('./drivers/grpc-h3.ts')).createGrpcH3Driver('grpc-h3-bidi'),
   },
   'grpc-h3-client-stream': {
-    family: 'messages', transport: 'udp', tls: TLS, plugin: 'h3', color: '#9d755d', connections: SINGLE, patterns: ['upload'],
+    family: 'messages', transport: 'udp', tls: TLS, plugin: 'h3', color: '#b6992d', connections: SINGLE, patterns: ['upload'],
     summary: 'gRPC client-streaming Upload over HTTP/3, answered once with count + checksum; liveness: QUIC idle timeout (+ PINGs)',
     driver: async () => (await import('./drivers/grpc-h3.ts')).createGrpcH3Driver('grpc-h3-client-stream'),
   },
