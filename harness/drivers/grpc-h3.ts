@@ -22,7 +22,7 @@ import type { H3Client } from '../../h3/client.ts';
 import { decodeMessage, encodeMessage, nowMs, UploadDigest } from '../../contract/messages.ts';
 import { GRPC_SERVICE, GRPC_STATUS, grpcMethods, grpcStatusName } from '../../servers/grpc-wire.ts';
 import { GrpcH3Channel, type GrpcCall, type GrpcStatus } from './grpc-h3-channel.ts';
-import type { MessageDriver, MessageDriverFactory, MessageEvents, MessagePattern, OpenParams } from './messages.ts';
+import { UploadMismatchError, type MessageDriver, type MessageDriverFactory, type MessageEvents, type MessagePattern, type OpenParams } from './messages.ts';
 
 export type GrpcH3Protocol = 'grpc-h3-unary' | 'grpc-h3-stream' | 'grpc-h3-bidi' | 'grpc-h3-client-stream';
 
@@ -197,7 +197,7 @@ export function createGrpcH3Driver(protocol: GrpcH3Protocol): MessageDriverFacto
           if (w) events!.onMessage(res.seq[i]!, w.tMs, w.bytes, res.recv_ms[i]);
         }
         if (res.count !== digest.count || res.checksum !== digest.hex()) {
-          throw new Error(`${protocol}: server got ${res.count} messages (checksum ${res.checksum.slice(0, 12)}), client sent ${digest.count} (checksum ${digest.hex().slice(0, 12)})`);
+          throw new UploadMismatchError(`${protocol}: server got ${res.count} messages (checksum ${res.checksum.slice(0, 12)}), client sent ${digest.count} (checksum ${digest.hex().slice(0, 12)})`);
         }
       },
       connectionsOpened: () => ch.connections(),

@@ -35,7 +35,7 @@ import { fileURLToPath } from 'node:url';
 import type * as GrpcJs from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
 import { decodeMessage, encodeMessage, nowMs, UploadDigest } from '../../contract/messages.ts';
-import type { MessageDriver, MessageDriverFactory, MessageEvents, MessagePattern, OpenParams } from './messages.ts';
+import { UploadMismatchError, type MessageDriver, type MessageDriverFactory, type MessageEvents, type MessagePattern, type OpenParams } from './messages.ts';
 
 export type GrpcProtocol = 'grpc-unary' | 'grpc-stream' | 'grpc-bidi' | 'grpc-client-stream';
 
@@ -273,7 +273,7 @@ export function createGrpcDriver(protocol: GrpcProtocol): MessageDriverFactory {
           if (w) events!.onMessage(res.seq[i]!, w.tMs, w.bytes, res.recv_ms[i]);
         }
         if (res.count !== digest.count || res.checksum !== digest.hex()) {
-          throw new Error(`${protocol}: server got ${res.count} messages (checksum ${res.checksum.slice(0, 12)}), client sent ${digest.count} (checksum ${digest.hex().slice(0, 12)})`);
+          throw new UploadMismatchError(`${protocol}: server got ${res.count} messages (checksum ${res.checksum.slice(0, 12)}), client sent ${digest.count} (checksum ${digest.hex().slice(0, 12)})`);
         }
       },
       send(seq) {

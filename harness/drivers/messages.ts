@@ -63,4 +63,10 @@ export interface MessageDriver {
   close(): Promise<void>;
 }
 
+/** upload: the server's answer does not match what was sent (count or checksum); the job
+ *  fails with it (a transport failure instead is a dead peer and lost messages) */
+export class UploadMismatchError extends Error {
+  override name = 'UploadMismatchError';
+}
+
 export type MessageDriverFactory = (opts: MessageDriverOptions) => Promise<MessageDriver>;

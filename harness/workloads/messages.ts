@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { nowMs } from '../../contract/messages.ts';
 import { percentiles } from '../metrics.ts';
-import type { MessageDriver } from '../drivers/messages.ts';
+import { UploadMismatchError, type MessageDriver } from '../drivers/messages.ts';
 import type { MessagesWorkloadT } from '../scenario/schema.ts';
 
 export interface MessageRow {
@@ -114,11 +114,17 @@ export async function runMessages(driver: MessageDriver, w: MessagesWorkloadT, i
     // the answer comes after the half-close; a failed or late one leaves every message lost
     const left = deadline - nowMs();
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      driver.finish().catch((e: Error) => onDead('error:upload', e.message)),
-      new Promise<void>((r) => (timer = setTimeout(() => (onDead('timeout', `no upload answer within duration_s`), r()), Math.max(0, left)))),
-    ]);
-    clearTimeout(timer);
+    try {
+      await Promise.race([
+        driver.finish().catch((e: Error) => {
+          if (e instanceof UploadMismatchError) throw e; // the job fails with it
+          onDead('error:upload', e.message);
+        }),
+        new Promise<void>((r) => (timer = setTimeout(() => (onDead('timeout', `no upload answer within duration_s`), r()), Math.max(0, left)))),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   } else {
     let next = 1;
     while (nowMs() < deadline) {
