@@ -45,6 +45,10 @@ export interface ResponseScheduling {
   priorityOf(header: string | undefined, update: string | null): ResponsePriority;
 }
 
+/** Request body bytes kept for a handler that has not called readBody() yet; beyond this an
+ *  unread body is discarded (handlers that read bodies call readBody() when dispatched). */
+const MAX_UNREAD_BODY = 1 << 20;
+
 /** PRIORITY_UPDATE frames kept for streams not yet open (RFC 9218 section 7: a server may bound this). */
 const MAX_EARLY_UPDATES = 256;
 
@@ -71,7 +75,7 @@ export interface H3Request {
    *  response was completely handed to QUIC; never aborted after that */
   readonly signal: AbortSignal;
   /** Read the request body as it arrives (DATA payloads, then end at the FIN); what came
-   *  before the call is delivered at once. A chunk is valid during the call only (copy what
+   *  before the call is delivered at once (up to 1 MiB). A chunk is valid during the call only (copy what
    *  you keep). Without a reader the body is discarded. */
   readBody(sink: { data(chunk: Buffer): void; end(): void }): void;
 }
@@ -206,6 +210,7 @@ class ServerRequest implements H3Request {
   private ac: AbortController | null = null;
   private bodySink: { data(chunk: Buffer): void; end(): void } | null = null;
   private bodyEarly: Buffer[] = [];
+  private bodyEarlyBytes = 0;
   private bodyEnded = false;
 
   constructor(
@@ -236,7 +241,10 @@ class ServerRequest implements H3Request {
   bodyData(c: Buffer): void {
     if (this.bodyEnded) return;
     if (this.bodySink) this.bodySink.data(c);
-    else if (!this.finished) this.bodyEarly.push(Buffer.from(c)); // read() hands out a reused slab
+    else if (!this.finished && this.bodyEarlyBytes + c.length <= MAX_UNREAD_BODY) {
+      this.bodyEarlyBytes += c.length;
+      this.bodyEarly.push(Buffer.from(c)); // read() hands out a reused slab
+    }
   }
 
   /** @internal the request's FIN */
