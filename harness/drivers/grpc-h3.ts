@@ -92,6 +92,7 @@ export function createGrpcH3Driver(protocol: GrpcH3Protocol): MessageDriverFacto
       return new Promise<void>((resolve, reject) => {
         const call = ch.call(meth.path, {}, {
           onHeaders: () => {
+            if (!established && !first) reopens++; // a reconnect that worked (failed attempts retry)
             established = true;
             resolve();
           },
@@ -106,7 +107,6 @@ export function createGrpcH3Driver(protocol: GrpcH3Protocol): MessageDriverFacto
             if (!p.resume || complete) return;
             retryTimer = setTimeout(() => {
               if (closed) return;
-              reopens++;
               openStream(highest, false).catch(() => {}); // a failed reopen retries from its own status
             }, ka.retryMs ?? 1000);
           },
