@@ -1,5 +1,5 @@
-// Client side of the messaging protocols (ws, sse, longpoll, grpc-unary, grpc-stream,
-// grpc-bidi). One file per transport family, picked in harness/drivers/registry.ts
+// Client side of the messaging protocols (ws, sse*, longpoll, grpc-* on grpc-js, grpc-h3-*
+// on our HTTP/3). One file per transport family, picked in harness/drivers/registry.ts
 // (messageDriverFor). Drivers run in the client namespace, in the agent, and never print.
 // The message format, push schedule and keepalive settings are in contract/messages.ts.
 import type { Keepalive } from '../../contract/messages.ts';
