@@ -120,6 +120,7 @@ export class GrpcH3Channel {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      body.end(); // half-close what the server will not read any more (a status before our end())
       h.onStatus({ ...s, client });
     };
     // metadata comes last: it may carry its own grpc-timeout (a server deadline other than the local one)
