@@ -9,6 +9,8 @@
 // produced the message (PushSchedules.follow). All namespaces share one kernel clock, so server->client one-way latency is
 // recv_t_ms - t_ms without clock sync.
 
+import { createHash } from 'node:crypto';
+
 /** Wall-clock ms with sub-ms resolution; identical across namespaces of one host. */
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 
@@ -167,4 +169,21 @@ export interface DeadPeerEvent {
   atMs: number;
   /** e.g. 'ws-ping', 'grpc-keepalive', 'sse-write', 'tcp-keepalive', 'h2-ping', 'quic-idle' */
   mechanism: string;
+}
+
+/** Upload (client streaming) checksum both ends compute: sha256 hex over every message's
+ *  bytes (latin1) in order. The server's value over what arrived must equal the client's
+ *  over what it sent, or a message was lost, reordered or altered on the way. */
+export class UploadDigest {
+  private readonly h = createHash('sha256');
+  count = 0;
+
+  add(data: string): void {
+    this.h.update(data, 'latin1');
+    this.count++;
+  }
+
+  hex(): string {
+    return this.h.copy().digest('hex');
+  }
 }

@@ -5,6 +5,7 @@ import { encodeFrame, Frame, FrameReader } from './frames.ts';
 import { decodeFieldSection, encodeFieldSection, type HeaderList } from './qpack.ts';
 import { buildConfig, quicConnect, type TransportOptions } from './quic.ts';
 import { H3Session, MAX_FIELD_SECTION_SIZE, parseFields, type BidiHandler } from './session.ts';
+import type { PushBody } from './server.ts';
 
 export interface ConnectOptions extends TransportOptions {
   /** TLS server name (SNI and certificate check); defaults to host */
@@ -20,10 +21,12 @@ export interface ConnectOptions extends TransportOptions {
   session?: Uint8Array;
 }
 
-/** Callbacks for one response, in order: headers -> data* -> end, or error at any point. */
+/** Callbacks for one response, in order: headers -> data* -> trailers? -> end, or error at any point. */
 export interface ResponseSink {
   headers?(status: number, headers: Record<string, string>, ids: { streamId: number; connId: string }): void;
   data?(chunk: Buffer): void;
+  /** the trailing HEADERS frame (RFC 9114 4.1), validated (no pseudo-headers) */
+  trailers?(headers: Record<string, string>): void;
   end?(): void;
   error?(err: Error): void;
 }
@@ -62,6 +65,8 @@ class ClientRequest implements H3ClientRequest, BidiHandler {
     private readonly sink: ResponseSink,
     /** RFC 9218 PRIORITY_UPDATE value sent on the control stream just before the HEADERS */
     readonly priorityUpdate: string | null = null,
+    /** request body written over time (DATA frames, FIN at its end()); null = no body */
+    readonly body: PushBody | null = null,
   ) {}
 
   opened(id: number): void {
@@ -94,6 +99,7 @@ class ClientRequest implements H3ClientRequest, BidiHandler {
   }
 
   abort(err: Error): void {
+    this.body?.settle(err);
     if (this.state === 'done') return;
     this.state = 'done';
     this.sink.error?.(err);
@@ -114,8 +120,9 @@ class ClientRequest implements H3ClientRequest, BidiHandler {
         return;
       }
       if (this.state === 'body') {
-        parseFields(decodeFieldSection(p, { maxSectionSize: MAX_FIELD_SECTION_SIZE }), 'trailers');
+        const t = parseFields(decodeFieldSection(p, { maxSectionSize: MAX_FIELD_SECTION_SIZE }), 'trailers');
         this.state = 'trailers';
+        this.sink.trailers?.(t.headers);
         return;
       }
       throw connErr(H3Code.FRAME_UNEXPECTED, 'HEADERS after trailers');
@@ -168,11 +175,13 @@ export class H3Client extends H3Session {
     });
   }
 
-  /** Send a request (no body). Never throws: failures arrive on sink.error. With
+  /** Send a request. Never throws: failures arrive on sink.error. With o.body (a PushBody),
+   *  the request body is streamed as it is written and its end() sends the FIN; without, the
+   *  HEADERS carry the FIN. With
    *  o.priorityUpdate, a PRIORITY_UPDATE frame for the request's stream goes out on the
    *  control stream just before its HEADERS (what Chromium's quiche does for a priority other
    *  than the default). */
-  request(method: string, path: string, headers: Record<string, string> = {}, sink: ResponseSink = {}, o: { priorityUpdate?: string } = {}): H3ClientRequest {
+  request(method: string, path: string, headers: Record<string, string> = {}, sink: ResponseSink = {}, o: { priorityUpdate?: string; body?: PushBody } = {}): H3ClientRequest {
     const list: HeaderList = [
       [':method', method],
       [':scheme', 'https'],
@@ -180,7 +189,7 @@ export class H3Client extends H3Session {
       [':path', path],
     ];
     for (const [k, v] of Object.entries(headers)) list.push([k.toLowerCase(), v]);
-    const req = new ClientRequest(this, encodeFrame(Frame.HEADERS, encodeFieldSection(list)), sink, o.priorityUpdate ?? null);
+    const req = new ClientRequest(this, encodeFrame(Frame.HEADERS, encodeFieldSection(list)), sink, o.priorityUpdate ?? null, o.body ?? null);
     if (this.closedErr) {
       queueMicrotask(() => req.abort(this.closedErr!));
       return req;
@@ -283,7 +292,7 @@ export class H3Client extends H3Session {
       if (this.conn.peerStreamsLeftBidi() <= 0) return;
       const req = this.queue[0]!;
       const id = this.nextBidi;
-      if (!this.conn.tryOpen(id, req.headerBlock, true)) return;
+      if (!this.conn.tryOpen(id, req.headerBlock, !req.body)) return;
       // Queued after the HEADERS, the frame still leaves before them: our control stream is
       // the most urgent in quiche's packet scheduler (session.ts), request streams are not.
       if (req.priorityUpdate !== null) this.sendPriorityUpdate(id, req.priorityUpdate);
@@ -292,6 +301,16 @@ export class H3Client extends H3Session {
       if (!this.conn.established()) this.earlyRequests++;
       req.opened(id);
       this.open.add(req);
+      if (req.body) {
+        const b = req.body;
+        const pull = () => {
+          const out = b.take();
+          if (out === null) b.settle(null);
+          return out;
+        };
+        this.conn.write(id, [], false, pull, (err) => b.settle(err));
+        b.attach(() => this.conn.schedule());
+      }
       this.bidi.set(id, {
         chunk: (d) => req.chunk(d),
         fin: () => {

@@ -45,6 +45,10 @@ export interface ResponseScheduling {
   priorityOf(header: string | undefined, update: string | null): ResponsePriority;
 }
 
+/** Request body bytes kept for a handler that has not called readBody() yet; beyond this an
+ *  unread body is discarded (handlers that read bodies call readBody() when dispatched). */
+const MAX_UNREAD_BODY = 1 << 20;
+
 /** PRIORITY_UPDATE frames kept for streams not yet open (RFC 9218 section 7: a server may bound this). */
 const MAX_EARLY_UPDATES = 256;
 
@@ -70,6 +74,10 @@ export interface H3Request {
   /** aborted (reason: the error) if the request's stream or connection is gone before the
    *  response was completely handed to QUIC; never aborted after that */
   readonly signal: AbortSignal;
+  /** Read the request body as it arrives (DATA payloads, then end at the FIN); what came
+   *  before the call is delivered at once (up to 1 MiB). A chunk is valid during the call only (copy what
+   *  you keep). Without a reader the body is discarded. */
+  readBody(sink: { data(chunk: Buffer): void; end(): void }): void;
 }
 
 /**
@@ -85,6 +93,8 @@ export class PushBody {
   private result: { err: Error | null } | null = null;
   private listeners: ((err: Error | null) => void)[] = [];
   private wake: (() => void) | null = null;
+  /** the trailing HEADERS frame to send after the last DATA, once end(trailers) said so */
+  private trailersFrame: Buffer | null = null;
 
   /** write() returns false once this much is waiting for the stream (it still queues) */
   constructor(readonly highWaterMark = 1 << 20) {}
@@ -101,10 +111,12 @@ export class PushBody {
     return this.pendingBytes < this.highWaterMark;
   }
 
-  /** Finish the stream once what is queued went out. */
-  end(): void {
+  /** Finish the stream once what is queued went out; with `trailers`, a trailing HEADERS
+   *  frame (RFC 9114 4.1: no pseudo-headers) goes out after the body, before the FIN. */
+  end(trailers?: Record<string, string>): void {
     if (this.result || this.ended) return;
     this.ended = true;
+    if (trailers) this.trailersFrame = encodeFrame(Frame.HEADERS, encodeFieldSection(Object.entries(trailers).map(([k, v]) => [k.toLowerCase(), v])));
     this.wake?.();
   }
 
@@ -133,6 +145,11 @@ export class PushBody {
 
   /** @internal what the stream may send now: DATA frame buffers, [] (nothing yet), or null (end) */
   take(): Buffer[] | null {
+    if (this.pendingBytes === 0 && this.ended && this.trailersFrame) {
+      const t = this.trailersFrame;
+      this.trailersFrame = null;
+      return [t];
+    }
     if (this.pendingBytes === 0) return this.ended && !this.result ? null : [];
     const out = [encodeFrameHeader(Frame.DATA, this.pendingBytes), ...this.pending];
     this.pending = [];
@@ -161,8 +178,10 @@ export interface H3Reply {
   status: number;
   headers?: Record<string, string>;
   /** the body; an iterable is pulled lazily as flow control allows; a PushBody is sent as
-   *  it is written */
+   *  it is written (its end(trailers) sends trailers) */
   body?: Buffer | string | Iterable<Buffer> | PushBody;
+  /** a trailing HEADERS frame after a Buffer/string body (or none) */
+  trailers?: Record<string, string>;
 }
 
 export type H3Handler = (req: H3Request) => H3Reply | Promise<H3Reply>;
@@ -189,6 +208,10 @@ class ServerRequest implements H3Request {
   goneErr: Error | null = null;
   push: PushBody | null = null;
   private ac: AbortController | null = null;
+  private bodySink: { data(chunk: Buffer): void; end(): void } | null = null;
+  private bodyEarly: Buffer[] = [];
+  private bodyEarlyBytes = 0;
+  private bodyEnded = false;
 
   constructor(
     readonly method: string,
@@ -206,6 +229,29 @@ class ServerRequest implements H3Request {
       if (this.goneErr) this.ac.abort(this.goneErr);
     }
     return this.ac.signal;
+  }
+
+  readBody(sink: { data(chunk: Buffer): void; end(): void }): void {
+    this.bodySink = sink;
+    for (const c of this.bodyEarly.splice(0)) sink.data(c);
+    if (this.bodyEnded) sink.end();
+  }
+
+  /** @internal a DATA payload of the request */
+  bodyData(c: Buffer): void {
+    if (this.bodyEnded) return;
+    if (this.bodySink) this.bodySink.data(c);
+    else if (!this.finished && this.bodyEarlyBytes + c.length <= MAX_UNREAD_BODY) {
+      this.bodyEarlyBytes += c.length;
+      this.bodyEarly.push(Buffer.from(c)); // read() hands out a reused slab
+    }
+  }
+
+  /** @internal the request's FIN */
+  bodyEnd(): void {
+    if (this.bodyEnded) return;
+    this.bodyEnded = true;
+    this.bodySink?.end();
   }
 
   gone(err: Error): void {
@@ -340,12 +386,13 @@ class ServerSession extends H3Session {
     const reader = new FrameReader(MAX_FIELD_SECTION_SIZE);
     let state: 'headers' | 'body' | 'trailers' = 'headers';
     let finished = false;
+    let req: ServerRequest | null = null;
     const sink = {
       frame: (type: number, p: Buffer) => {
         if (type === Frame.HEADERS) {
           if (state === 'headers') {
             state = 'body';
-            this.dispatch(id, decodeFieldSection(p, { maxSectionSize: MAX_FIELD_SECTION_SIZE }));
+            req = this.dispatch(id, decodeFieldSection(p, { maxSectionSize: MAX_FIELD_SECTION_SIZE }));
             return;
           }
           if (state === 'body') {
@@ -357,7 +404,7 @@ class ServerSession extends H3Session {
         }
         throw connErr(H3Code.FRAME_UNEXPECTED, `frame 0x${type.toString(16)} on a request stream`);
       },
-      data: () => {}, // request bodies are read (for flow control) and discarded
+      data: (c: Buffer) => req?.bodyData(c), // discarded unless the handler reads the body
       dataHeader: () => {
         if (state !== 'body') throw connErr(H3Code.FRAME_UNEXPECTED, `DATA in state ${state}`);
       },
@@ -368,6 +415,7 @@ class ServerSession extends H3Session {
         if (!reader.atBoundary()) throw connErr(H3Code.FRAME_ERROR, 'request stream ended inside a frame');
         if (state === 'headers') throw new H3Error(H3Code.REQUEST_INCOMPLETE, 'stream', 'request ended before HEADERS');
         finished = true;
+        req?.bodyEnd();
       },
       reset: (code) => this.streamGone(id, new QuicError('HOLBENCH_QUIC_RESET', `stream ${id} reset by peer with code 0x${code.toString(16)}`, code)),
       abort: (e) => {
@@ -377,7 +425,7 @@ class ServerSession extends H3Session {
     };
   }
 
-  private dispatch(id: number, fields: HeaderList): void {
+  private dispatch(id: number, fields: HeaderList): ServerRequest {
     const f = parseFields(fields, 'request');
     const method = f.pseudo.get(':method')!;
     const req = new ServerRequest(method, f.pseudo.get(':path') ?? '', f.pseudo.get(':authority') ?? f.headers.host ?? '', f.headers, id, this.connId, !this.conn.established());
@@ -397,6 +445,7 @@ class ServerSession extends H3Session {
     Promise.resolve(reply)
       .catch((e: Error): H3Reply => ({ status: 500, body: `handler error: ${e?.message}` }))
       .then((r) => this.respond(req, r));
+    return req;
   }
 
   private respond(req: ServerRequest, reply: H3Reply): void {
@@ -414,15 +463,16 @@ class ServerSession extends H3Session {
       body = undefined;
     }
     const headersFrame = encodeFrame(Frame.HEADERS, encodeFieldSection(replyHeaders(reply, Buffer.isBuffer(body) ? body.length : body ? null : 0)));
+    const trailers = reply.trailers && !(body instanceof PushBody) ? [encodeFrame(Frame.HEADERS, encodeFieldSection(Object.entries(reply.trailers).map(([k, v]) => [k.toLowerCase(), v])))] : [];
     // Bodies pulled over time take turns through the scheduler; the response's HEADERS go
     // out with its first turn. Whole-buffer replies and event streams are written at once.
     this.prioritize(req, !!body && !Buffer.isBuffer(body) && !(body instanceof PushBody));
     if (!body || (Buffer.isBuffer(body) && body.length === 0)) {
-      this.conn.write(id, [headersFrame], true);
+      this.conn.write(id, [headersFrame, ...trailers], true);
       return done();
     }
     if (Buffer.isBuffer(body)) {
-      this.conn.write(id, [headersFrame, encodeFrameHeader(Frame.DATA, body.length), body], true);
+      this.conn.write(id, [headersFrame, encodeFrameHeader(Frame.DATA, body.length), body, ...trailers], true);
       return done();
     }
     const onStop = (err: QuicError) => this.streamGone(id, err);
@@ -452,6 +502,7 @@ class ServerSession extends H3Session {
       for (let i = 0; i < PULL_CHUNKS; i++) {
         const n = it.next();
         if (n.done) {
+          if (out.length === 0 && trailers.length) return trailers.splice(0);
           if (out.length === 0) {
             done();
             return null;

@@ -18,7 +18,7 @@ import type { PluginName } from '../servers/registry.ts';
 import type { DriverFactory } from './drivers/types.ts';
 import type { MessageDriverFactory } from './drivers/messages.ts';
 
-export type MessagePattern = 'echo' | 'push';
+export type MessagePattern = 'echo' | 'push' | 'upload';
 
 /** How many transport connections a protocol's client may open in one job. */
 export type ConnectionRule =
@@ -142,6 +142,33 @@ export const PROTOCOL_TABLE = {
     family: 'messages', transport: 'tcp', tls: CLEAR, plugin: 'grpc', color: '#72b7b2', connections: SINGLE, patterns: ['echo'],
     summary: 'gRPC bidi-streaming Chat (grpc-js, h2c); liveness: gRPC keepalive',
     driver: async () => (await import('./drivers/grpc.ts')).createGrpcDriver('grpc-bidi'),
+  },
+  'grpc-client-stream': {
+    family: 'messages', transport: 'tcp', tls: CLEAR, plugin: 'grpc', color: '#eeca3b', connections: SINGLE, patterns: ['upload'],
+    summary: 'gRPC client-streaming Upload (grpc-js, h2c): one-way latency measured by the server, answered once with count + checksum; liveness: gRPC keepalive',
+    driver: async () => (await import('./drivers/grpc.ts')).createGrpcDriver('grpc-client-stream'),
+  },
+  // gRPC over HTTP/3: our framing (servers/grpc-wire.ts) on our h3/ stack, served by the h3
+  // plugin; the same calls and patterns as the grpc-js entries above, for h2-vs-h3
+  'grpc-h3-unary': {
+    family: 'messages', transport: 'udp', tls: TLS, plugin: 'h3', color: '#d37295', connections: SINGLE, patterns: ['echo'],
+    summary: 'gRPC unary Echo over HTTP/3 (our framing on our h3/ stack); liveness: QUIC idle timeout (+ PINGs)',
+    driver: async () => (await import('./drivers/grpc-h3.ts')).createGrpcH3Driver('grpc-h3-unary'),
+  },
+  'grpc-h3-stream': {
+    family: 'messages', transport: 'udp', tls: TLS, plugin: 'h3', color: '#8cd17d', connections: SINGLE, patterns: ['push'],
+    summary: 'gRPC server-streaming Push over HTTP/3; liveness: QUIC idle timeout (+ PINGs)',
+    driver: async () => (await import('./drivers/grpc-h3.ts')).createGrpcH3Driver('grpc-h3-stream'),
+  },
+  'grpc-h3-bidi': {
+    family: 'messages', transport: 'udp', tls: TLS, plugin: 'h3', color: '#499894', connections: SINGLE, patterns: ['echo'],
+    summary: 'gRPC bidi-streaming Chat over HTTP/3; liveness: QUIC idle timeout (+ PINGs)',
+    driver: async () => (await import('./drivers/grpc-h3.ts')).createGrpcH3Driver('grpc-h3-bidi'),
+  },
+  'grpc-h3-client-stream': {
+    family: 'messages', transport: 'udp', tls: TLS, plugin: 'h3', color: '#b6992d', connections: SINGLE, patterns: ['upload'],
+    summary: 'gRPC client-streaming Upload over HTTP/3, answered once with count + checksum; liveness: QUIC idle timeout (+ PINGs)',
+    driver: async () => (await import('./drivers/grpc-h3.ts')).createGrpcH3Driver('grpc-h3-client-stream'),
   },
 } as const satisfies Record<string, ProtocolDef>;
 

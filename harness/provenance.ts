@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { run } from '../proc/exec.ts';
 
 const require = createRequire(import.meta.url);
-const DEPS = ['undici', 'ws', '@grpc/grpc-js', 'autocannon', '@matrixai/quic', 'vega', 'vega-lite', 'zod', 'hdr-histogram-js'];
+const DEPS = ['undici', 'ws', '@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs', 'autocannon', '@matrixai/quic', 'vega', 'vega-lite', 'zod', 'hdr-histogram-js'];
 
 function pkgVersion(name: string): string | null {
   try {

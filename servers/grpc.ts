@@ -2,6 +2,9 @@
 //   Echo  (unary)          -> grpc-unary: the reply is the request unchanged
 //   Push  (server stream)  -> grpc-stream: follows the shared push schedule (resume with `after`)
 //   Chat  (bidi stream)    -> grpc-bidi: every message echoed on the same stream
+//   Upload (client stream) -> grpc-client-stream: the server notes each message's arrival
+//                             (seq, its wall clock) and answers once, after the client's
+//                             half-close, with count + sha256 checksum + the arrivals
 //
 // Connections: we own the listening socket (node:net) and hand each accepted TCP connection
 // to grpc-js through its public ConnectionInjector (Server.createConnectionInjector), so
@@ -24,13 +27,19 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import grpc from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
-import { DeadPeerLog, encodeMessage, nowMs, parsePushParams, PushSchedules } from '../contract/messages.ts';
+import { decodeMessage, DeadPeerLog, encodeMessage, nowMs, parsePushParams, PushSchedules, UploadDigest } from '../contract/messages.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
 
 export const GRPC_PROTO = fileURLToPath(new URL('./holbench.proto', import.meta.url));
 
 interface Msg {
   data: string;
+}
+interface UploadSummary {
+  count: number;
+  checksum: string;
+  seq: number[];
+  recv_ms: number[];
 }
 interface PushRequest {
   stream: string;
@@ -134,6 +143,19 @@ export function grpcPlugin(): ServerPlugin {
       });
       call.on('cancelled', () => void (ended = true));
       call.on('error', () => void (ended = true));
+    },
+    Upload(call: grpc.ServerReadableStream<Msg, UploadSummary>, cb: grpc.sendUnaryData<UploadSummary>) {
+      stats.requests++;
+      const digest = new UploadDigest();
+      const seq: number[] = [];
+      const recvMs: number[] = [];
+      call.on('data', (m: Msg) => {
+        const at = nowMs();
+        digest.add(m.data);
+        seq.push(decodeMessage(m.data)?.seq ?? 0);
+        recvMs.push(at);
+      });
+      call.on('end', () => cb(null, { count: digest.count, checksum: digest.hex(), seq, recv_ms: recvMs }));
     },
   };
 

@@ -2,6 +2,8 @@
 //
 //   GET /sse?<push params>   text/event-stream (`sse-h3`): servers/eventstream.ts over one
 //                            HTTP/3 stream; Last-Event-ID resumes; no comment heartbeats
+//   content-type application/grpc   gRPC over HTTP/3 (`grpc-h3-*`, servers/grpc-h3.ts): the
+//                            Messages service of holbench.proto, status in trailers
 //   everything else          the deterministic payload endpoints (servers/h3-payload.ts)
 //
 // Liveness (ctx.keepalive, messages workloads only): quicIdleTimeoutMs is the listener's QUIC
@@ -17,7 +19,7 @@
 // scheduler; the client's Priority header and PRIORITY_UPDATE frames count under `browser`.
 //
 // stats(): connections = QUIC connections accepted; requests = HTTP/3 requests; extra:
-// messagesSent (event-stream messages written), deadPeers.
+// messagesSent (event-stream and gRPC messages written), deadPeers.
 import { h3Support } from '../h3/binding.ts';
 import { payloadHandler } from './h3-payload.ts';
 import { H3UnsupportedError } from '../h3/errors.ts';
@@ -25,6 +27,7 @@ import type { H3Reply, H3Request, H3Server, PushBody as PushBodyT } from '../h3/
 import { EVENT_STREAM_HEADERS, followEventStream, resumeFrom } from './eventstream.ts';
 import { DeadPeerLog, parsePushParams, PushSchedules, type DeadPeerEvent, type Keepalive } from '../contract/messages.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
+import { grpcH3Handler, isGrpcRequest } from './grpc-h3.ts';
 import { DEFAULT_SCHEDULING, priorityFor, WriteScheduler, type Scheduling } from './scheduler.ts';
 
 export { h3Support };
@@ -73,6 +76,7 @@ export function h3Plugin(): H3Plugin {
   const handler = (req: H3Request): H3Reply => {
     const path = req.path;
     if (path.startsWith('/sse') && (path.length === 4 || path[4] === '?')) return onSse(req);
+    if (isGrpcRequest(req)) return grpcH3Handler(req, { PushBody, schedules, streams, onSent: () => void messagesSent++ });
     return payloadHandler(req);
   };
 

@@ -5,6 +5,10 @@
 //               fail-fast semantics); a failed RPC is a lost message
 //   grpc-stream push: one Push server stream following the server's schedule
 //   grpc-bidi   echo: one Chat stream; every message written on it comes back on it
+//   grpc-client-stream upload: one Upload client stream; finish() half-closes it and
+//               checks the server's answer (count and sha256 checksum must match what was
+//               written), then reports each arrival with the server's receive time. No
+//               resume: a failed upload is one failed call (every message lost).
 //
 // Connections: grpc-js exposes no connection events, so connectionsOpened() counts the
 // channel's connectivity transitions into READY (each one is a new HTTP/2 transport).
@@ -30,10 +34,10 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type * as GrpcJs from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
-import { decodeMessage, encodeMessage } from '../../contract/messages.ts';
-import type { MessageDriver, MessageDriverFactory, MessageEvents, MessagePattern, OpenParams } from './messages.ts';
+import { decodeMessage, encodeMessage, nowMs, UploadDigest } from '../../contract/messages.ts';
+import { UploadMismatchError, type MessageDriver, type MessageDriverFactory, type MessageEvents, type MessagePattern, type OpenParams } from './messages.ts';
 
-export type GrpcProtocol = 'grpc-unary' | 'grpc-stream' | 'grpc-bidi';
+export type GrpcProtocol = 'grpc-unary' | 'grpc-stream' | 'grpc-bidi' | 'grpc-client-stream';
 
 const PROTO = fileURLToPath(new URL('../../servers/holbench.proto', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -46,7 +50,14 @@ type MessagesClient = GrpcJs.Client & {
   Echo(req: Msg, md: GrpcJs.Metadata, opts: GrpcJs.CallOptions, cb: (err: GrpcJs.ServiceError | null, res?: Msg) => void): GrpcJs.ClientUnaryCall;
   Push(req: { stream: string; count: number; interval_ms: number; bytes: number; after: number }, md: GrpcJs.Metadata): GrpcJs.ClientReadableStream<Msg>;
   Chat(md: GrpcJs.Metadata): GrpcJs.ClientDuplexStream<Msg, Msg>;
+  Upload(md: GrpcJs.Metadata, cb: (err: GrpcJs.ServiceError | null, res?: UploadSummary) => void): GrpcJs.ClientWritableStream<Msg>;
 };
+interface UploadSummary {
+  count: number;
+  checksum: string;
+  seq: number[];
+  recv_ms: number[];
+}
 
 // --- grpc-js with the keepalive tracer -------------------------------------------------
 
@@ -101,6 +112,7 @@ const PATTERNS: Record<GrpcProtocol, readonly MessagePattern[]> = {
   'grpc-unary': ['echo'],
   'grpc-stream': ['push'],
   'grpc-bidi': ['echo'],
+  'grpc-client-stream': ['upload'],
 };
 
 interface StreamState {
@@ -139,6 +151,10 @@ export function createGrpcDriver(protocol: GrpcProtocol): MessageDriverFactory {
     let stream: StreamState | undefined;
     let retryTimer: NodeJS.Timeout | undefined;
     const unaryCalls = new Set<GrpcJs.ClientUnaryCall>();
+    /** grpc-client-stream: the call, what was written (seq -> send stamp, bytes), the answer */
+    let upload: { call: GrpcJs.ClientWritableStream<Msg>; answer: Promise<UploadSummary>; failed: boolean } | undefined;
+    const uploaded = new Map<number, { tMs: number; bytes: number }>();
+    const digest = new UploadDigest();
 
     // connections: every entry into READY is a new transport
     let state = channel.getConnectivityState(false);
@@ -155,6 +171,7 @@ export function createGrpcDriver(protocol: GrpcProtocol): MessageDriverFactory {
     const onKeepalive = (a: string) => {
       if (closed || a !== addr || !events) return;
       if (stream) stream.dead = true;
+      if (upload) upload.failed = true;
       events.onDead('grpc-keepalive', `keepalive PING not acknowledged within ${pingTimeoutMs} ms; grpc-js dropped the connection`);
     };
     keepaliveWatchers.add(onKeepalive);
@@ -221,13 +238,43 @@ export function createGrpcDriver(protocol: GrpcProtocol): MessageDriverFactory {
         if (closed) throw new Error(`${protocol}: driver closed`);
         params = p;
         events = ev;
-        if (protocol === 'grpc-unary') {
+        if (protocol === 'grpc-unary' || protocol === 'grpc-client-stream') {
           await new Promise<void>((resolve, reject) =>
             client.waitForReady(Date.now() + opts.requestTimeoutMs, (err) => (err ? reject(new Error(`${protocol}: channel not ready within ${opts.requestTimeoutMs} ms: ${err.message}`)) : resolve())),
           );
+          if (protocol === 'grpc-client-stream') {
+            let call!: GrpcJs.ClientWritableStream<Msg>;
+            const answer = new Promise<UploadSummary>((resolve, reject) => {
+              call = client.Upload(new grpc.Metadata(), (err, res) => {
+                if (err || !res) {
+                  const what = `error:${grpc.status[err?.code ?? grpc.status.UNKNOWN] ?? err?.code}`;
+                  if (!closed && upload && !upload.failed) {
+                    upload.failed = true;
+                    events!.onDead(what, err?.details || what);
+                  }
+                  return reject(new Error(`${protocol}: upload failed: ${what} ${err?.details ?? ''}`));
+                }
+                resolve(res);
+              });
+            });
+            answer.catch(() => {});
+            upload = { call, answer, failed: false };
+          }
           return;
         }
         await withTimeout(openStream(0, true), () => stream?.call.cancel());
+      },
+      async finish() {
+        if (protocol !== 'grpc-client-stream' || !upload) throw new Error(`${protocol}: finish() is for uploads`);
+        upload.call.end();
+        const res = await upload.answer;
+        for (let i = 0; i < res.seq.length; i++) {
+          const w = uploaded.get(res.seq[i]!);
+          if (w) events!.onMessage(res.seq[i]!, w.tMs, w.bytes, res.recv_ms[i]);
+        }
+        if (res.count !== digest.count || res.checksum !== digest.hex()) {
+          throw new UploadMismatchError(`${protocol}: server got ${res.count} messages (checksum ${res.checksum.slice(0, 12)}), client sent ${digest.count} (checksum ${digest.hex().slice(0, 12)})`);
+        }
       },
       send(seq) {
         if (closed || !params) return;
@@ -238,6 +285,13 @@ export function createGrpcDriver(protocol: GrpcProtocol): MessageDriverFactory {
             if (!err && res) deliver(res.data);
           });
           unaryCalls.add(call);
+        } else if (protocol === 'grpc-client-stream') {
+          if (!upload || upload.failed || !upload.call.writable) return;
+          const tMs = nowMs();
+          const data = encodeMessage(seq, params.bytes, tMs);
+          uploaded.set(seq, { tMs, bytes: data.length });
+          digest.add(data);
+          upload.call.write({ data });
         } else if (protocol === 'grpc-bidi') {
           const c = stream?.call as GrpcJs.ClientDuplexStream<Msg, Msg> | undefined;
           if (c && c.writable) c.write({ data });
@@ -252,6 +306,7 @@ export function createGrpcDriver(protocol: GrpcProtocol): MessageDriverFactory {
         clearTimeout(retryTimer);
         stream?.call.cancel();
         for (const c of unaryCalls) c.cancel();
+        upload?.call.cancel();
         unaryCalls.clear();
         client.close();
       },

@@ -1,11 +1,11 @@
-// Client side of the messaging protocols (ws, sse, longpoll, grpc-unary, grpc-stream,
-// grpc-bidi). One file per transport family, picked in harness/drivers/registry.ts
+// Client side of the messaging protocols (ws, sse*, longpoll, grpc-* on grpc-js, grpc-h3-*
+// on our HTTP/3). One file per transport family, picked in harness/drivers/registry.ts
 // (messageDriverFor). Drivers run in the client namespace, in the agent, and never print.
 // The message format, push schedule and keepalive settings are in contract/messages.ts.
 import type { Keepalive } from '../../contract/messages.ts';
 import type { DriverTarget } from './types.ts';
 
-export type MessagePattern = 'echo' | 'push';
+export type MessagePattern = 'echo' | 'push' | 'upload';
 
 export interface MessageDriverOptions {
   target: DriverTarget;
@@ -31,8 +31,10 @@ export interface OpenParams {
 
 export interface MessageEvents {
   /** a message arrived: an echo of `send(seq)` or a pushed message; tMs is the sender's
-   *  nowMs() stamp inside the message (client's for echo, server's for push) */
-  onMessage(seq: number, tMs: number, bytes: number): void;
+   *  nowMs() stamp inside the message (client's for echo, server's for push). upload: a
+   *  message the server reports it received, recvMs = the server's clock at its arrival
+   *  (one-way latency = recvMs - tMs; the workload uses its own clock when absent) */
+  onMessage(seq: number, tMs: number, bytes: number, recvMs?: number): void;
   /** the client noticed a dead peer/path by `mechanism` ('ws-ping', 'sse-heartbeat',
    *  'grpc-keepalive', 'tcp-keepalive', 'h2-ping', 'error:<code>' ...), before reconnecting */
   onDead(mechanism: string, detail: string): void;
@@ -45,15 +47,26 @@ export interface MessageDriver {
   /** Open the channel and, for push, ask the server to start the schedule. Resolves once
    *  the channel is usable; rejects if the first connection cannot be made. */
   open(p: OpenParams, ev: MessageEvents): Promise<void>;
-  /** echo: send message `seq` (the server returns it unchanged). Never throws: a message
+  /** echo: send message `seq` (the server returns it unchanged); upload: stream it to the
+   *  server. Never throws: a message
    *  that cannot be sent is simply never echoed (the workload counts it lost). */
   send(seq: number): void;
+  /** upload only: half-close the client stream and resolve once the server's answer came
+   *  (onMessage per message it received, before resolving); rejects when the call failed or
+   *  the answer does not match what was sent (count, checksum). */
+  finish?(): Promise<void>;
   /** distinct transport connections opened so far (reconnects included) */
   connectionsOpened(): number;
   /** reconnections after a dead or closed channel */
   reconnects(): number;
   /** close everything; idempotent; no reconnect afterwards */
   close(): Promise<void>;
+}
+
+/** upload: the server's answer does not match what was sent (count or checksum); the job
+ *  fails with it (a transport failure instead is a dead peer and lost messages) */
+export class UploadMismatchError extends Error {
+  override name = 'UploadMismatchError';
 }
 
 export type MessageDriverFactory = (opts: MessageDriverOptions) => Promise<MessageDriver>;

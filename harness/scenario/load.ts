@@ -255,7 +255,7 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
     } else if (p.server && w.kind === 'messages') {
       misfits.push(`${at}.server: ${serverName(p.server)} serves page and load workloads, not messages`);
     } else if (w.kind === 'messages' && def.family === 'messages' && !def.patterns.includes(w.pattern)) {
-      misfits.push(`${at}: ${p.label} cannot carry pattern ${w.pattern} (${w.pattern} works with ${protocolsWithPattern(w.pattern).join(', ')})`);
+      misfits.push(`${at}: ${p.label} cannot carry pattern ${w.pattern} (${p.label} carries ${def.patterns.join(', ')}; ${w.pattern} works with ${protocolsWithPattern(w.pattern).join(', ')})`);
     }
   });
   for (const [i, problem] of portClashes(protocols.map((p) => p.server))) misfits.push(`${positionOf(doc, lc, ['protocols', i, 'server', 'port'], false)} protocols.${i}.server.port: ${problem}`);

@@ -116,7 +116,7 @@ const KeepaliveSchema = z
 const MessagesWorkload = z
   .object({
     kind: z.literal('messages'),
-    pattern: z.enum(['echo', 'push']).default('push').describe('echo: client sends, server returns (round trip); push: server sends on a schedule (one way)'),
+    pattern: z.enum(['echo', 'push', 'upload']).default('push').describe('echo: client sends, server returns (round trip); push: server sends on a schedule (one way); upload: client streams, server answers once (one way, measured at the server)'),
     messages: z.number().int().min(1).max(1_000_000).default(200),
     interval_ms: z.number().min(0).max(600_000).default(20).describe('spacing between messages; 0 = back to back (messages per second)'),
     message_bytes: z.number().int().min(32).max(1 << 20).default(64).describe('size of every message (text, seq and timestamp included)'),

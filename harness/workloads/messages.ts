@@ -3,14 +3,17 @@
 //    client's receive time minus the message's due time on the server (same kernel clock in every
 //    namespace, so no clock sync is involved);
 //  - echo: the client sends on a schedule with up to `window` in flight; the server returns
-//    each message; round-trip latency = receive time - the client's own send stamp.
+//    each message; round-trip latency = receive time - the client's own send stamp;
+//  - upload: the client streams `messages` messages on the schedule (no window: a stream
+//    takes them all), then half-closes; the server answers once with what arrived and when
+//    (driver.finish); one-way latency = the server's arrival time - the client's send stamp.
 // The job ends when every message arrived, or at duration_s. Lost = never arrived;
 // duplicated = arrived more than once (e.g. replayed after a resume). Dead-peer detections
 // reported by the driver are kept with their wall-clock time, for detect_ms.
 import { randomBytes } from 'node:crypto';
 import { nowMs } from '../../contract/messages.ts';
 import { percentiles } from '../metrics.ts';
-import type { MessageDriver } from '../drivers/messages.ts';
+import { UploadMismatchError, type MessageDriver } from '../drivers/messages.ts';
 import type { MessagesWorkloadT } from '../scenario/schema.ts';
 
 export interface MessageRow {
@@ -34,7 +37,7 @@ export interface DeadEvent {
 }
 
 export interface MessagesResult {
-  pattern: 'echo' | 'push';
+  pattern: 'echo' | 'push' | 'upload';
   sent: number;
   received: number;
   lost: number;
@@ -70,8 +73,8 @@ export async function runMessages(driver: MessageDriver, w: MessagesWorkloadT, i
   };
   const inFlight = new Map<number, number>(); // echo: seq -> send wall time
 
-  const onMessage = (seq: number, tMs: number, bytes: number) => {
-    const now = nowMs();
+  const onMessage = (seq: number, tMs: number, bytes: number, recvMs?: number) => {
+    const now = recvMs ?? nowMs();
     const n = (seen.get(seq) ?? 0) + 1;
     seen.set(seq, n);
     if (n > 1) dup++;
@@ -99,6 +102,29 @@ export async function runMessages(driver: MessageDriver, w: MessagesWorkloadT, i
   if (w.pattern === 'push') {
     sent = w.messages;
     while (seen.size < w.messages && nowMs() < deadline) await sleepUntil(deadline);
+  } else if (w.pattern === 'upload') {
+    if (!driver.finish) throw new Error(`${driver.protocol} cannot finish an upload`);
+    for (let next = 1; next <= w.messages && nowMs() < deadline; next++) {
+      const due = tStart + (next - 1) * w.interval_ms;
+      while (due > nowMs() && nowMs() < deadline) await sleepUntil(due);
+      if (nowMs() >= deadline) break;
+      sent++;
+      driver.send(next);
+    }
+    // the answer comes after the half-close; a failed or late one leaves every message lost
+    const left = deadline - nowMs();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        driver.finish().catch((e: Error) => {
+          if (e instanceof UploadMismatchError) throw e; // the job fails with it
+          onDead('error:upload', e.message);
+        }),
+        new Promise<void>((r) => (timer = setTimeout(() => (onDead('timeout', `no upload answer within duration_s`), r()), Math.max(0, left)))),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   } else {
     let next = 1;
     while (nowMs() < deadline) {

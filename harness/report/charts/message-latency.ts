@@ -15,6 +15,7 @@ const CDF_POINTS = 400;
 function latencyName(w: MessagesWorkloadInfo): { axis: string; what: string; def: string } {
   if (w.pattern === 'push') return { axis: 'one-way latency (ms, log scale)', what: 'One-way message latency (push)', def: 'latency = client receive − the message’s due time on the server' };
   if (w.pattern === 'echo') return { axis: 'round-trip latency (ms, log scale)', what: 'Round-trip message latency (echo)', def: 'latency = echo received − client send stamp' };
+  if (w.pattern === 'upload') return { axis: 'one-way latency (ms, log scale)', what: 'One-way message latency (upload)', def: 'latency = arrival at the server − client send stamp' };
   return { axis: 'message latency (ms, log scale)', what: 'Message latency', def: 'latency = receive − send stamp' };
 }
 
@@ -100,7 +101,7 @@ function latencyCdf(
   ].filter(Boolean);
   const caption =
     `Cumulative distribution of per-message latency from messages.csv (latency_ms of first arrivals; duplicates excluded), ` +
-    `${w.pattern === 'push' ? "the client's receive time minus the time the server's schedule produced the message (same clock; server-side waits such as a pending long poll or a replay count)" : w.pattern === 'echo' ? "the echo's arrival minus the client's send stamp" : 'receive minus send stamp'}. ` +
+    `${w.pattern === 'push' ? "the client's receive time minus the time the server's schedule produced the message (same clock; server-side waits such as a pending long poll or a replay count)" : w.pattern === 'echo' ? "the echo's arrival minus the client's send stamp" : w.pattern === 'upload' ? "the message's arrival at the server (its clock, reported in the upload's answer) minus the client's send stamp" : 'receive minus send stamp'}. ` +
     `The y axis counts against messages sent (summary msgs_sent), so lost messages never reach the top. ${notes.join(' ')}`;
   return { id, title, caption, spec };
 }

@@ -10,7 +10,7 @@ import { labelsWithOutagesOf } from './outages.ts';
 import { MIN_REPS_FOR_CI } from './page.ts';
 
 export interface MessagesWorkloadInfo {
-  pattern?: 'echo' | 'push';
+  pattern?: 'echo' | 'push' | 'upload';
   messages?: number;
   message_bytes?: number;
   interval_ms?: number;
@@ -24,7 +24,7 @@ export function workloadInfo(ctx: ChartContext): MessagesWorkloadInfo {
   const o = w as Record<string, unknown>;
   if (o.kind !== undefined && o.kind !== 'messages') return {};
   return {
-    pattern: o.pattern === 'echo' || o.pattern === 'push' ? o.pattern : undefined,
+    pattern: o.pattern === 'echo' || o.pattern === 'push' || o.pattern === 'upload' ? o.pattern : undefined,
     messages: isNum(o.messages) ? o.messages : undefined,
     message_bytes: isNum(o.message_bytes) ? o.message_bytes : undefined,
     interval_ms: isNum(o.interval_ms) ? o.interval_ms : undefined,
@@ -60,6 +60,7 @@ export function workloadLine(w: MessagesWorkloadInfo): string {
   const n = w.messages !== undefined ? `${w.messages} messages` : 'messages';
   const size = w.message_bytes !== undefined ? ` of ${w.message_bytes} B` : '';
   const every = w.interval_ms !== undefined ? (w.interval_ms === 0 ? ' back to back' : ` every ${fmt(w.interval_ms)} ms`) : '';
+  if (w.pattern === 'upload') return `upload: client streams ${n}${size}${every}, server answers once`;
   return w.pattern === 'push' ? `push: server sends ${n}${size}${every}` : `echo: client sends ${n}${size}${every}, server returns each`;
 }
 
