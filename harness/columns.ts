@@ -90,6 +90,10 @@ export const SUMMARY_TABLE = {
   detect_mech_client: c('text', 'mechanism that fired on the client'),
   detect_ms_server: c('num', "outage start to the server plugin's dead-peer verdict, ms", 'lower'),
   detect_mech_server: c('text', 'mechanism that fired on the server'),
+  nat_rebinds: c('num', 'NAT rebinds made during the job (scenario nat.rebind_at_s)'),
+  rebind_recover_ms: c('num', 'first NAT rebind to the end of the longest silence in data reaching the client that began within 10 s of it (body bytes or messages), ms; empty: the transfer never resumed', 'lower'),
+  rebind_stall_ms: c('num', 'that longest silence after the first NAT rebind, ms; empty: never resumed', 'lower'),
+  rebind_bytes_missing: c('num', 'page/load with NAT rebinding: body bytes requested that never arrived', 'lower'),
 } as const satisfies Record<string, ColumnDef>;
 
 type Table = typeof SUMMARY_TABLE;

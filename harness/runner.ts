@@ -10,6 +10,7 @@ import { createBackend, resolveBackend } from '../netem/backends/index.ts';
 import type { BackendChoice, ImpairmentBackend } from '../netem/backend.ts';
 import { describeProfile } from '../netem/profile.ts';
 import { reapStale } from '../netem/cleanup.ts';
+import { describeNat, installNat, type Nat } from '../netem/nat.ts';
 import { isExiting, onCleanup } from '../proc/lifecycle.ts';
 import { startChild, type ChildChannel } from '../proc/channel.ts';
 import { makeCert, SERVER_NAME } from '../servers/cert.ts';
@@ -75,6 +76,8 @@ interface Stack {
   agent: ChildChannel<AgentControl>;
   /** the per-run certificate the drivers verify against */
   tlsCert: string;
+  /** the NAT middlebox (scenario nat:), else null */
+  nat: Nat | null;
 }
 
 /** One job: reseed the impairment (paired repetitions), start the probes, send the job to the
@@ -87,7 +90,7 @@ async function runJob(o: { stack: Stack; cell: Cell; rep: number; proto: Protoco
   // paired repetitions: every protocol of (cell, rep) meets the same loss decisions
   const seed = jobSeed(cell.profile.seed, cell.id, rep);
   const paired = await stack.backend.reseed(seed);
-  const pctx: ProbeContext = { topo: stack.topo, backend: stack.backend, server: stack.server, plugin, transport: port.transport, cell, rep, protocol: proto.label, t0: 0, capture };
+  const pctx: ProbeContext = { topo: stack.topo, backend: stack.backend, server: stack.server, plugin, transport: port.transport, cell, rep, protocol: proto.label, t0: 0, capture, nat: stack.nat };
   const probes = await startProbes(pctx);
   pctx.t0 = Date.now();
   const job: Job = {
@@ -161,6 +164,12 @@ export class Runner extends EventEmitter {
         for (const [key, v] of Object.entries(set)) for (const n of [topo.ns.client, topo.ns.server]) await sysctl(n, key, v);
         if (Object.keys(set).length) runJson.namespace_sysctls = set;
       }
+      // the NAT (scenario nat:) lives in the router namespace beside the impairment, whichever backend
+      const nat = sc.nat ? await installNat(topo, sc.nat) : null;
+      if (nat) {
+        disposers.push(() => nat.teardown());
+        runJson.nat = { ...sc.nat, description: describeNat(sc.nat!), mechanism: 'iptables SNAT + conntrack timeouts in the router namespace (netem/nat.ts)' };
+      }
       const backend: ImpairmentBackend = await createBackend(chosen.name, topo);
       disposers.push(() => backend.teardown());
       await backend.apply(loaded.cells[0]!.profile);
@@ -185,7 +194,7 @@ export class Runner extends EventEmitter {
       const dropsCsv = new CsvSink<DropRow>(join(outDir, 'drops.csv'), DROP_COLUMNS);
       const messagesCsv = sc.workload.kind === 'messages' ? new CsvSink<MessageRow>(join(outDir, 'messages.csv'), MESSAGE_COLUMNS) : null;
 
-      const stack: Stack = { topo, backend, server, agent, tlsCert: tls.cert };
+      const stack: Stack = { topo, backend, server, agent, tlsCert: tls.cert, nat };
       // packet capture (opt-in): one pcap + key log per job in <run>/capture/
       const capture = o.capture || sc.capture ? { dir: join(outDir, 'capture'), snaplenBytes: sc.capture_snaplen, maxBytes: sc.capture_max_mb * 1e6 } : null;
       let index = 0;

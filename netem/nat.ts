@@ -162,22 +162,38 @@ export async function installNat(topo: Topology, config: NatConfig): Promise<Nat
     const m = /(\d+) flow entries have been deleted/.exec(r.stderr + r.stdout);
     return m ? Number(m[1]) : 0;
   };
-  const moveTo = async (next: number) => {
+  let chainLen = 0;
+  /** Point the chain at mapping `next`. `flows` (the client's flows mapped now) each get a rule
+   *  of their own with ONE new port (address rebinds: the same port): the first packets after
+   *  a rebind can sit in the impairment's queue before conntrack confirms their new entry, so
+   *  every packet of the flow in that window would otherwise draw its own random port from the
+   *  range (a storm of one-packet mappings no real NAT makes). With one candidate port the
+   *  kernel merges those entries (UDP) or drops the later duplicates (TCP). */
+  const moveTo = async (next: number, flows: Flow[] = []) => {
     const target = toSourceOf(topo, config.rebind, next);
-    await ensureAlias(target.split(':')[0]!);
+    const [addr, range] = target.split(':') as [string, string | undefined];
+    await ensureAlias(addr);
+    const lo = range ? Number(range.split('-')[0]) : 0;
+    const perFlow = flows.slice(0, PORT_SPAN).map((f, i) => [
+      '-p', f.proto, '-s', f.src, '--sport', String(f.sport), '-d', f.dst, '--dport', String(f.dport),
+      '-j', 'SNAT', '--to-source', `${addr}:${range ? lo + i : f.sport}`,
+    ]);
     // new rules first, then the old ones go: no packet ever leaves untranslated (a packet
     // that met an empty chain would get a conntrack entry without NAT for good)
-    const rules = snatRules(target);
+    const rules = [...perFlow, ...snatRules(target)];
     for (const [i, r] of rules.entries()) await ipt(['-t', 'nat', '-I', NAT_CHAIN, String(i + 1), ...r]);
-    for (let i = 0; i < rules.length; i++) await ipt(['-t', 'nat', '-D', NAT_CHAIN, String(rules.length + 1)]);
+    for (let i = 0; i < chainLen; i++) await ipt(['-t', 'nat', '-D', NAT_CHAIN, String(rules.length + 1)]);
+    chainLen = rules.length;
     toSource = target;
     k = next;
   };
+  const flows = async (): Promise<Flow[]> => parseFlows((await run('conntrack', ['-L', '-s', topo.addr.client], { ns, allowFail: true })).stdout);
 
   for (const [key, v] of Object.entries(sysctls)) await run('sysctl', ['-q', '-w', `${key}=${v}`], { ns });
   try {
     await ipt(['-t', 'nat', '-N', NAT_CHAIN]);
     for (const r of snatRules(toSource)) await ipt(['-t', 'nat', '-A', NAT_CHAIN, ...r]);
+    chainLen = snatRules(toSource).length;
     await ipt(['-t', 'nat', '-A', ...jump]);
     for (const r of [...forward].reverse()) {
       await ipt(['-I', 'FORWARD', '1', ...r]);
@@ -197,7 +213,7 @@ export async function installNat(topo: Topology, config: NatConfig): Promise<Nat
       return toSource;
     },
     async rebind() {
-      await moveTo(k + 1);
+      await moveTo(k + 1, await flows());
       const flushed = await flush();
       return { atMs: Date.now(), toSource, flushed };
     },
@@ -219,6 +235,27 @@ export async function installNat(topo: Topology, config: NatConfig): Promise<Nat
       for (const a of aliases) await run('ip', ['-n', ns, 'addr', 'del', `${a}/32`, 'dev', topo.egress.uplink], { allowFail: true });
     },
   };
+}
+
+/** One flow of the client as conntrack lists it (its original direction). */
+export interface Flow {
+  proto: 'tcp' | 'udp';
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+}
+
+/** `conntrack -L` lines -> TCP/UDP flows (original direction: the first src/dst/sport/dport). */
+export function parseFlows(text: string): Flow[] {
+  const out: Flow[] = [];
+  for (const line of text.split('\n')) {
+    const proto = /^(tcp|udp)\s/.exec(line)?.[1] as Flow['proto'] | undefined;
+    const get = (k: string) => new RegExp(`\\b${k}=(\\S+)`).exec(line)?.[1];
+    const [src, dst, sport, dport] = [get('src'), get('dst'), get('sport'), get('dport')];
+    if (proto && src && dst && sport && dport) out.push({ proto, src, dst, sport: Number(sport), dport: Number(dport) });
+  }
+  return out;
 }
 
 /** Can the NAT be installed here? (iptables with the nat table, conntrack CLI.) */

@@ -250,6 +250,11 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
       if (!p.tls) misfits.push(`${positionOf(doc, lc, ['protocols', i], false)} protocols.${i}: ${p.label} is cleartext; connection: resumed needs TLS (${modeWhere})`);
     });
   }
+  // NAT rebinding times must fall inside a job (timers past its end would never fire)
+  const jobS = w.kind === 'messages' ? Math.min(w.duration_s, scenario.timeouts.cell_s) : scenario.timeouts.cell_s;
+  scenario.nat?.rebind_at_s.forEach((t, i) => {
+    if (t >= jobS) misfits.push(`${positionOf(doc, lc, ['nat', 'rebind_at_s', i], false)} nat.rebind_at_s.${i}: ${t} s is not inside a job (${w.kind === 'messages' && w.duration_s <= scenario.timeouts.cell_s ? `workload.duration_s = ${w.duration_s}` : `timeouts.cell_s = ${scenario.timeouts.cell_s}`})`);
+  });
   if (misfits.length) throw new ScenarioError(file, misfits);
   const name = scenario.name ?? nameFromFile(file);
   if (!NAME_RE.test(name)) {
