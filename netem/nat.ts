@@ -162,7 +162,6 @@ export async function installNat(topo: Topology, config: NatConfig): Promise<Nat
     const m = /(\d+) flow entries have been deleted/.exec(r.stderr + r.stdout);
     return m ? Number(m[1]) : 0;
   };
-  let chainLen = 0;
   /** Point the chain at mapping `next`. `flows` (the client's flows mapped now) each get a rule
    *  of their own with ONE new port (address rebinds: the same port): the first packets after
    *  a rebind can sit in the impairment's queue before conntrack confirms their new entry, so
@@ -178,12 +177,12 @@ export async function installNat(topo: Topology, config: NatConfig): Promise<Nat
       '-p', f.proto, '-s', f.src, '--sport', String(f.sport), '-d', f.dst, '--dport', String(f.dport),
       '-j', 'SNAT', '--to-source', `${addr}:${range ? lo + i : f.sport}`,
     ]);
-    // new rules first, then the old ones go: no packet ever leaves untranslated (a packet
-    // that met an empty chain would get a conntrack entry without NAT for good)
+    // one iptables-restore transaction replaces the chain's rules atomically: no packet ever
+    // meets an empty chain (it would get a conntrack entry without NAT for good), and one
+    // command keeps the rebind quick
     const rules = [...perFlow, ...snatRules(target)];
-    for (const [i, r] of rules.entries()) await ipt(['-t', 'nat', '-I', NAT_CHAIN, String(i + 1), ...r]);
-    for (let i = 0; i < chainLen; i++) await ipt(['-t', 'nat', '-D', NAT_CHAIN, String(rules.length + 1)]);
-    chainLen = rules.length;
+    const text = ['*nat', `-F ${NAT_CHAIN}`, ...rules.map((r) => `-A ${NAT_CHAIN} ${r.join(' ')}`), 'COMMIT', ''].join('\n');
+    await run('iptables-restore', ['-w', '5', '--noflush'], { ns, input: text });
     toSource = target;
     k = next;
   };
@@ -193,7 +192,6 @@ export async function installNat(topo: Topology, config: NatConfig): Promise<Nat
   try {
     await ipt(['-t', 'nat', '-N', NAT_CHAIN]);
     for (const r of snatRules(toSource)) await ipt(['-t', 'nat', '-A', NAT_CHAIN, ...r]);
-    chainLen = snatRules(toSource).length;
     await ipt(['-t', 'nat', '-A', ...jump]);
     for (const r of [...forward].reverse()) {
       await ipt(['-I', 'FORWARD', '1', ...r]);
