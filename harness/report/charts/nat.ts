@@ -115,6 +115,15 @@ function rebindChart(id: string, title: string, nat: NatInfo, rows: SummaryRow[]
           tooltip: [{ field: 'protocol' }, { field: 'rep' }, { field: 'what', title: 'run' }],
         },
       },
+      {
+        transform: [{ filter: 'datum.never' }],
+        mark: { type: 'text', align: 'right', dx: -10, fontSize: 10, color: '#d7191c' },
+        encoding: {
+          y: { field: 'protocol', type: 'nominal', sort: protocols, title: null },
+          x: { field: 'x', type: 'quantitative', scale: { type: 'log', domainMax: maxX * 1.2 } },
+          text: { value: 'never resumed' },
+        },
+      },
     ],
   };
   const per = protocols.map((p) => {
