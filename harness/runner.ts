@@ -10,7 +10,7 @@ import { createBackend, resolveBackend } from '../netem/backends/index.ts';
 import type { BackendChoice, ImpairmentBackend } from '../netem/backend.ts';
 import { describeProfile } from '../netem/profile.ts';
 import { reapStale } from '../netem/cleanup.ts';
-import { describeNat, installNat, type Nat } from '../netem/nat.ts';
+import { describeNat, installNat, natAvailable, type Nat } from '../netem/nat.ts';
 import { isExiting, onCleanup } from '../proc/lifecycle.ts';
 import { startChild, type ChildChannel } from '../proc/channel.ts';
 import { makeCert, SERVER_NAME } from '../servers/cert.ts';
@@ -120,6 +120,11 @@ export class Runner extends EventEmitter {
 
     await reapStale();
     const chosen = await resolveBackend(o.backend ?? sc.backend);
+    if (sc.nat) {
+      // the NAT needs iptables (nat table) and the conntrack tool in the router namespace, with either backend
+      const a = await natAvailable();
+      if (!a.ok) throw new Error(`nat: cannot install a NAT here: ${a.reason}`);
+    }
     await mkdir(outDir, { recursive: true });
     const jobsTotal = loaded.cells.length * loaded.protocols.length * reps;
     emit({ type: 'plan', jobs: jobsTotal, cells: loaded.cells.length, protocols: loaded.protocols.map((p) => p.label), repetitions: reps, backend: chosen.name, outDir });
