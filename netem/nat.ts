@@ -132,12 +132,15 @@ export async function installNat(topo: Topology, config: NatConfig): Promise<Nat
   const verdict = config.on_expiry === 'reset' ? ['REJECT', '--reject-with', 'tcp-reset'] : ['DROP'];
   // filter rules, in their final order
   const forward: string[][] = [
+    // a packet conntrack calls INVALID has no mapping and would leave untranslated: never leak
+    // the client's own address to the server side
+    ['-i', topo.egress.downlink, '-o', topo.egress.uplink, '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP'],
     // unmapped inbound traffic never reaches the client (a NAT is not a router for the outside)
     ['-i', topo.egress.uplink, '-o', topo.egress.downlink, '-m', 'conntrack', '!', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'DROP'],
   ];
   if (config.on_expiry !== 'remap') {
     // a mid-flow TCP segment without a mapping: the mapping expired (or was rebound)
-    forward.unshift(['-i', topo.egress.downlink, '-o', topo.egress.uplink, '-p', 'tcp', '!', '--syn', '-m', 'conntrack', '--ctstate', 'NEW', '-j', ...verdict]);
+    forward.splice(1, 0, ['-i', topo.egress.downlink, '-o', topo.egress.uplink, '-p', 'tcp', '!', '--syn', '-m', 'conntrack', '--ctstate', 'NEW', '-j', ...verdict]);
   }
   // packets to the NAT's own addresses that no mapping claimed (replies after expiry)
   const input: string[][] = [
