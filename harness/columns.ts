@@ -96,6 +96,10 @@ export const SUMMARY_TABLE = {
   cross_retransmits: c('num', "competing TCP flows' retransmitted segments (iperf3 senders)"),
   cross_udp_lost_pct: c('num', 'competing UDP flow: datagrams lost, % (the largest over UDP entries)'),
   cross_error: c('text', 'a competing flow that failed or did not finish in time (its goodput is then missing)'),
+  nat_rebinds: c('num', 'NAT rebinds made during the job (scenario nat.rebind_at_s)'),
+  rebind_recover_ms: c('num', 'first NAT rebind to the end of the longest silence in data reaching the client that began within 10 s of it (body bytes or messages), ms; empty: the transfer never resumed', 'lower'),
+  rebind_stall_ms: c('num', 'that longest silence after the first NAT rebind, ms; empty: never resumed', 'lower'),
+  rebind_bytes_missing: c('num', 'page/load with NAT rebinding: body bytes requested that never arrived', 'lower'),
 } as const satisfies Record<string, ColumnDef>;
 
 type Table = typeof SUMMARY_TABLE;

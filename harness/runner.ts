@@ -11,6 +11,7 @@ import type { BackendChoice, ImpairmentBackend } from '../netem/backend.ts';
 import { describeProfile } from '../netem/profile.ts';
 import { PRESET_TABLE } from '../netem/presets.ts';
 import { reapStale } from '../netem/cleanup.ts';
+import { describeNat, installNat, natAvailable, type Nat } from '../netem/nat.ts';
 import { isExiting, onCleanup } from '../proc/lifecycle.ts';
 import { startChild, type ChildChannel } from '../proc/channel.ts';
 import { makeCert, SERVER_NAME } from '../servers/cert.ts';
@@ -83,6 +84,8 @@ interface Stack {
   tlsCert: string;
   /** caddy, nginx, the user's servers (protocol entries with `server:`) */
   ext: ExternalServers;
+  /** the NAT middlebox (scenario nat:), else null */
+  nat: Nat | null;
 }
 
 /** One job: reseed the impairment (paired repetitions), start the probes, send the job to the
@@ -97,7 +100,7 @@ async function runJob(o: { stack: Stack; cell: Cell; rep: number; proto: Protoco
   // paired repetitions: every protocol of (cell, rep) meets the same loss decisions
   const seed = jobSeed(cell.profile.seed, cell.id, rep);
   const paired = await stack.backend.reseed(seed);
-  const pctx: ProbeContext = { topo: stack.topo, backend: stack.backend, server: stack.server, plugin, transport: port.transport, external: proto.server && serverName(proto.server), cell, rep, protocol: proto.label, t0: 0, capture };
+  const pctx: ProbeContext = { topo: stack.topo, backend: stack.backend, server: stack.server, plugin, transport: port.transport, external: proto.server && serverName(proto.server), cell, rep, protocol: proto.label, t0: 0, capture, nat: stack.nat };
   const probes = await startProbes(pctx);
   pctx.t0 = Date.now();
   const job: Job = {
@@ -130,6 +133,11 @@ export class Runner extends EventEmitter {
 
     await reapStale();
     const chosen = await resolveBackend(o.backend ?? sc.backend);
+    if (sc.nat) {
+      // the NAT needs iptables (nat table) and the conntrack tool in the router namespace, with either backend
+      const a = await natAvailable();
+      if (!a.ok) throw new Error(`nat: cannot install a NAT here: ${a.reason}`);
+    }
     await mkdir(outDir, { recursive: true });
     const jobsTotal = (units ? units.length : loaded.cells.length * reps) * loaded.protocols.length;
     emit({ type: 'plan', jobs: jobsTotal, cells: loaded.cells.length, protocols: loaded.protocols.map((p) => p.label), repetitions: reps, backend: chosen.name, outDir });
@@ -179,6 +187,12 @@ export class Runner extends EventEmitter {
         for (const [key, v] of Object.entries(set)) for (const n of [topo.ns.client, topo.ns.server]) await sysctl(n, key, v);
         if (Object.keys(set).length) runJson.namespace_sysctls = set;
       }
+      // the NAT (scenario nat:) lives in the router namespace beside the impairment, whichever backend
+      const nat = sc.nat ? await installNat(topo, sc.nat) : null;
+      if (nat) {
+        disposers.push(() => nat.teardown());
+        runJson.nat = { ...sc.nat, description: describeNat(sc.nat!), mechanism: 'iptables SNAT + conntrack timeouts in the router namespace (netem/nat.ts)' };
+      }
       const backend: ImpairmentBackend = await createBackend(chosen.name, topo);
       disposers.push(() => backend.teardown());
       await backend.apply(loaded.cells[0]!.profile);
@@ -207,7 +221,7 @@ export class Runner extends EventEmitter {
       const dropsCsv = new CsvSink<DropRow>(join(outDir, 'drops.csv'), DROP_COLUMNS);
       const messagesCsv = sc.workload.kind === 'messages' ? new CsvSink<MessageRow>(join(outDir, 'messages.csv'), MESSAGE_COLUMNS) : null;
 
-      const stack: Stack = { topo, backend, server, agent, tlsCert: tls.cert, ext };
+      const stack: Stack = { topo, backend, server, agent, tlsCert: tls.cert, ext, nat };
       // packet capture (opt-in): one pcap + key log per job in <run>/capture/
       const capture = o.capture || sc.capture ? { dir: join(outDir, 'capture'), snaplenBytes: sc.capture_snaplen, maxBytes: sc.capture_max_mb * 1e6 } : null;
       let index = 0;

@@ -86,11 +86,21 @@ export async function createH2Driver(opts: DriverOptions): Promise<Driver> {
           else h.end();
           resolve();
         };
-        st.on('response', (headers) => h.headers(Number(headers[':status']), { connId, streamId: st.id ?? -1 }));
-        st.on('data', (chunk: Buffer) => h.data(chunk.length, chunk));
+        let lengthB: number | null = null;
+        let gotB = 0;
+        st.on('response', (headers) => {
+          const cl = Number(headers['content-length']);
+          if (Number.isFinite(cl) && headers['content-length'] !== undefined) lengthB = cl;
+          h.headers(Number(headers[':status']), { connId, streamId: st.id ?? -1 });
+        });
+        st.on('data', (chunk: Buffer) => ((gotB += chunk.length), h.data(chunk.length, chunk)));
         st.on('end', () => finish());
         st.on('error', (e) => finish(e));
-        st.on('close', () => finish(st.rstCode ? new Error(`stream reset (code ${st.rstCode})`) : undefined));
+        // closed without 'end': a reset, or the session went away mid-body (a NAT rebind, a
+        // GOAWAY): a body shorter than its content-length is a failure, not a short success
+        st.on('close', () =>
+          finish(st.rstCode ? new Error(`stream reset (code ${st.rstCode})`) : lengthB !== null && gotB < lengthB ? new Error(`stream closed after ${gotB} of ${lengthB} body bytes`) : undefined),
+        );
       });
     },
     connectionsOpened: () => opened,

@@ -2,6 +2,7 @@
 // a probe module + one line here (+ its columns in harness/summary.ts's SUMMARY_COLUMNS).
 import { backendCounters, dropLog } from './backend.ts';
 import { outages } from './outage.ts';
+import { natRebind } from './nat.ts';
 import { serverConnections } from './server.ts';
 import { tcpRetransmissions } from './tcp.ts';
 import { wireBytes } from './wire.ts';
@@ -14,7 +15,7 @@ import type { JobResult } from '../agent.ts';
  *  the job): the outage timers start right before the job is sent, and the outage probe
  *  lifts the black hole before the others read their counters. The capture is stopped (and
  *  analysed) before the counters are read, so its analysis time is never inside a job. */
-export const JOB_PROBES: readonly JobProbe[] = [dropLog, tcpRetransmissions, serverConnections, wireBytes, backendCounters, packetCapture, crossTraffic, outages];
+export const JOB_PROBES: readonly JobProbe[] = [dropLog, tcpRetransmissions, serverConnections, wireBytes, backendCounters, packetCapture, crossTraffic, outages, natRebind];
 
 /** Start every probe that applies; `finish` collects their columns and extra rows (probes
  *  finish in reverse start order). */

@@ -33,6 +33,8 @@ export interface ProbeContext {
   capture: CaptureOptions | null;
   /** set by the capture probe: the key log file the job's drivers append TLS/QUIC secrets to */
   keylogFile?: string;
+  /** the run's NAT middlebox (scenario nat:), else null */
+  nat?: import('../../netem/nat.ts').Nat | null;
   /** wall clock (Date.now()) right before the job was sent (set by the runner once the
    *  probes started): the job's time zero for drop times */
   t0: number;

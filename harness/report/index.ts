@@ -10,6 +10,7 @@ import { messageLatencyChart } from './charts/message-latency.ts';
 import { wireBytesPerMessageChart } from './charts/messages.ts';
 import { h3VsH2HeatmapChart, objectCompletionChart, pageTimeChart, pageVsLossChart } from './charts/page.ts';
 import { deadPeerDetectionChart, recoveryChart } from './charts/recovery.ts';
+import { natChart } from './charts/nat.ts';
 import { coStallChart, indexRecords, streamTimelineChart } from './charts/stalls.ts';
 import { lossStallsChart } from './charts/loss-stalls.ts';
 import { emulationCheck } from './emulation.ts';
@@ -75,6 +76,7 @@ function buildCharts(ctx: ReturnType<typeof makeContext>, opts: ReportOptions): 
     deadPeerDetectionChart(ctx),
     recoveryChart(ctx),
     connectionsUsedChart(ctx),
+    natChart(ctx),
   ];
 }
 

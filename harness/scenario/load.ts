@@ -274,6 +274,11 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
   if (scenario.sweep?.cross_traffic && !scenario.cross_traffic?.length) {
     misfits.push(`${positionOf(doc, lc, ['sweep', 'cross_traffic'], false)} sweep.cross_traffic: the scenario has no cross_traffic flows to turn on and off`);
   }
+  // NAT rebinding times must fall inside a job (timers past its end would never fire)
+  const jobS = w.kind === 'messages' ? Math.min(w.duration_s, scenario.timeouts.cell_s) : scenario.timeouts.cell_s;
+  scenario.nat?.rebind_at_s.forEach((t, i) => {
+    if (t >= jobS) misfits.push(`${positionOf(doc, lc, ['nat', 'rebind_at_s', i], false)} nat.rebind_at_s.${i}: ${t} s is not inside a job (${w.kind === 'messages' && w.duration_s <= scenario.timeouts.cell_s ? `workload.duration_s = ${w.duration_s}` : `timeouts.cell_s = ${scenario.timeouts.cell_s}`})`);
+  });
   if (misfits.length) throw new ScenarioError(file, misfits);
   const name = scenario.name ?? nameFromFile(file);
   if (!NAME_RE.test(name)) {

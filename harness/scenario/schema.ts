@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { LinkSchema, NetworkSchema, PresetNameSchema } from '../../netem/profile.ts';
 import { BACKEND_CHOICES, BACKEND_NAMES } from '../../netem/backends/index.ts';
 import { TCP_CC } from '../../netem/cc.ts';
+import { NatSchema } from '../../netem/nat.ts';
 import { QUIC_CC } from '../../h3/cc.ts';
 import { DEFAULT_SCHEDULING, SCHEDULINGS } from '../../servers/scheduler.ts';
 import { parseLabel, POOLED, PROTOCOL_TABLE, PROTOCOLS, resolveConnections, resolveTls, TLS_CHOICE } from '../protocols.ts';
@@ -159,6 +160,7 @@ export const ScenarioSchema = z
     protocols: z.array(ProtocolEntry).min(1),
     workload: WorkloadSchema,
     network: NetworkSchema.default({}),
+    nat: NatSchema.optional().describe('a NAT in the router namespace for the whole run (netem/nat.ts): idle timeouts, what an expired mapping does, NAT rebinding at given times of every job'),
     sweep: SweepSchema.optional(),
     cross_traffic: CrossTrafficSchema.optional(),
     repetitions: z.number().int().min(1).max(100).default(3),
