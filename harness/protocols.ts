@@ -66,6 +66,9 @@ export interface HttpProtocolDef extends Common {
 export interface MessageProtocolDef extends Common {
   family: 'messages';
   patterns: readonly MessagePattern[];
+  /** false: cannot reconnect and resume after the last message (datagrams are never
+   *  retransmitted, so a gap stays a gap); the workload must say `resume: false` */
+  resume?: false;
   driver: () => Promise<MessageDriverFactory>;
 }
 
@@ -143,6 +146,21 @@ export const PROTOCOL_TABLE = {
     summary: 'gRPC bidi-streaming Chat (grpc-js, h2c); liveness: gRPC keepalive',
     driver: async () => (await import('./drivers/grpc.ts')).createGrpcDriver('grpc-bidi'),
   },
+  'webtransport-stream': {
+    family: 'messages', transport: 'udp', tls: TLS, plugin: 'h3', color: '#17becf', connections: SINGLE, patterns: ['echo', 'push'],
+    summary: 'WebTransport over HTTP/3 (our h3/ stack), messages as lines on one bidirectional stream; liveness: QUIC idle timeout (+ PINGs)',
+    driver: async () => (await import('./drivers/webtransport.ts')).createWebTransportDriver('stream'),
+  },
+  'webtransport-uni': {
+    family: 'messages', transport: 'udp', tls: TLS, plugin: 'h3', color: '#bcbd22', connections: SINGLE, patterns: ['echo', 'push'],
+    summary: 'WebTransport over HTTP/3, one unidirectional stream per message (no head-of-line blocking between messages); liveness: QUIC idle timeout (+ PINGs)',
+    driver: async () => (await import('./drivers/webtransport.ts')).createWebTransportDriver('uni'),
+  },
+  'webtransport-datagram': {
+    family: 'messages', transport: 'udp', tls: TLS, plugin: 'h3', color: '#8c564b', connections: SINGLE, patterns: ['echo', 'push'], resume: false,
+    summary: 'WebTransport over HTTP/3, one HTTP/3 datagram per message: never retransmitted, a lost packet is a lost message; needs resume: false; liveness: QUIC idle timeout (+ PINGs)',
+    driver: async () => (await import('./drivers/webtransport.ts')).createWebTransportDriver('datagram'),
+  },
 } as const satisfies Record<string, ProtocolDef>;
 
 export type ProtocolName = keyof typeof PROTOCOL_TABLE;
@@ -159,6 +177,11 @@ export function isProtocol(name: string): name is ProtocolName {
 /** Names of the protocols of one family, in table order. */
 export function protocolsOf(family: ProtocolDef['family']): ProtocolName[] {
   return PROTOCOLS.filter((p) => PROTOCOL_TABLE[p].family === family);
+}
+
+/** Messaging protocols that can reconnect and resume (no `resume: false` in the table). */
+export function resumableProtocols(): ProtocolName[] {
+  return protocolsOf('messages').filter((p) => (protocolDef(p) as MessageProtocolDef).resume !== false);
 }
 
 /** Messaging protocols that carry `pattern`. */

@@ -8,7 +8,7 @@ import { issuesOf, normalizeProfile, ProfileError, type NetworkProfile } from '.
 import { ScenarioSchema, type Scenario } from './schema.ts';
 import type { Scheduling } from '../../servers/scheduler.ts';
 import type { ConnectionMode } from '../drivers/types.ts';
-import { parseLabel, protocolDef, protocolLabel, protocolsOf, protocolsWithPattern, resolveConnections, resolveTls, type ProtocolName } from '../protocols.ts';
+import { parseLabel, protocolDef, protocolLabel, protocolsOf, protocolsWithPattern, resumableProtocols, resolveConnections, resolveTls, type ProtocolName } from '../protocols.ts';
 import { safeText } from '../safetext.ts';
 
 /** Scenario files are a few kB. The cap keeps a hostile file within about a second: the
@@ -236,6 +236,8 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
       misfits.push(`${at}: ${p.label} ${what} (workload kind ${w.kind} takes ${protocolsOf(family).join(', ')})`);
     } else if (w.kind === 'messages' && def.family === 'messages' && !def.patterns.includes(w.pattern)) {
       misfits.push(`${at}: ${p.label} cannot carry pattern ${w.pattern} (${w.pattern} works with ${protocolsWithPattern(w.pattern).join(', ')})`);
+    } else if (w.kind === 'messages' && def.family === 'messages' && def.resume === false && w.resume) {
+      misfits.push(`${at}: ${p.label} cannot resume (lost messages are never resent); set workload.resume: false (resume works with ${resumableProtocols().join(', ')})`);
     }
   });
   // connection modes: warm/resumed are for the HTTP drivers; resumed needs a TLS session
