@@ -28,6 +28,9 @@ export const WT_MAX_SESSIONS = 16;
 const MAX_PENDING_STREAMS = 64;
 /** WebTransport application error codes map into this HTTP/3 range (draft section 4.4). */
 const WT_APP_ERROR_FIRST = 0x52e4a40fa8db;
+/** Datagrams kept per connection for a session not known yet (a client learns its session id
+ *  from the 2xx, which a server's first datagrams may overtake) or before a listener is set. */
+const MAX_PENDING_DATAGRAMS = 256;
 
 /** SETTINGS an endpoint speaking WebTransport sends. */
 export function wtSettings(): [number, number][] {
@@ -149,6 +152,7 @@ export class WtSession {
   /** datagrams that could not be queued (too large, quiche's queue full) */
   datagramsDropped = 0;
   private pending: WtStream[] = [];
+  private pendingDatagrams: Buffer[] = [];
   private closer: (() => void) | null = null;
 
   constructor(
@@ -222,6 +226,18 @@ export class WtSession {
     else this.pending.push(s);
   }
 
+  /** @internal */
+  incomingDatagram(p: Buffer): void {
+    if (this.ondatagram) this.ondatagram(p);
+    else if (this.pendingDatagrams.length < MAX_PENDING_DATAGRAMS) this.pendingDatagrams.push(p);
+  }
+
+  /** Set the datagram listener; datagrams that arrived earlier are delivered now. */
+  listenDatagrams(fn: (payload: Buffer) => void): void {
+    this.ondatagram = fn;
+    for (const d of this.pendingDatagrams.splice(0)) fn(d);
+  }
+
   /** Set the stream listener; streams that arrived earlier are delivered now. */
   listenStreams(fn: (s: WtStream) => void): void {
     this.onstream = fn;
@@ -236,6 +252,7 @@ export class WtRegistry {
   /** streams whose session is not known yet, by session id */
   private orphans = new Map<number, WtStream[]>();
   private orphanCount = 0;
+  private orphanDatagrams: { sessionId: number; payload: Buffer }[] = [];
   private uniQueue: Buffer[] = [];
   /** datagrams for no known session (dropped) */
   unroutedDatagrams = 0;
@@ -255,6 +272,11 @@ export class WtRegistry {
       this.orphanCount -= early.length;
       for (const st of early) s.incoming(st);
     }
+    if (this.orphanDatagrams.length) {
+      const mine = this.orphanDatagrams.filter((d) => d.sessionId === sessionId);
+      this.orphanDatagrams = this.orphanDatagrams.filter((d) => d.sessionId !== sessionId);
+      for (const d of mine) s.incomingDatagram(d.payload);
+    }
     return s;
   }
 
@@ -272,9 +294,12 @@ export class WtRegistry {
 
   onDatagram(d: Buffer): void {
     const x = decodeH3Datagram(d);
-    const s = x && this.sessions.get(x.streamId);
-    if (!s) return void this.unroutedDatagrams++;
-    s.ondatagram?.(x.payload);
+    if (!x) return void this.unroutedDatagrams++;
+    const s = this.sessions.get(x.streamId);
+    if (s) return s.incomingDatagram(x.payload);
+    // a session not open yet (its 2xx or CONNECT may come later): keep a bounded few
+    if (this.orphanDatagrams.length >= MAX_PENDING_DATAGRAMS) return void this.unroutedDatagrams++;
+    this.orphanDatagrams.push({ sessionId: x.streamId, payload: x.payload });
   }
 
   private route(sessionId: number, st: WtStream): void {
@@ -363,6 +388,7 @@ export class WtRegistry {
   /** The connection is gone: every session ends with `err`. */
   connectionClosed(err: Error): void {
     this.uniQueue = [];
+    this.orphanDatagrams = [];
     for (const s of [...this.sessions.values()]) s.ended(err);
   }
 }

@@ -58,9 +58,9 @@ export function wtEndpoint(schedules: PushSchedules, onSent: () => void) {
         if (s.kind === 'bidi') s.listen({ data: (c) => lines.push(c, (l) => s.write(Buffer.from(`${l}\n`, 'latin1'))), fin: () => s.end() });
         else s.listen({ data: (c) => lines.push(c, (l) => wt.sendUni(Buffer.from(`${l}\n`, 'latin1'))) });
       });
-      wt.ondatagram = (d) => {
+      wt.listenDatagrams((d) => {
         if (!wt.sendDatagram(d)) stats.datagramsDropped++;
-      };
+      });
     }
     stats.sessions++;
     open.add(wt);

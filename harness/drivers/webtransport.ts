@@ -90,7 +90,7 @@ export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
         throw e;
       }
       session = s;
-      if (via === 'datagram') s.ondatagram = deliver;
+      if (via === 'datagram') s.listenDatagrams(deliver);
       if (via === 'uni') {
         s.listenStreams((st) => {
           const lines = new LineSplitter();
