@@ -475,6 +475,7 @@ class ServerSession extends H3Session {
         onStop,
       );
       push.attach(() => this.conn.schedule());
+      req.webtransport?.accepted();
       return;
     }
     const it = body[Symbol.iterator]();

@@ -1,7 +1,7 @@
 // WebTransport over HTTP/3 (h3/webtransport.ts): the wire pieces (SETTINGS, the extended
 // CONNECT's :protocol, stream headers, the datagram's quarter stream id) and our client against
 // our server on 127.0.0.1: a session, echo on a bidi stream, on uni streams and as datagrams,
-// and a refused CONNECT. (Chromium against our server: servers/webtransport-chromium.test.ts.)
+// and a refused CONNECT. (Chromium against our server: harness/webtransport-chromium.test.ts.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';

@@ -207,6 +207,23 @@ export class WtSession {
     this.ended(null);
   }
 
+  private acceptedFns: (() => void)[] | null = [];
+
+  /** `fn` runs once the session's 2xx is queued for sending (server side; at once if it
+   *  was). Peers drop datagrams for a session they do not know yet (Chromium does), so a
+   *  server starts sending a turn after this. */
+  whenAccepted(fn: () => void): void {
+    if (this.acceptedFns) this.acceptedFns.push(fn);
+    else queueMicrotask(fn);
+  }
+
+  /** @internal the 2xx went into the CONNECT stream */
+  accepted(): void {
+    const fns = this.acceptedFns ?? [];
+    this.acceptedFns = null;
+    for (const f of fns) f();
+  }
+
   /** @internal how close() ends the CONNECT stream (server: its response body's end) */
   setCloser(fn: () => void): void {
     this.closer = fn;

@@ -33,13 +33,19 @@ export function wtEndpoint(schedules: PushSchedules, onSent: () => void) {
     if (mode === 'push') {
       const p = parsePushParams(q);
       if (typeof p === 'string') return { status: 400 };
-      const start = (emit: (m: string) => boolean | void) => {
-        stop = schedules.follow(p, (seq, due) => {
-          stats.messagesSent++;
-          onSent();
-          if (emit(encodeMessage(seq, p.bytes, due)) === false) stats.datagramsDropped++;
-        });
-      };
+      // Start a turn after the 2xx was handed to QUIC: a datagram or stream that overtakes it
+      // is dropped by a peer that does not know the session yet (Chromium).
+      const start = (emit: (m: string) => boolean | void) =>
+        wt.whenAccepted(() =>
+          setImmediate(() => {
+            if (wt.closed) return;
+            stop = schedules.follow(p, (seq, due) => {
+              stats.messagesSent++;
+              onSent();
+              if (emit(encodeMessage(seq, p.bytes, due)) === false) stats.datagramsDropped++;
+            });
+          }),
+        );
       if (via === 'datagram') start((m) => wt.sendDatagram(Buffer.from(m, 'latin1')));
       else if (via === 'uni') start((m) => wt.sendUni(Buffer.from(`${m}\n`, 'latin1')));
       else {
