@@ -6,34 +6,15 @@
 //    late: its p99 stays below the stream variant's, whose messages wait for retransmissions),
 //    the stream variant loses none;
 //  - bad input: resume on the datagram variant is exit 2 naming the protocol, nothing applied.
+// (Dead-peer detection: webtransport-dead.test.ts; Chromium: webtransport-chromium.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
-import { run } from '../proc/exec.ts';
-import { holbench as holbenchCli } from './testdata/cli.ts';
-import { PROTOCOLS, protocolDef } from './protocols.ts';
-
-const holbench = (args: string[]) => holbenchCli(args, { timeoutMs: 300_000 });
-const csv = async (f: string) => parse(await readFile(f, 'utf8'), { columns: true }) as Record<string, string>[];
-/** the WebTransport entries of the protocol table (their source of truth) */
-const WT = PROTOCOLS.filter((p) => p.startsWith('webtransport-'));
-
-async function runScenario(yaml: string) {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-wt-'));
-  const file = join(dir, 'scenario.yaml');
-  await writeFile(file, yaml);
-  const r = await holbench(['run', file, '--backend', 'helper', '--out', join(dir, 'results'), '--json', '--quiet', '--no-report']);
-  const outDir = JSON.parse(r.stdout || '{}').outDir as string | undefined;
-  assert.ok(outDir, `no result: exit ${r.code} ${r.stderr.slice(-2000)}`);
-  const { run_id } = JSON.parse(await readFile(join(outDir, 'run.json'), 'utf8'));
-  const ns = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(`holbench-${run_id}-`));
-  assert.deepEqual(ns, [], 'namespaces left behind');
-  return { code: r.code, stderr: r.stderr, summary: await csv(join(outDir, 'summary.csv')), messages: await csv(join(outDir, 'messages.csv')) };
-}
+import { protocolDef } from './protocols.ts';
+import { runScenario, WT } from './testdata/wt-run.ts';
 
 test('the table has the three WebTransport variants, on the h3 plugin over UDP, only the datagram one without resume', () => {
   assert.deepEqual(WT, ['webtransport-stream', 'webtransport-uni', 'webtransport-datagram']);
