@@ -10,6 +10,7 @@ import { messageLatencyChart } from './charts/message-latency.ts';
 import { wireBytesPerMessageChart } from './charts/messages.ts';
 import { h3VsH2HeatmapChart, objectCompletionChart, pageTimeChart, pageVsLossChart } from './charts/page.ts';
 import { deadPeerDetectionChart, recoveryChart } from './charts/recovery.ts';
+import { messageLossChart } from './charts/message-loss.ts';
 import { coStallChart, indexRecords, streamTimelineChart } from './charts/stalls.ts';
 import { lossStallsChart } from './charts/loss-stalls.ts';
 import { emulationCheck } from './emulation.ts';
@@ -71,6 +72,7 @@ function buildCharts(ctx: ReturnType<typeof makeContext>, opts: ReportOptions): 
     lossStallsChart(ctx),
     latencyPercentilesChart(ctx),
     messageLatencyChart(ctx),
+    messageLossChart(ctx),
     wireBytesPerMessageChart(ctx),
     deadPeerDetectionChart(ctx),
     recoveryChart(ctx),
