@@ -31,6 +31,8 @@ export function messageLossChart(ctx: ChartContext): ChartResult {
       if (!xs.length) continue;
       const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
       values.push({ kind: 'agg', condition, protocol: r0.protocol, metric: m.title, order: METRICS.indexOf(m), value: mean, n: xs.length, sent: r0.msgs_sent });
+      // an invisible mark at 1 keeps an all-zero panel's axis readable (0..1, not 0..0)
+      values.push({ kind: 'pad', condition, protocol: r0.protocol, metric: m.title, value: 1 });
       for (const r of g) {
         const v = (r as unknown as Record<string, number | null>)[m.field];
         if (v !== null && v !== undefined) values.push({ kind: 'rep', condition, protocol: r0.protocol, metric: m.title, rep: r.rep, value: v, status: r.status });
@@ -61,6 +63,11 @@ export function messageLossChart(ctx: ChartContext): ChartResult {
           transform: [{ filter: "datum.kind === 'agg'" }],
           mark: { type: 'bar' },
           encoding: { x, y, color: protocolColor(ctx, null), tooltip: [{ field: 'protocol' }, { field: 'metric' }, { field: 'value', format: '.2~f', title: 'mean' }, { field: 'n', title: 'runs' }, { field: 'sent', title: 'sent per run' }] },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'pad'" }],
+          mark: { type: 'point', opacity: 0 },
+          encoding: { x, y },
         },
         {
           transform: [{ filter: "datum.kind === 'rep'" }],
