@@ -37,6 +37,8 @@ repetitions: 1
 `);
     assert.equal(r.code, 0, r.stderr.slice(-2000));
     assert.deepEqual(r.summary.map((x) => x.protocol).sort(), [...WT].sort(), 'one row per protocol');
+    // provenance: run.json says which WebTransport wire format and settings ran
+    for (const p of r.runJson.protocols) assert.match(p.wire ?? '', /draft-ietf-webtrans-http3-02 wire format.*H3_DATAGRAM=1/, p.protocol);
     for (const row of r.summary) {
       const p = `${row.protocol} ${pattern}`;
       assert.equal(row.status, 'SUCCEEDED', `${p}: ${row.reason}`);

@@ -22,9 +22,10 @@ export async function runScenario(yaml: string) {
   const r = await holbench(['run', file, '--backend', 'helper', '--out', join(dir, 'results'), '--json', '--quiet', '--no-report']);
   const outDir = JSON.parse(r.stdout || '{}').outDir as string | undefined;
   assert.ok(outDir, `no result: exit ${r.code} ${r.stderr.slice(-2000)}`);
-  const { run_id } = JSON.parse(await readFile(join(outDir, 'run.json'), 'utf8'));
+  const runJson = JSON.parse(await readFile(join(outDir, 'run.json'), 'utf8')) as { run_id: string; protocols: { protocol: string; wire?: string }[] };
+  const { run_id } = runJson;
   const ns = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(`holbench-${run_id}-`));
   assert.deepEqual(ns, [], 'namespaces left behind');
-  return { code: r.code, stderr: r.stderr, summary: await csv(join(outDir, 'summary.csv')), messages: await csv(join(outDir, 'messages.csv')) };
+  return { code: r.code, stderr: r.stderr, runJson, summary: await csv(join(outDir, 'summary.csv')), messages: await csv(join(outDir, 'messages.csv')) };
 }
 
