@@ -6,6 +6,7 @@ import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseScenarioText, ScenarioError } from './load.ts';
+import { protocolsWithPattern } from '../protocols.ts';
 import { hostNetSnapshot } from '../../netem/hostcheck.ts';
 import { holbench as holbenchCli } from '../testdata/cli.ts';
 
@@ -142,7 +143,9 @@ workload: { kind: messages, keepalive: { ping_ms: 1000 } }
   // sse cannot echo; h2 does not carry messages; ws does not carry pages
   const p1 = bad(`protocols: [ws, sse, h2]\nworkload: { kind: messages, pattern: echo }\n`);
   assert.equal(p1.length, 2, p1.join('\n'));
-  assert.match(p1[0]!, /^1:\d+ protocols\.1: sse cannot carry pattern echo \(echo works with ws, grpc-unary, grpc-bidi\)/);
+  // the protocols that fit come from the table (ws, grpc-unary, grpc-bidi, the WebTransport variants...)
+  assert.match(p1[0]!, /^1:\d+ protocols\.1: sse cannot carry pattern echo \(echo works with ws, grpc-unary, grpc-bidi[,)]/);
+  assert.ok(p1[0]!.endsWith(`(echo works with ${protocolsWithPattern('echo').join(', ')})`), p1[0]);
   assert.match(p1[1]!, /protocols\.2: h2 does not carry messages/);
   const p2 = bad(`protocols: [h2, ws]\nworkload: { kind: page, objects: 1, object_bytes: 1 }\n`);
   assert.match(p2.join('\n'), /protocols\.1: ws carries messages only \(workload kind page takes http1\.0, http1\.1, h2, h3\)/);
