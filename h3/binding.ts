@@ -38,6 +38,9 @@ export interface QuicheConfig {
   enableEarlyData(): void;
   /** let connections made with this config log their secrets (Connection.setKeylog) */
   logKeys(): void;
+  /** RFC 9221 QUIC DATAGRAM: advertise max_datagram_frame_size and keep queues of this many
+   *  datagrams each way (the send queue drops nothing: dgramSend fails when it is full) */
+  enableDgram(enabled: boolean, recvQueueLen: number, sendQueueLen: number): void;
 }
 /** The subset of quiche's Connection we use. Errors are thrown as Error with quiche's error
  *  name as message ("Done", "StreamReset(256)", "StreamStopped(256)", "TlsFail", ...). */
@@ -84,6 +87,14 @@ export interface QuicheConnection {
   /** 0-RTT data may be sent (client) or was accepted and is being read (server) before the
    *  handshake completed */
   isInEarlyData(): boolean;
+  /** the oldest received DATAGRAM copied into `data` (its length), null when none is queued */
+  dgramRecv(data: Uint8Array): number | null;
+  /** queue a DATAGRAM frame; throws ("Done": send queue full, "BufferTooShort": larger than
+   *  dgramMaxWritableLen, "InvalidState": the peer did not enable datagrams) */
+  dgramSend(data: Uint8Array): void | null;
+  /** the largest datagram payload that fits a packet now; null before the peer's transport
+   *  parameters are known or when the peer does not accept datagrams */
+  dgramMaxWritableLen(): number | null;
 }
 export interface Quiche {
   Config: {

@@ -6,6 +6,7 @@ import { decodeFieldSection, encodeFieldSection, type HeaderList } from './qpack
 import { buildConfig, quicConnect, type TransportOptions } from './quic.ts';
 import { H3Session, MAX_FIELD_SECTION_SIZE, parseFields, type BidiHandler } from './session.ts';
 import type { PushBody } from './server.ts';
+import { WtRegistry, wtMissingSettings, type WtSession } from './webtransport.ts';
 
 export interface ConnectOptions extends TransportOptions {
   /** TLS server name (SNI and certificate check); defaults to host */
@@ -19,6 +20,8 @@ export interface ConnectOptions extends TransportOptions {
   /** resume this session (H3Client.waitSession() of an earlier connection to the same
    *  server); with earlyData, connect() resolves as soon as requests can go out in 0-RTT */
   session?: Uint8Array;
+  /** WebTransport (H3Client.webtransport): the settings, QUIC datagrams, more uni streams */
+  webtransport?: boolean;
 }
 
 /** Callbacks for one response, in order: headers -> data* -> trailers? -> end, or error at any point. */
@@ -67,6 +70,8 @@ class ClientRequest implements H3ClientRequest, BidiHandler {
     readonly priorityUpdate: string | null = null,
     /** request body written over time (DATA frames, FIN at its end()); null = no body */
     readonly body: PushBody | null = null,
+    /** leave the request stream open after the HEADERS (extended CONNECT) */
+    readonly keepOpen = false,
   ) {}
 
   opened(id: number): void {
@@ -181,15 +186,17 @@ export class H3Client extends H3Session {
    *  o.priorityUpdate, a PRIORITY_UPDATE frame for the request's stream goes out on the
    *  control stream just before its HEADERS (what Chromium's quiche does for a priority other
    *  than the default). */
-  request(method: string, path: string, headers: Record<string, string> = {}, sink: ResponseSink = {}, o: { priorityUpdate?: string; body?: PushBody } = {}): H3ClientRequest {
+  request(method: string, path: string, headers: Record<string, string> = {}, sink: ResponseSink = {}, o: { priorityUpdate?: string; body?: PushBody; protocol?: string } = {}): H3ClientRequest {
     const list: HeaderList = [
       [':method', method],
       [':scheme', 'https'],
       [':authority', this.authority],
       [':path', path],
     ];
+    // RFC 9220 extended CONNECT: the stream stays open after the HEADERS
+    if (o.protocol !== undefined) list.push([':protocol', o.protocol]);
     for (const [k, v] of Object.entries(headers)) list.push([k.toLowerCase(), v]);
-    const req = new ClientRequest(this, encodeFrame(Frame.HEADERS, encodeFieldSection(list)), sink, o.priorityUpdate ?? null, o.body ?? null);
+    const req = new ClientRequest(this, encodeFrame(Frame.HEADERS, encodeFieldSection(list)), sink, o.priorityUpdate ?? null, o.body ?? null, o.protocol !== undefined);
     if (this.closedErr) {
       queueMicrotask(() => req.abort(this.closedErr!));
       return req;
@@ -252,6 +259,53 @@ export class H3Client extends H3Session {
     for (const w of this.handshakeWaiters.splice(0)) w.resolve();
   }
 
+  /**
+   * Open a WebTransport session (extended CONNECT, :protocol webtransport, to `path`) once the
+   * server's SETTINGS allow it; resolves on a 2xx. Needs ConnectOptions.webtransport. The
+   * session ends when the server finishes or resets the CONNECT stream, or with the connection.
+   */
+  async webtransport(path: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<WtSession> {
+    const reg = this.wt;
+    if (!reg) throw new QuicError('HOLBENCH_QUIC_WT', 'WebTransport is off on this connection (ConnectOptions.webtransport)');
+    const settings = await this.peerSettingsReady(timeoutMs);
+    const missing = wtMissingSettings(settings);
+    if (missing.length) throw new QuicError('HOLBENCH_QUIC_WT', `server does not offer WebTransport: its SETTINGS lack ${missing.join(', ')}`);
+    return new Promise<WtSession>((resolve, reject) => {
+      let session: WtSession | null = null;
+      const t = setTimeout(() => {
+        req.cancel();
+        reject(new QuicError('HOLBENCH_QUIC_TIMEOUT', `no response to the WebTransport CONNECT within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const req = this.request('CONNECT', path, headers, {
+        headers: (status, _h, ids) => {
+          clearTimeout(t);
+          if (status < 200 || status > 299) {
+            reject(new QuicError('HOLBENCH_QUIC_WT', `WebTransport CONNECT ${path} refused with status ${status}`));
+            return req.cancel();
+          }
+          session = reg.create(ids.streamId);
+          resolve(session);
+        },
+        end: () => session?.ended(null),
+        error: (e) => {
+          clearTimeout(t);
+          if (session) session.ended(e);
+          else reject(e);
+        },
+      }, { protocol: 'webtransport' });
+    });
+  }
+
+  /** WtHost: open our next bidi stream with `data` (not finished) and route it to `h`. */
+  tryOpenBidi(data: Buffer, h: BidiHandler): number | null {
+    if (this.closedErr || this.conn.peerStreamsLeftBidi() <= 0) return null;
+    const id = this.nextBidi;
+    if (!this.conn.tryOpen(id, data, false)) return null;
+    this.nextBidi += 4;
+    this.bidi.set(id, h);
+    return id;
+  }
+
   /** Requests waiting for stream credit. */
   queued(): number {
     return this.queue.length;
@@ -292,7 +346,7 @@ export class H3Client extends H3Session {
       if (this.conn.peerStreamsLeftBidi() <= 0) return;
       const req = this.queue[0]!;
       const id = this.nextBidi;
-      if (!this.conn.tryOpen(id, req.headerBlock, !req.body)) return;
+      if (!this.conn.tryOpen(id, req.headerBlock, !req.body && !req.keepOpen)) return;
       // Queued after the HEADERS, the frame still leaves before them: our control stream is
       // the most urgent in quiche's packet scheduler (session.ts), request streams are not.
       if (req.priorityUpdate !== null) this.sendPriorityUpdate(id, req.priorityUpdate);
@@ -375,9 +429,11 @@ export class H3Client extends H3Session {
  *  the handshake then completes while they travel). */
 export async function connect(host: string, port: number, opts: ConnectOptions = {}): Promise<H3Client> {
   const servername = opts.servername ?? host;
-  const { conn } = await quicConnect(host, port, (path) => buildConfig('client', { caPem: opts.caPem, insecure: opts.insecure }, opts, path), servername, opts.maxUdpPayload, opts.session, opts.keylogFile);
+  const transport = opts.webtransport ? { ...opts, datagrams: true, maxStreamsUni: Math.max(opts.maxStreamsUni ?? 0, 256) } : opts;
+  const { conn } = await quicConnect(host, port, (path) => buildConfig('client', { caPem: opts.caPem, insecure: opts.insecure }, transport, path), servername, opts.maxUdpPayload, opts.session, opts.keylogFile);
   const authority = `${servername.includes(':') ? `[${servername}]` : servername}:${port}`;
   const client = new H3Client(conn, authority);
+  if (opts.webtransport) client.enableWebTransport(new WtRegistry(client));
   if (opts.pingMs) conn.pingEvery(opts.pingMs);
   await client.ready(opts.handshakeTimeoutMs ?? 10_000);
   return client;

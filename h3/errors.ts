@@ -49,7 +49,7 @@ export const streamErr = (h3Code: number, msg: string): H3Error => new H3Error(h
 export class QuicError extends Error {
   readonly code: string;
   constructor(
-    code: 'HOLBENCH_QUIC_CLOSED' | 'HOLBENCH_QUIC_HANDSHAKE' | 'HOLBENCH_QUIC_TIMEOUT' | 'HOLBENCH_QUIC_SOCKET' | 'HOLBENCH_QUIC_RESET' | 'HOLBENCH_QUIC_GOAWAY' | 'HOLBENCH_QUIC_CANCELLED',
+    code: 'HOLBENCH_QUIC_CLOSED' | 'HOLBENCH_QUIC_HANDSHAKE' | 'HOLBENCH_QUIC_TIMEOUT' | 'HOLBENCH_QUIC_SOCKET' | 'HOLBENCH_QUIC_RESET' | 'HOLBENCH_QUIC_GOAWAY' | 'HOLBENCH_QUIC_CANCELLED' | 'HOLBENCH_QUIC_WT',
     message: string,
     readonly wireCode?: number,
   ) {

@@ -26,6 +26,14 @@ export const Setting = {
   QPACK_MAX_TABLE_CAPACITY: 0x01,
   MAX_FIELD_SECTION_SIZE: 0x06,
   QPACK_BLOCKED_STREAMS: 0x07,
+  /** RFC 9220 (extended CONNECT with :protocol) */
+  ENABLE_CONNECT_PROTOCOL: 0x08,
+  /** RFC 9297 HTTP/3 datagrams */
+  H3_DATAGRAM: 0x33,
+  /** draft-ietf-webtrans-http3-02 SETTINGS_ENABLE_WEBTRANSPORT (what Chromium's draft02 mode checks) */
+  WEBTRANSPORT_ENABLE_DRAFT02: 0x2b603742,
+  /** draft-ietf-webtrans-http3-07 SETTINGS_WEBTRANSPORT_MAX_SESSIONS */
+  WEBTRANSPORT_MAX_SESSIONS_DRAFT07: 0xc671706a,
 } as const;
 /** HTTP/2 setting identifiers that must not appear in HTTP/3 SETTINGS. */
 const H2_ONLY_SETTINGS = new Set([0x2, 0x3, 0x4, 0x5]);

@@ -5,3 +5,4 @@ export { listen, H3Server, PushBody, type ListenOptions, type H3Handler, type H3
 export { h3Support } from './binding.ts';
 export { H3Error, QuicError, H3UnsupportedError, H3Code } from './errors.ts';
 export { CC_ALGORITHMS, QuicIdleTimeout, type CcAlgorithm } from './quic.ts';
+export { WtSession, WtStream, WtRegistry } from './webtransport.ts';

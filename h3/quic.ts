@@ -38,7 +38,17 @@ export interface TransportOptions {
   /** client: append the connection's TLS secrets to this file, NSS key log format (for
    *  Wireshark/tshark: `-o tls.keylog_file:FILE`) */
   keylogFile?: string;
+  /** RFC 9221 QUIC DATAGRAM frames (HTTP/3 datagrams, WebTransport): advertise
+   *  max_datagram_frame_size; received datagrams go to ConnHandler.datagram */
+  datagrams?: boolean;
+  /** unidirectional streams the peer may open concurrently (default 16; WebTransport opens
+   *  one per message) */
+  maxStreamsUni?: number;
 }
+
+/** Datagrams queued each way inside quiche (RFC 9221: a datagram that does not fit is dropped,
+ *  never retransmitted). */
+const DGRAM_QUEUE = 1024;
 
 const SCID_LEN = 16;
 /** Datagrams sent per flush before yielding to the event loop (lets ACKs in). */
@@ -106,7 +116,8 @@ export function buildConfig(role: 'client' | 'server', tls: TlsOptions, o: Trans
   cfg.setMaxConnectionWindow(w);
   cfg.setMaxStreamWindow(w);
   cfg.setInitialMaxStreamsBidi(role === 'server' ? (o.maxStreamsBidi ?? 128) : 0);
-  cfg.setInitialMaxStreamsUni(16);
+  cfg.setInitialMaxStreamsUni(o.maxStreamsUni ?? 16);
+  if (o.datagrams) cfg.enableDgram(true, DGRAM_QUEUE, DGRAM_QUEUE);
   cfg.setDisableActiveMigration(true);
   if (role === 'server' || o.earlyData) cfg.enableEarlyData();
   if (o.keylogFile) cfg.logKeys();
@@ -152,6 +163,8 @@ export interface ConnHandler {
   /** once, when the handshake completed (after established(), in the same flush or, with
    *  0-RTT, later) */
   handshakeDone?(): void;
+  /** a QUIC DATAGRAM frame's payload arrived (only with TransportOptions.datagrams) */
+  datagram?(data: Buffer): void;
 }
 
 interface OutStream {
@@ -361,6 +374,52 @@ export class QuicConn {
     this.schedule();
   }
 
+  /** Queue one QUIC DATAGRAM frame (RFC 9221; never retransmitted). False when it cannot go: too
+   *  large for a packet, quiche's send queue full, datagrams not enabled by the peer. */
+  sendQuicDatagram(data: Buffer): boolean {
+    if (this.done) return false;
+    try {
+      this.raw.dgramSend(data);
+    } catch {
+      return false;
+    }
+    this.schedule();
+    return true;
+  }
+
+  /** The largest DATAGRAM payload that fits now, null when datagrams cannot be sent. */
+  maxDatagramPayload(): number | null {
+    try {
+      return this.raw.dgramMaxWritableLen();
+    } catch {
+      return null;
+    }
+  }
+
+  private dgramBuf: Buffer | null = null;
+
+  private readDatagrams(h: ConnHandler): void {
+    this.dgramBuf ??= Buffer.allocUnsafe(65536);
+    for (let i = 0; i < DGRAM_QUEUE; i++) {
+      let n: number | null;
+      try {
+        n = this.raw.dgramRecv(this.dgramBuf);
+      } catch {
+        return; // Done: queue empty
+      }
+      if (n === null) return;
+      h.datagram!(Buffer.from(this.dgramBuf.subarray(0, n)));
+    }
+  }
+
+  peerStreamsLeftUni(): number {
+    try {
+      return this.raw.peerStreamsLeftUni();
+    } catch {
+      return 0;
+    }
+  }
+
   peerStreamsLeftBidi(): number {
     try {
       return this.raw.peerStreamsLeftBidi();
@@ -556,6 +615,7 @@ export class QuicConn {
     if (handshakeDone) h?.handshakeDone?.();
     if (h && this.usable) {
       for (const id of this.raw.readable()) h.readable(id);
+      if (h.datagram) this.readDatagrams(h);
       h.tick();
     }
     const sched = this.scheduler;

@@ -8,6 +8,7 @@ import { encodeFrame, encodeFrameHeader, Frame, FrameReader } from './frames.ts'
 import { decodeFieldSection, encodeFieldSection, type HeaderList } from './qpack.ts';
 import { buildConfig, QuicListener, type PathParams, type QuicConn, type StreamScheduler, type TransportOptions } from './quic.ts';
 import { H3Session, MAX_FIELD_SECTION_SIZE, parseFields, type BidiHandler } from './session.ts';
+import { WT_DRAFT_HEADER, WtRegistry, type WtSession } from './webtransport.ts';
 
 /** A closed server connection, with what it was doing. */
 export interface ConnectionClosedInfo {
@@ -59,6 +60,10 @@ export interface ListenOptions extends TransportOptions {
   scheduling?: ResponseScheduling;
   /** called once per connection when it is gone */
   onConnectionClosed?(info: ConnectionClosedInfo): void;
+  /** accept WebTransport sessions (h3/webtransport.ts): the settings, QUIC datagrams, more
+   *  uni streams; an extended CONNECT with :protocol webtransport reaches the handler with
+   *  req.webtransport set, and a 2xx reply opens the session */
+  webtransport?: boolean;
 }
 
 export interface H3Request {
@@ -78,6 +83,11 @@ export interface H3Request {
    *  before the call is delivered at once (up to 1 MiB). A chunk is valid during the call only (copy what
    *  you keep). Without a reader the body is discarded. */
   readBody(sink: { data(chunk: Buffer): void; end(): void }): void;
+  /** RFC 9220 :protocol of an extended CONNECT */
+  protocol?: string;
+  /** a WebTransport session request (ListenOptions.webtransport): reply 2xx to accept (the
+   *  server keeps the CONNECT stream open; no body), anything else refuses */
+  webtransport?: WtSession;
 }
 
 /**
@@ -207,6 +217,8 @@ class ServerRequest implements H3Request {
   finished = false;
   goneErr: Error | null = null;
   push: PushBody | null = null;
+  protocol?: string;
+  webtransport?: WtSession;
   private ac: AbortController | null = null;
   private bodySink: { data(chunk: Buffer): void; end(): void } | null = null;
   private bodyEarly: Buffer[] = [];
@@ -279,6 +291,7 @@ class ServerSession extends H3Session {
     super(conn, 'server');
     this.sched = server.scheduling?.newScheduler() ?? null;
     conn.scheduler = this.sched;
+    if (server.webtransport) this.enableWebTransport(new WtRegistry(this));
   }
 
   /** requests in flight */
@@ -416,6 +429,7 @@ class ServerSession extends H3Session {
         if (state === 'headers') throw new H3Error(H3Code.REQUEST_INCOMPLETE, 'stream', 'request ended before HEADERS');
         finished = true;
         req?.bodyEnd();
+        this.wt?.get(id)?.close(); // the client closed its WebTransport session
       },
       reset: (code) => this.streamGone(id, new QuicError('HOLBENCH_QUIC_RESET', `stream ${id} reset by peer with code 0x${code.toString(16)}`, code)),
       abort: (e) => {
@@ -429,6 +443,9 @@ class ServerSession extends H3Session {
     const f = parseFields(fields, 'request');
     const method = f.pseudo.get(':method')!;
     const req = new ServerRequest(method, f.pseudo.get(':path') ?? '', f.pseudo.get(':authority') ?? f.headers.host ?? '', f.headers, id, this.connId, !this.conn.established());
+    const protocol = f.pseudo.get(':protocol');
+    if (protocol !== undefined) req.protocol = protocol;
+    if (this.wt && method === 'CONNECT' && protocol === 'webtransport') req.webtransport = this.wt.create(id);
     this.server.requestCount++;
     this.inflight.set(id, req);
     const early = this.earlyUpdates.get(id);
@@ -454,9 +471,23 @@ class ServerSession extends H3Session {
     if (req.finished || this.conn.closed) {
       // the stream or connection died while the handler was working
       if (body instanceof PushBody) body.settle(req.goneErr ?? new QuicError('HOLBENCH_QUIC_CLOSED', 'connection closed'));
+      req.webtransport?.ended(req.goneErr ?? new QuicError('HOLBENCH_QUIC_CLOSED', 'connection closed'));
       return;
     }
     const done = () => this.finish(req, null);
+    const wt = req.webtransport;
+    if (wt) {
+      if (reply.status < 200 || reply.status > 299) {
+        wt.ended(new Error(`WebTransport session refused with status ${reply.status}`));
+      } else {
+        // The session lives as long as the CONNECT stream: an open body that only its close ends.
+        const push = new PushBody();
+        reply = { ...reply, headers: { [WT_DRAFT_HEADER[0]]: WT_DRAFT_HEADER[1], ...reply.headers } };
+        body = push;
+        wt.setCloser(() => push.end());
+        push.onClose((err) => wt.ended(err));
+      }
+    }
     if (typeof body === 'string') body = Buffer.from(body);
     if (req.method === 'HEAD') {
       if (body instanceof PushBody) body.settle(null);
@@ -494,6 +525,7 @@ class ServerSession extends H3Session {
         onStop,
       );
       push.attach(() => this.conn.schedule());
+      req.webtransport?.accepted();
       return;
     }
     const it = body[Symbol.iterator]();
@@ -521,6 +553,7 @@ export class H3Server {
   requestCount = 0;
   private sessions = new Set<ServerSession>();
   scheduling: ResponseScheduling | null = null;
+  webtransport = false;
 
   private constructor(
     readonly handler: H3Handler,
@@ -529,7 +562,9 @@ export class H3Server {
 
   static async listen(host: string, port: number, opts: ListenOptions, handler: H3Handler): Promise<H3Server> {
     const server = new H3Server(handler);
-    const makeConfig = (path: PathParams) => buildConfig('server', { key: opts.key, cert: opts.cert }, opts, path);
+    server.webtransport = !!opts.webtransport;
+    const transport = opts.webtransport ? { ...opts, datagrams: true, maxStreamsUni: Math.max(opts.maxStreamsUni ?? 0, 256) } : opts;
+    const makeConfig = (path: PathParams) => buildConfig('server', { key: opts.key, cert: opts.cert }, transport, path);
     server.onConnectionClosed = opts.onConnectionClosed ?? null;
     server.scheduling = opts.scheduling ?? null;
     server.listener = await QuicListener.listen(

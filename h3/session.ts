@@ -7,6 +7,7 @@ import { decodeSettings, decodeSingleVarint, encodeFrame, encodeSettings, Frame,
 import { DecoderStreamReader, EncoderStreamReader, type HeaderList } from './qpack.ts';
 import { QuicStreamReset, type ConnHandler, type QuicConn, type StreamChunk } from './quic.ts';
 import { encodeVarint, readVarint, varintLen } from './varint.ts';
+import { WT_UNI_STREAM_TYPE, type WtRegistry } from './webtransport.ts';
 
 export const MAX_FIELD_SECTION_SIZE = 64 * 1024;
 
@@ -15,6 +16,9 @@ interface UniState {
   pre: Buffer;
   sink: ((chunk: Buffer) => void) | null;
   ignored: boolean;
+  /** extension streams (WebTransport) want to hear the end */
+  onFin?: () => void;
+  onReset?: (code: number) => void;
 }
 
 /** A request stream's handler, implemented by client and server. */
@@ -34,6 +38,9 @@ export abstract class H3Session implements ConnHandler {
   private peerCritical = new Map<number, number>(); // stream type -> stream id
   protected peerSettings: Map<number, number> | null = null;
   protected closedErr: Error | null = null;
+  /** WebTransport sessions on this connection (h3/webtransport.ts); null: WebTransport off */
+  wt: WtRegistry | null = null;
+  private settingsWaiters: ((s: Map<number, number> | Error) => void)[] = [];
 
   constructor(
     readonly conn: QuicConn,
@@ -55,6 +62,7 @@ export abstract class H3Session implements ConnHandler {
       [Setting.QPACK_BLOCKED_STREAMS, 0],
       [Setting.MAX_FIELD_SECTION_SIZE, MAX_FIELD_SECTION_SIZE],
       [greaseValue(Math.floor(Math.random() * 1000)), 0], // reserved setting: peers must ignore it
+      ...(this.wt?.settings() ?? []),
     ]);
     // Control stream, never closed (closing it is H3_CLOSED_CRITICAL_STREAM for the peer).
     const uni = [
@@ -81,7 +89,32 @@ export abstract class H3Session implements ConnHandler {
   }
 
   tick(): void {
+    this.wt?.tick();
     this.onTick();
+  }
+
+  /** ConnHandler.datagram: set by enableWebTransport (QuicConn reads datagrams only then) */
+  datagram?: (data: Buffer) => void;
+
+  /** Turn WebTransport on (before the handshake completes: it adds SETTINGS). The transport
+   *  must have datagrams on (TransportOptions.datagrams). */
+  enableWebTransport(reg: WtRegistry): void {
+    this.wt = reg;
+    this.datagram = (d) => reg.onDatagram(d);
+  }
+
+  /** The peer's SETTINGS, once its control stream delivered them (rejects on close/timeout). */
+  peerSettingsReady(timeoutMs: number): Promise<Map<number, number>> {
+    if (this.peerSettings) return Promise.resolve(this.peerSettings);
+    if (this.closedErr) return Promise.reject(this.closedErr);
+    return new Promise((resolve, reject) => {
+      const done = (s: Map<number, number> | Error) => (clearTimeout(t), s instanceof Error ? reject(s) : resolve(s));
+      const t = setTimeout(() => {
+        this.settingsWaiters = this.settingsWaiters.filter((w) => w !== done);
+        reject(new QuicError('HOLBENCH_QUIC_TIMEOUT', `no SETTINGS from the peer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.settingsWaiters.push(done);
+    });
   }
 
   closed(err: QuicError | null): void {
@@ -89,6 +122,8 @@ export abstract class H3Session implements ConnHandler {
     this.closedErr = e;
     for (const h of [...this.bidi.values()]) h.abort(e);
     this.bidi.clear();
+    for (const w of this.settingsWaiters.splice(0)) w(e);
+    this.wt?.connectionClosed(e);
     this.onClosed(err);
   }
 
@@ -132,6 +167,16 @@ export abstract class H3Session implements ConnHandler {
     return id;
   }
 
+  /** Open our next unidirectional stream with its first bytes (extension streams such as
+   *  WebTransport's); null when the peer's MAX_STREAMS does not allow one now (no id burnt). */
+  tryOpenUni(data: Buffer, fin: boolean): number | null {
+    if (this.conn.peerStreamsLeftUni() <= 0) return null;
+    const id = this.nextUni;
+    if (!this.conn.tryOpen(id, data, fin)) return null;
+    this.nextUni += 4;
+    return id;
+  }
+
   /** conn.read(id), with the peer's RESET_STREAM returned as { reset: code } instead of thrown. */
   private readOrReset(id: number): StreamChunk | { reset: number } | null {
     try {
@@ -152,7 +197,9 @@ export abstract class H3Session implements ConnHandler {
         return;
       }
       if (this.role === 'client') throw connErr(H3Code.STREAM_CREATION_ERROR, 'server opened a bidirectional stream');
-      h = this.acceptBidi(id);
+      // With WebTransport on, a stream may be a WebTransport stream (it begins with 0x41):
+      // the registry looks at its first bytes before it becomes a request.
+      h = this.wt ? this.wt.sniffBidi(id, () => this.acceptBidi(id)) : this.acceptBidi(id);
       this.bidi.set(id, h);
     }
     for (let i = 0; i < 100_000; i++) {
@@ -187,6 +234,7 @@ export abstract class H3Session implements ConnHandler {
       if ('reset' in c) {
         if (this.isCritical(st.type)) throw connErr(H3Code.CLOSED_CRITICAL_STREAM, `critical stream ${id} reset`);
         this.uni.delete(id);
+        st.onReset?.(c.reset);
         return;
       }
       let data = c.data;
@@ -207,6 +255,7 @@ export abstract class H3Session implements ConnHandler {
       if (c.fin) {
         if (this.isCritical(st.type)) throw connErr(H3Code.CLOSED_CRITICAL_STREAM, `critical stream ${id} closed`);
         this.uni.delete(id);
+        st.onFin?.();
         return;
       }
       if (st.ignored) return;
@@ -247,6 +296,13 @@ export abstract class H3Session implements ConnHandler {
       if (this.role === 'client') throw connErr(H3Code.ID_ERROR, 'push stream without MAX_PUSH_ID');
       throw connErr(H3Code.STREAM_CREATION_ERROR, 'client opened a push stream');
     }
+    if (this.wt && t === WT_UNI_STREAM_TYPE) {
+      const u = this.wt.acceptUni(id);
+      st.sink = u.data;
+      st.onFin = u.fin;
+      st.onReset = u.reset;
+      return;
+    }
     // Unknown or reserved stream type: abort reading and ignore (RFC 9114 section 6.2).
     st.ignored = true;
     this.conn.stopReading(id, H3Code.STREAM_CREATION_ERROR);
@@ -256,6 +312,7 @@ export abstract class H3Session implements ConnHandler {
     if (!this.peerSettings) {
       if (type !== Frame.SETTINGS) throw connErr(H3Code.MISSING_SETTINGS, `first control frame is 0x${type.toString(16)}, not SETTINGS`);
       this.peerSettings = decodeSettings(p);
+      for (const w of this.settingsWaiters.splice(0)) w(this.peerSettings);
       return;
     }
     switch (type) {

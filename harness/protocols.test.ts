@@ -53,7 +53,7 @@ test('the scenario schema accepts exactly the table names', () => {
   assert.deepEqual(names, PROTOCOLS);
   for (const name of PROTOCOLS) {
     const fam = protocolDef(name).family;
-    const yaml = `protocols: [${name}]\n${fam === 'http' ? page : 'workload: {kind: messages, pattern: ' + ('patterns' in protocolDef(name) ? (protocolDef(name) as any).patterns[0] : 'push') + '}\n'}`;
+    const yaml = `protocols: [${name}]\n${fam === 'http' ? page : 'workload: {kind: messages, pattern: ' + ('patterns' in protocolDef(name) ? (protocolDef(name) as any).patterns[0] : 'push') + ((protocolDef(name) as any).resume === false ? ', resume: false' : '') + '}\n'}`;
     assert.deepEqual(problemsOf(yaml), [], name);
   }
   assert.match(problemsOf(`protocols: [h4]\n${page}`)[0]!, /unknown protocol "h4": expected one of http1\.0, http1\.1, h2, h3, ws/);

@@ -51,6 +51,8 @@ interface Common {
   color: string;
   /** one line for `holbench list`, docs and errors */
   summary: string;
+  /** the wire protocol version and settings, when the name does not say it (run.json records it) */
+  wire?: string;
 }
 
 /** A protocol that carries page and load workloads (HTTP requests). */
@@ -66,6 +68,9 @@ export interface HttpProtocolDef extends Common {
 export interface MessageProtocolDef extends Common {
   family: 'messages';
   patterns: readonly MessagePattern[];
+  /** false: cannot reconnect and resume after the last message (datagrams are never
+   *  retransmitted, so a gap stays a gap); the workload must say `resume: false` */
+  resume?: false;
   driver: () => Promise<MessageDriverFactory>;
 }
 
@@ -76,6 +81,11 @@ const TLS: TlsRule = { kind: 'always' };
 const CLEAR: TlsRule = { kind: 'never' };
 /** HTTP/1.x: TLS like a browser meets it (https://), cleartext on the `h1-clear` plugin by choice */
 const H1_TLS: TlsRule = { kind: 'default-on', clearPlugin: 'h1-clear', clearSuffix: '-clear' };
+
+/** What both ends of the webtransport-* protocols speak (h3/webtransport.ts). */
+const WT_WIRE =
+  'WebTransport over HTTP/3, draft-ietf-webtrans-http3-02 wire format (bidi streams 0x41, uni streams 0x54, RFC 9297 datagrams); ' +
+  'SETTINGS ENABLE_CONNECT_PROTOCOL=1, H3_DATAGRAM=1, ENABLE_WEBTRANSPORT(draft02)=1, WEBTRANSPORT_MAX_SESSIONS(draft07)=16; QUIC DATAGRAM queues of 1024';
 
 /** The table, in report order (HTTP first, then messaging). Messaging protocols never share
  *  a run with the HTTP ones (one workload per scenario), so their colours reuse the same hues. */
@@ -170,6 +180,21 @@ export const PROTOCOL_TABLE = {
     summary: 'gRPC client-streaming Upload over HTTP/3, answered once with count + checksum; liveness: QUIC idle timeout (+ PINGs)',
     driver: async () => (await import('./drivers/grpc-h3.ts')).createGrpcH3Driver('grpc-h3-client-stream'),
   },
+  'webtransport-stream': {
+    family: 'messages', transport: 'udp', tls: TLS, plugin: 'h3', color: '#17becf', wire: WT_WIRE, connections: SINGLE, patterns: ['echo', 'push'],
+    summary: 'WebTransport over HTTP/3 (our h3/ stack), messages as lines on one bidirectional stream; liveness: QUIC idle timeout (+ PINGs)',
+    driver: async () => (await import('./drivers/webtransport.ts')).createWebTransportDriver('stream'),
+  },
+  'webtransport-uni': {
+    family: 'messages', transport: 'udp', tls: TLS, plugin: 'h3', color: '#bcbd22', wire: WT_WIRE, connections: SINGLE, patterns: ['echo', 'push'],
+    summary: 'WebTransport over HTTP/3, one unidirectional stream per message (no head-of-line blocking between messages); liveness: QUIC idle timeout (+ PINGs)',
+    driver: async () => (await import('./drivers/webtransport.ts')).createWebTransportDriver('uni'),
+  },
+  'webtransport-datagram': {
+    family: 'messages', transport: 'udp', tls: TLS, plugin: 'h3', color: '#8c564b', wire: WT_WIRE, connections: SINGLE, patterns: ['echo', 'push'], resume: false,
+    summary: 'WebTransport over HTTP/3, one HTTP/3 datagram per message: never retransmitted, a lost packet is a lost message; needs resume: false; liveness: QUIC idle timeout (+ PINGs)',
+    driver: async () => (await import('./drivers/webtransport.ts')).createWebTransportDriver('datagram'),
+  },
 } as const satisfies Record<string, ProtocolDef>;
 
 export type ProtocolName = keyof typeof PROTOCOL_TABLE;
@@ -183,9 +208,20 @@ export function isProtocol(name: string): name is ProtocolName {
   return Object.hasOwn(PROTOCOL_TABLE, name);
 }
 
+/** `{ wire }` for run.json's protocol entry, when the table says more than the name. */
+export function wireOf(name: ProtocolName): { wire?: string } {
+  const w = (protocolDef(name) as { wire?: string }).wire;
+  return w ? { wire: w } : {};
+}
+
 /** Names of the protocols of one family, in table order. */
 export function protocolsOf(family: ProtocolDef['family']): ProtocolName[] {
   return PROTOCOLS.filter((p) => PROTOCOL_TABLE[p].family === family);
+}
+
+/** Messaging protocols that can reconnect and resume (no `resume: false` in the table). */
+export function resumableProtocols(): ProtocolName[] {
+  return protocolsOf('messages').filter((p) => (protocolDef(p) as MessageProtocolDef).resume !== false);
 }
 
 /** Messaging protocols that carry `pattern`. */

@@ -16,7 +16,7 @@ import { isExiting, onCleanup } from '../proc/lifecycle.ts';
 import { startChild, type ChildChannel } from '../proc/channel.ts';
 import { makeCert, SERVER_NAME } from '../servers/cert.ts';
 import type { PluginName } from '../servers/registry.ts';
-import { pluginOf } from './protocols.ts';
+import { pluginOf, wireOf } from './protocols.ts';
 import { SERVER_MAIN, type ServerControl } from '../servers/main.ts';
 import { AGENT_MAIN, type AgentControl, type Job, type JobResult } from './agent.ts';
 import type { Cell, LoadedScenario, ProtocolSpec } from './scenario/load.ts';
@@ -159,7 +159,7 @@ export class Runner extends EventEmitter {
       ...machine(), tcp_cc: sc.tcp_cc, quic_cc: sc.quic_cc, seed: sc.seed, repetitions: reps,
       // per protocol: its label and what the label stands for (TLS included: http1.1x6 is
       // HTTPS, http1.1x6-clear is not), and the server plugin that served it
-      protocols: loaded.protocols.map((p) => ({ label: p.label, protocol: p.protocol, connections: p.connections, tls: p.tls, ...(p.server ? { server: serverName(p.server) } : { plugin: pluginOf(p.protocol, p.tls) }) })),
+      protocols: loaded.protocols.map((p) => ({ label: p.label, protocol: p.protocol, connections: p.connections, tls: p.tls, ...(p.server ? { server: serverName(p.server) } : { plugin: pluginOf(p.protocol, p.tls), ...wireOf(p.protocol) }) })),
       scheduling: sc.scheduling,
       cells: loaded.cells.map((c) => ({ id: c.id, params: c.params, profile: c.profile, description: describeProfile(c.profile), scheduling: c.scheduling })),
       // every network preset a cell started from: its source, revision, original values, conversion

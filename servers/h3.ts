@@ -4,6 +4,8 @@
 //                            HTTP/3 stream; Last-Event-ID resumes; no comment heartbeats
 //   content-type application/grpc   gRPC over HTTP/3 (`grpc-h3-*`, servers/grpc-h3.ts): the
 //                            Messages service of holbench.proto, status in trailers
+//   CONNECT /wt?...          WebTransport sessions (`webtransport-stream|uni|datagram`,
+//                            servers/webtransport.ts; extended CONNECT, :protocol webtransport)
 //   everything else          the deterministic payload endpoints (servers/h3-payload.ts)
 //
 // Liveness (ctx.keepalive, messages workloads only): quicIdleTimeoutMs is the listener's QUIC
@@ -20,6 +22,9 @@
 //
 // stats(): connections = QUIC connections accepted; requests = HTTP/3 requests; extra:
 // messagesSent (event-stream and gRPC messages written), deadPeers.
+// messagesSent (event-stream and WebTransport messages sent), deadPeers, webtransport
+// (sessions, messages, datagrams dropped before leaving). A WebTransport session is a request
+// in flight, so an idle timeout under it is a 'quic-idle' dead peer as for an event stream.
 import { h3Support } from '../h3/binding.ts';
 import { payloadHandler } from './h3-payload.ts';
 import { H3UnsupportedError } from '../h3/errors.ts';
@@ -29,12 +34,14 @@ import { DeadPeerLog, parsePushParams, PushSchedules, type DeadPeerEvent, type K
 import type { ServerPlugin, ServerStats } from './types.ts';
 import { grpcH3Handler, isGrpcRequest } from './grpc-h3.ts';
 import { DEFAULT_SCHEDULING, priorityFor, WriteScheduler, type Scheduling } from './scheduler.ts';
+import { wtEndpoint, type WtEndpointStats } from './webtransport.ts';
 
 export { h3Support };
 
 export interface H3ServerStats extends ServerStats {
   deadPeers: DeadPeerEvent[];
   messagesSent: number;
+  webtransport: WtEndpointStats;
 }
 
 export interface H3Plugin extends ServerPlugin {
@@ -52,6 +59,7 @@ export function h3Plugin(): H3Plugin {
   let ka: Keepalive = {};
   let scheduling: Scheduling = DEFAULT_SCHEDULING;
   let PushBody: typeof PushBodyT;
+  const wt = wtEndpoint(schedules, () => void messagesSent++);
 
   const text = (status: number, body: string): H3Reply => ({ status, headers: { 'content-type': 'text/plain', 'cache-control': 'no-store' }, body });
 
@@ -75,6 +83,7 @@ export function h3Plugin(): H3Plugin {
 
   const handler = (req: H3Request): H3Reply => {
     const path = req.path;
+    if (req.webtransport) return path.startsWith('/wt') ? wt.handle(req) : text(404, 'WebTransport sessions at /wt\n');
     if (path.startsWith('/sse') && (path.length === 4 || path[4] === '?')) return onSse(req);
     if (isGrpcRequest(req)) return grpcH3Handler(req, { PushBody, schedules, streams, onSent: () => void messagesSent++ });
     return payloadHandler(req);
@@ -98,6 +107,7 @@ export function h3Plugin(): H3Plugin {
           cc: ctx.quicCc ?? 'cubic',
           idleTimeoutMs: ka.quicIdleTimeoutMs,
           pingMs: ka.pingMs,
+          webtransport: true,
           // the same discipline and scheduler as the h2 server (servers/scheduler.ts)
           scheduling: {
             newScheduler: () => new WriteScheduler(),
@@ -117,7 +127,7 @@ export function h3Plugin(): H3Plugin {
         const s = server.stats();
         last = { connections: s.connections, requests: s.requests };
       }
-      return { ...last, messagesSent, deadPeers: deadPeers.list() };
+      return { ...last, messagesSent, deadPeers: deadPeers.list(), webtransport: wt.stats() };
     },
     configure(c) {
       scheduling = c.scheduling;
@@ -129,6 +139,7 @@ export function h3Plugin(): H3Plugin {
       server = undefined;
       // End the event streams so clients close their connections within the grace period.
       for (const b of [...streams]) b.end();
+      wt.closeAll();
       await s.close(1000);
     },
   };

@@ -11,6 +11,7 @@ import { wireBytesPerMessageChart } from './charts/messages.ts';
 import { h3VsH2HeatmapChart, objectCompletionChart, pageTimeChart, pageVsLossChart } from './charts/page.ts';
 import { deadPeerDetectionChart, recoveryChart } from './charts/recovery.ts';
 import { natChart } from './charts/nat.ts';
+import { messageLossChart } from './charts/message-loss.ts';
 import { coStallChart, indexRecords, streamTimelineChart } from './charts/stalls.ts';
 import { lossStallsChart } from './charts/loss-stalls.ts';
 import { emulationCheck } from './emulation.ts';
@@ -72,6 +73,7 @@ function buildCharts(ctx: ReturnType<typeof makeContext>, opts: ReportOptions): 
     lossStallsChart(ctx),
     latencyPercentilesChart(ctx),
     messageLatencyChart(ctx),
+    messageLossChart(ctx),
     wireBytesPerMessageChart(ctx),
     deadPeerDetectionChart(ctx),
     recoveryChart(ctx),

@@ -86,7 +86,7 @@ test('buildReport writes specs, SVGs, PNGs and index.html for a page run', async
   const skipped = Object.fromEntries(r.charts.filter((c) => c.skipped).map((c) => [c.id, c.skipped]));
   assert.match(skipped['h3-vs-h2-heatmap']!, /RTT/);
   assert.match(skipped['latency-percentiles']!, /load/);
-  for (const id of ['message-latency', 'wire-bytes-per-message', 'dead-peer-detection', 'recovery']) assert.match(skipped[id] ?? '', /messages-workload runs/, `${id} skipped with a reason`);
+  for (const id of ['message-latency', 'message-latency-loss', 'wire-bytes-per-message', 'dead-peer-detection', 'recovery']) assert.match(skipped[id] ?? '', /messages-workload runs/, `${id} skipped with a reason`);
   assert.equal(r.files[r.files.length - 1], join(small.reportDir, 'index.html'));
   for (const id of made) {
     for (const ext of ['vl.json', 'svg', 'png']) assert.ok(r.files.includes(join(small.reportDir, `${id}.${ext}`)), `${id}.${ext} listed`);
@@ -192,7 +192,7 @@ function checkChart(reportDir: string, files: string[], id: string, png = true):
   return svg;
 }
 
-const MESSAGE_CHARTS = ['message-latency', 'wire-bytes-per-message', 'dead-peer-detection', 'recovery', 'connections-used'];
+const MESSAGE_CHARTS = ['message-latency', 'message-latency-loss', 'wire-bytes-per-message', 'dead-peer-detection', 'recovery', 'connections-used'];
 
 test('messages run (push, outage cell): latency CDF, wire bytes, detection, recovery, connections', async () => {
   const resultsDir = join(root, 'results', 'messages-push');
@@ -213,6 +213,13 @@ test('messages run (push, outage cell): latency CDF, wire bytes, detection, reco
   // grpc-stream lost 3 of 1500 in the outage cell: its line ends below 100%
   const gs = lat.data.values.filter((v: { protocol: string; condition: string }) => v.protocol === 'grpc-stream' && v.condition.includes('outage 3–8 s'));
   assert.ok(Math.abs(Math.max(...gs.map((v: { frac: number }) => v.frac)) - 1497 / 1500) < 1e-9);
+  // p50 / p99 / lost per protocol and cell: grpc-stream's 3 lost in the outage cell
+  const ll = JSON.parse(readFileSync(join(reportDir, 'message-latency-loss.vl.json'), 'utf8'));
+  const llAgg = ll.data.values.filter((v: { kind: string }) => v.kind === 'agg');
+  assert.deepEqual([...new Set(llAgg.map((v: { metric: string }) => v.metric))], ['p50 latency (ms)', 'p99 latency (ms)', 'messages lost per run']);
+  const gsLost = llAgg.find((v: { protocol: string; metric: string; condition: string }) => v.protocol === 'grpc-stream' && v.metric === 'messages lost per run' && v.condition.includes('outage 3–8 s'));
+  assert.equal(gsLost.value, 1, 'mean of 3 lost over 3 repetitions');
+  assert.match(svgs['message-latency-loss']!, /messages lost per run/);
   // wire bytes: the payload line and both directions
   assert.match(svgs['wire-bytes-per-message']!, /payload 64 B/);
   assert.match(svgs['wire-bytes-per-message']!, /downlink \(server → client\)/);

@@ -143,6 +143,7 @@ workload: { kind: messages, keepalive: { ping_ms: 1000 } }
   // sse cannot echo; h2 does not carry messages; ws does not carry pages
   const p1 = bad(`protocols: [ws, sse, h2]\nworkload: { kind: messages, pattern: echo }\n`);
   assert.equal(p1.length, 2, p1.join('\n'));
+  // the protocols that fit come from the table (ws, grpc-unary, grpc-bidi, the WebTransport variants...)
   assert.ok(p1[0]!.startsWith('1:') && p1[0]!.includes(` protocols.1: sse cannot carry pattern echo (sse carries push; echo works with ${protocolsWithPattern('echo').join(', ')})`), p1[0]);
   assert.match(p1[1]!, /protocols\.2: h2 does not carry messages/);
   const p2 = bad(`protocols: [h2, ws]\nworkload: { kind: page, objects: 1, object_bytes: 1 }\n`);

@@ -8,7 +8,7 @@ import { issuesOf, normalizeProfile, ProfileError, type NetworkProfile } from '.
 import { ScenarioSchema, type Scenario } from './schema.ts';
 import type { Scheduling } from '../../servers/scheduler.ts';
 import type { ConnectionMode } from '../drivers/types.ts';
-import { parseLabel, protocolDef, protocolLabel, protocolsOf, protocolsWithPattern, resolveConnections, resolveTls, type ProtocolName } from '../protocols.ts';
+import { parseLabel, protocolDef, protocolLabel, protocolsOf, protocolsWithPattern, resumableProtocols, resolveConnections, resolveTls, type ProtocolName } from '../protocols.ts';
 import { safeText } from '../safetext.ts';
 import { composeLabel, externalOf, portClashes, serverName, splitServerSuffix, type ExternalServer } from '../extservers/spec.ts';
 import { crossFlows, type CrossFlow } from './crosstraffic.ts';
@@ -256,6 +256,8 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
       misfits.push(`${at}.server: ${serverName(p.server)} serves page and load workloads, not messages`);
     } else if (w.kind === 'messages' && def.family === 'messages' && !def.patterns.includes(w.pattern)) {
       misfits.push(`${at}: ${p.label} cannot carry pattern ${w.pattern} (${p.label} carries ${def.patterns.join(', ')}; ${w.pattern} works with ${protocolsWithPattern(w.pattern).join(', ')})`);
+    } else if (w.kind === 'messages' && def.family === 'messages' && def.resume === false && w.resume) {
+      misfits.push(`${at}: ${p.label} cannot resume (lost messages are never resent); set workload.resume: false (resume works with ${resumableProtocols().join(', ')})`);
     }
   });
   for (const [i, problem] of portClashes(protocols.map((p) => p.server))) misfits.push(`${positionOf(doc, lc, ['protocols', i, 'server', 'port'], false)} protocols.${i}.server.port: ${problem}`);
