@@ -29,7 +29,7 @@ import { jobSeed } from '../netem/seed.ts';
 import { DROP_COLUMNS, type DropRow, type ProbeContext } from './probes/types.ts';
 
 const REQUEST_COLUMNS: (keyof RequestRow)[] = ['cell', 'protocol', 'rep', 'req_id', 'object', 'path', 'conn_id', 'stream_id', 'start_ms', 'ttfb_ms', 'ttlb_ms', 'bytes', 'status', 'error',
-  'conn_start_ms', 'tcp_connect_ms', 'tls_handshake_ms', 'quic_handshake_ms', 'resumed', 'zero_rtt'];
+  'conn_start_ms', 'tcp_connect_ms', 'tls_handshake_ms', 'quic_handshake_ms', 'resumed', 'zero_rtt', 'next_hop_protocol', 'priority'];
 const CHUNK_COLUMNS: (keyof ChunkRow)[] = ['cell', 'protocol', 'rep', 'req_id', 'conn_id', 'stream_id', 't_ms', 'bytes', 'cum_bytes'];
 const MESSAGE_COLUMNS: (keyof MessageRow)[] = ['cell', 'protocol', 'rep', 'seq', 'sent_ms', 'recv_ms', 'latency_ms', 'bytes', 'dup'];
 
@@ -138,10 +138,11 @@ export class Runner extends EventEmitter {
       ...machine(), tcp_cc: sc.tcp_cc, quic_cc: sc.quic_cc, seed: sc.seed, repetitions: reps,
       // per protocol: its label and what the label stands for (TLS included: http1.1x6 is
       // HTTPS, http1.1x6-clear is not), and the server plugin that served it
-      protocols: loaded.protocols.map((p) => ({ label: p.label, protocol: p.protocol, connections: p.connections, tls: p.tls, plugin: pluginOf(p.protocol, p.tls) })),
+      protocols: loaded.protocols.map((p) => ({ label: p.label, protocol: p.protocol, connections: p.connections, tls: p.tls, plugin: pluginOf(p.protocol, p.tls), client: p.client ?? 'holbench' })),
       scheduling: sc.scheduling,
       cells: loaded.cells.map((c) => ({ id: c.id, params: c.params, profile: c.profile, description: describeProfile(c.profile), scheduling: c.scheduling })),
-      versions: await collectVersions(), started_at: startedAt,
+      versions: { ...(await collectVersions()), ...(loaded.protocols.some((p) => p.client === 'chromium') ? await import('./drivers/chromium.ts').then(async (m) => ({ chromium: await m.chromiumVersion(), 'playwright-core': m.playwrightVersion() })) : {}) },
+      started_at: startedAt,
     };
     const writeRunJson = () => writeFile(join(outDir, 'run.json'), JSON.stringify(runJson, null, 2));
     await writeRunJson();

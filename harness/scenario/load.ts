@@ -10,6 +10,7 @@ import type { Scheduling } from '../../servers/scheduler.ts';
 import type { ConnectionMode } from '../drivers/types.ts';
 import { parseLabel, protocolDef, protocolLabel, protocolsOf, protocolsWithPattern, resolveConnections, resolveTls, type ProtocolName } from '../protocols.ts';
 import { safeText } from '../safetext.ts';
+import { CHROMIUM_H1_CONNECTIONS, CHROMIUM_SUFFIX } from '../clients.ts';
 
 /** Scenario files are a few kB. The cap keeps a hostile file within about a second: the
  *  yaml parser needs ~3.5 s and ~1 GB of memory for 1 MB of flow sequence on this machine. */
@@ -52,8 +53,11 @@ export interface ProtocolSpec {
   connections: number;
   /** over TLS (the table's rule applied to the scenario's `tls`) */
   tls: boolean;
-  /** label used in outputs: http1.0, http1.1, http1.1x6, http1.1x6-clear, h2, h3 */
+  /** label used in outputs: http1.0, http1.1, http1.1x6, http1.1x6-clear, h2, h3; a
+   *  Chromium run adds "@chromium" (h3@chromium) */
   label: string;
+  /** the page is loaded by Chromium (harness/drivers/chromium.ts); absent: our own drivers */
+  client?: 'chromium';
 }
 
 export interface Cell {
@@ -77,7 +81,12 @@ export interface LoadedScenario {
 
 /** A scenario protocol entry (already checked by the schema) -> its spec. */
 export function protocolSpec(p: Scenario['protocols'][number]): ProtocolSpec {
-  const { protocol, connections: given, tls: tlsGiven } = typeof p === 'string' ? parseLabel(p)! : p;
+  const { protocol, connections: given, tls: tlsGiven, client } = typeof p === 'string' ? parseLabel(p)! : p;
+  // Chromium picks its own pool: 6 connections per origin on HTTP/1.1 (clients.ts)
+  if (client === 'chromium') {
+    const connections = protocol === 'http1.1' ? CHROMIUM_H1_CONNECTIONS : 1;
+    return { protocol, connections, tls: true, client, label: protocolLabel(protocol, connections, protocol === 'http1.1', true) + CHROMIUM_SUFFIX };
+  }
   const r = resolveConnections(protocol, given);
   const t = resolveTls(protocol, tlsGiven);
   // the schema refused both already
@@ -231,7 +240,9 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
     const at = `${positionOf(doc, lc, ['protocols', i], false)} protocols.${i}`;
     const def = protocolDef(p.protocol);
     const family = w.kind === 'messages' ? 'messages' : 'http';
-    if (def.family !== family) {
+    if (p.client === 'chromium' && w.kind !== 'page') {
+      misfits.push(`${at}.client: chromium loads page workloads only, not ${w.kind}`);
+    } else if (def.family !== family) {
       const what = family === 'messages' ? 'does not carry messages' : 'carries messages only';
       misfits.push(`${at}: ${p.label} ${what} (workload kind ${w.kind} takes ${protocolsOf(family).join(', ')})`);
     } else if (w.kind === 'messages' && def.family === 'messages' && !def.patterns.includes(w.pattern)) {

@@ -8,6 +8,7 @@ import { QUIC_CC } from '../../h3/cc.ts';
 import { DEFAULT_SCHEDULING, SCHEDULINGS } from '../../servers/scheduler.ts';
 import { parseLabel, POOLED, PROTOCOL_TABLE, PROTOCOLS, resolveConnections, resolveTls, TLS_CHOICE } from '../protocols.ts';
 import { CONNECTION_MODES } from '../drivers/types.ts';
+import { CHROMIUM_H1_CONNECTIONS, CHROMIUM_PROTOCOLS, CHROMIUM_SUFFIX, CLIENTS, clientProblem } from '../clients.ts';
 
 /** How a job's connections begin (harness/drivers/types.ts ConnectionMode). */
 const ConnectionMode = z.enum(CONNECTION_MODES);
@@ -27,6 +28,8 @@ const LABEL_PATTERN = `^(${PROTOCOLS.filter((p) => POOLED.includes(p) || TLS_CHO
     return esc(p) + (POOLED.includes(p) ? '(x[0-9]+)?' : '') + (t.kind === 'default-on' ? `(${esc(t.clearSuffix)})?` : '');
   })
   .join('|')})$`;
+/** Chromium labels (h3@chromium, http1.1x6@chromium), for editors */
+const CHROMIUM_LABEL_PATTERN = `^(${Object.keys(CHROMIUM_PROTOCOLS).map((p) => esc(p) + (POOLED.includes(p as never) ? `(x${CHROMIUM_H1_CONNECTIONS})?` : '')).join('|')})${esc(CHROMIUM_SUFFIX)}$`;
 const MAX_POOL = Math.max(...POOLED.map((p) => { const c = PROTOCOL_TABLE[p].connections; return c.kind === 'pool' ? c.max : 1; }));
 const clearSpellings = TLS_CHOICE.map((p) => { const t = PROTOCOL_TABLE[p].tls; return t.kind === 'default-on' ? `${p}${t.clearSuffix}` : p; });
 const ProtocolString = z.string().superRefine((s, ctx) => {
@@ -42,6 +45,8 @@ const ProtocolString = z.string().superRefine((s, ctx) => {
     const r = resolveConnections(l.protocol, l.connections);
     if ('problem' in r) ctx.addIssue({ code: 'custom', message: r.problem });
   }
+  const c = clientProblem(l.protocol, l.client, l.connections, l.tls);
+  if (c) ctx.addIssue({ code: 'custom', message: c.problem });
 });
 
 /** Checked by resolveConnections (the table's rule), so both spellings get one message. */
@@ -52,6 +57,7 @@ const ProtocolObject = z
     protocol: z.enum(PROTOCOLS),
     connections: Connections.optional(),
     tls: z.boolean().optional().describe(`${TLS_CHOICE.join(', ')} only: false = cleartext (label ${clearSpellings.join(', ')}); default true, like a browser on https://`),
+    client: z.enum(CLIENTS).optional().describe('page workloads: holbench (our drivers, default) or chromium (Debian\'s Chromium over DevTools; http1.1, h2, h3 over TLS; label <label>@chromium)'),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -59,6 +65,8 @@ const ProtocolObject = z
     if ('problem' in r) ctx.addIssue({ code: 'custom', path: ['connections'], message: r.problem });
     const t = resolveTls(o.protocol, o.tls);
     if ('problem' in t) ctx.addIssue({ code: 'custom', path: ['tls'], message: t.problem });
+    const c = clientProblem(o.protocol, o.client, o.connections, o.tls);
+    if (c) ctx.addIssue({ code: 'custom', path: [c.field], message: c.problem });
   });
 
 export const ProtocolEntry = z.union([ProtocolString, ProtocolObject]);
@@ -198,7 +206,7 @@ export function jsonSchema(): unknown {
     override: (ctx) => {
       if (ctx.zodSchema === ProtocolString) {
         delete ctx.jsonSchema.type;
-        ctx.jsonSchema.anyOf = [{ type: 'string', enum: [...PROTOCOLS] }, { type: 'string', pattern: LABEL_PATTERN }];
+        ctx.jsonSchema.anyOf = [{ type: 'string', enum: [...PROTOCOLS] }, { type: 'string', pattern: LABEL_PATTERN }, { type: 'string', pattern: CHROMIUM_LABEL_PATTERN }];
       }
       if (ctx.zodSchema === Connections) Object.assign(ctx.jsonSchema, { type: 'integer', minimum: 1, maximum: MAX_POOL });
     },
