@@ -86,7 +86,11 @@ function annotateRequests(rows: RequestRow[], conns: JobConnection[]): void {
 
 export async function runJob(job: Job): Promise<JobResult> {
   // a page loaded by Chromium (scenario client: chromium): its own job, no driver
-  if (job.protocol.client === 'chromium') return (await import('./drivers/chromium.ts')).runChromiumJob(job);
+  if (job.protocol.client === 'chromium') {
+    const r = await (await import('./drivers/chromium.ts')).runChromiumJob(job);
+    annotateRequests(r.requests, r.connections ?? []);
+    return r;
+  }
   if (job.workload.kind === 'messages') return runMessagesJob(job, job.workload);
   const newRecorder = () =>
     new Recorder({

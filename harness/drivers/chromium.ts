@@ -27,8 +27,10 @@
 //   fetch() does not hold the load event.
 // - per object, from DevTools Network events: the connection id, Chromium's priority
 //   (initialPriority and the `priority` header it sent), and data arrivals (chunks.csv).
-// - connections opened: distinct connection ids in Chromium's responses (a warm preconnect
-//   counts), with their TCP/TLS/QUIC handshake times from Chromium's timing.
+// - connections (connections_used): distinct connection ids in Chromium's responses (a warm
+//   preconnect counts), with their TCP/TLS/QUIC handshake times from Chromium's timing. On
+//   HTTP/1.1 Chromium may open a spare socket that no response uses (late binding); DevTools
+//   does not report it, the server's count (server_connections) does.
 //
 // Connection modes: cold = a fresh profile with network prediction off (Chromium would
 // otherwise preconnect to the origin at navigation), so the first object opens the connection; warm = the same fresh profile first
