@@ -47,9 +47,9 @@ after(async () => {
   const list = (await run('ip', ['netns', 'list'])).stdout;
   assert.ok(!list.includes(topo.runId), `namespaces left behind: ${list}`);
   // no Chromium of ours is left (the agent closed it, or it died with the agent's pipe)
-  const left = (await run('pgrep', ['-f', 'holbench-chromium-'], { allowFail: true })).stdout.trim();
+  const left = (await run('pgrep', ['-f', 'holbench-chromium-[0-9]'], { allowFail: true })).stdout.trim();
   assert.equal(left, '', `Chromium processes left: ${left}`);
-  const profiles = (await readdir(tmpdir())).filter((f) => f.startsWith('holbench-chromium-'));
+  const profiles = (await readdir(tmpdir())).filter((f) => /^holbench-chromium-\d+-/.test(f));
   assert.deepEqual(profiles, [], 'fresh profiles are removed after each job');
 });
 
@@ -131,4 +131,32 @@ test('resumed is UNSUPPORTED for Chromium, with the reason', { skip: !hasChromiu
   const r: JobResult = await agent.request(chromiumJob('h2', 'h2', { connection: 'resumed' }), 30_000);
   assert.equal(r.status, 'UNSUPPORTED');
   assert.match(r.reason, /resumed is not supported/);
+});
+
+test('an agent killed mid-page (SIGKILL) takes its Chromium with it; the next job removes the dead profile', { skip: !hasChromium && 'no /usr/bin/chromium', timeout: 120_000 }, async () => {
+  const doomed = await startChild<AgentControl>(AGENT_MAIN, { ns: topo.ns.client });
+  const pgrep = async () => (await run('pgrep', ['-f', 'holbench-chromium-[0-9]'], { allowFail: true })).stdout.trim();
+  // a page big enough to be in flight for a while on this path
+  const job = { ...chromiumJob('h2', 'h2'), workload: { kind: 'page' as const, objects: 200, object_bytes: 2_000_000 } };
+  const pending = doomed.request(job, 90_000).catch((e: Error) => e);
+  let running = '';
+  for (let i = 0; i < 100 && !running; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    running = await pgrep();
+  }
+  assert.ok(running, 'Chromium started');
+  doomed.kill();
+  assert.ok((await pending) instanceof Error, 'the job did not finish');
+  let left = running;
+  for (let i = 0; i < 50 && left; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    left = await pgrep();
+  }
+  assert.equal(left, '', 'Chromium exits once its agent is gone');
+  const profiles = async () => (await readdir(tmpdir())).filter((f) => /^holbench-chromium-\d+-/.test(f));
+  assert.equal((await profiles()).length, 1, 'the killed agent could not remove its profile');
+  // the next job (any agent) removes the profiles of agents that are gone
+  const r: JobResult = await agent.request(chromiumJob('h2', 'h2'), 90_000);
+  assert.equal(r.status, 'SUCCEEDED', r.reason);
+  assert.deepEqual(await profiles(), []);
 });

@@ -42,7 +42,7 @@
 // Chromium exits when the pipe to its parent closes, so it dies with the agent even on
 // SIGKILL; a normal stop closes it through the agent's cleanup (proc/lifecycle.ts).
 import { createHash, X509Certificate } from 'node:crypto';
-import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -59,6 +59,24 @@ import { wallOfPerf } from '../wallclock.ts';
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 const PAGE_PATH = '/holbench-page.html';
 const WARM_PATH = '/holbench-warm.html';
+
+/** Fresh profiles are <tmpdir>/holbench-chromium-<agent pid>-XXXXXX. */
+const PROFILE_PREFIX = 'holbench-chromium-';
+
+/** Remove the profiles of agents that are gone (a SIGKILLed agent cannot remove its own;
+ *  its Chromium died with it, the pipe closed). */
+async function reapProfiles(): Promise<void> {
+  const names = await readdir(tmpdir()).catch(() => [] as string[]);
+  for (const n of names) {
+    const pid = Number(/^holbench-chromium-(\d+)-/.exec(n)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') await rm(join(tmpdir(), n), { recursive: true, force: true }).catch(() => {});
+    }
+  }
+}
 
 /** base64 SHA-256 of the certificate's SubjectPublicKeyInfo (Chromium's SPKI pin format). */
 export function spkiHash(certPem: string): string {
@@ -207,7 +225,8 @@ export async function runChromiumJob(job: Job): Promise<JobResult> {
   const { chromium } = await import('playwright-core');
   const hostPort = `${job.target.host}:${job.target.port}`;
   const origin = `https://${hostPort}`;
-  const profile = await mkdtemp(join(tmpdir(), 'holbench-chromium-'));
+  await reapProfiles();
+  const profile = await mkdtemp(join(tmpdir(), `${PROFILE_PREFIX}${process.pid}-`));
   let ctx: BrowserContext | undefined;
   const close = async () => {
     const c = ctx;
