@@ -4,7 +4,8 @@
 // used another protocol FAILS with that reason. Needs root and /usr/bin/chromium.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { access, readdir } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { run } from '../../proc/exec.ts';
 import { createTopology, type Topology } from '../../netem/topology.ts';
@@ -125,6 +126,21 @@ test('warm: the measured page reuses the preconnected h3 connection; html_bytes 
   assert.equal(r.requests.length, OBJECTS + 1);
   // the HTML starts the page: no object starts before it
   assert.ok(r.requests.every((q) => q.start_ms >= html.start_ms), JSON.stringify(r.requests.map((q) => q.start_ms)));
+});
+
+test('capture on: Chromium writes its TLS and QUIC secrets to the job\'s key log', { skip: !hasChromium && 'no /usr/bin/chromium', timeout: 120_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'holbench-keylog-'));
+  try {
+    for (const [protocol, plugin, label] of [['h2', 'h2', 'CLIENT_TRAFFIC_SECRET_0'], ['h3', 'h3', 'CLIENT_TRAFFIC_SECRET_0']] as const) {
+      const keylogFile = join(dir, `${protocol}.keys`);
+      const job = chromiumJob(protocol, plugin);
+      const r: JobResult = await agent.request({ ...job, target: { ...job.target, keylogFile } }, 90_000);
+      assert.equal(r.status, 'SUCCEEDED', r.reason);
+      assert.match(await readFile(keylogFile, 'utf8'), new RegExp(`^${label} [0-9a-f]{64} [0-9a-f]+$`, 'm'), protocol);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('resumed is UNSUPPORTED for Chromium, with the reason', { skip: !hasChromium && 'no /usr/bin/chromium', timeout: 60_000 }, async () => {

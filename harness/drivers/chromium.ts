@@ -244,6 +244,8 @@ export async function runChromiumJob(job: Job): Promise<JobResult> {
     await writeFile(join(profile, 'Default', 'Preferences'), JSON.stringify({ net: { network_prediction_options: 2 } }));
     ctx = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM_PATH, headless: true, args: chromiumArgs(job.protocol.protocol, hostPort, job.target.caPem), timeout: Math.min(60_000, left()),
+      // capture on: Chromium appends its TLS and QUIC secrets to the job's key log (NSS format)
+      ...(job.target.keylogFile ? { env: { ...process.env, SSLKEYLOGFILE: job.target.keylogFile } } : {}),
     });
     const page = ctx.pages()[0] ?? (await ctx.newPage());
     const cdp = await ctx.newCDPSession(page);
@@ -295,7 +297,9 @@ function buildResult(
   const onClock = (pageMs: number) => r3(timing.timeOrigin + pageMs - t0Wall);
   const base = { cell: job.cell, protocol: job.protocol.label, rep: job.rep };
   /** the DevTools record of a URL (the measured page's, not the warm page's) */
-  const netOf = (url: string) => [...net.byId.values()].find((r) => r.url === url && !r.warm);
+  const measured = new Map<string, NetRequest>();
+  for (const r of net.byId.values()) if (!r.warm && !measured.has(r.url)) measured.set(r.url, r);
+  const netOf = (url: string) => measured.get(url);
   const rows: RequestRow[] = [];
   const chunks: ChunkRow[] = [];
   const mismatches: string[] = [];
