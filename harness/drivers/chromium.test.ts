@@ -86,8 +86,8 @@ for (const [protocol, hop] of cases) {
       assert.equal(q.status, 200);
       assert.ok(q.ttfb_ms !== null && q.ttlb_ms !== null && q.ttfb_ms <= q.ttlb_ms, `object ${q.object} ttfb ${q.ttfb_ms} ttlb ${q.ttlb_ms}`);
       assert.match(q.conn_id, /^chromium\.\d+$/);
-      // fetch() with priority low: Chromium's Low, header "i" on h2/h3 (u=3 incremental), none on HTTP/1.1
-      assert.equal(q.priority, protocol === 'http1.1' ? 'Low' : 'Low (i)');
+      // fetch() at its default priority: Chromium's High, header "u=1, i" on h2/h3, none on HTTP/1.1
+      assert.equal(q.priority, protocol === 'http1.1' ? 'High' : 'High (u=1, i)');
     }
     assert.ok(r.page?.pageMs && r.page.pageMs > 0, `page time ${r.page?.pageMs}`);
     const conns = new Set(objects.map((q) => q.conn_id));
