@@ -138,7 +138,7 @@ export class Runner extends EventEmitter {
       ...machine(), tcp_cc: sc.tcp_cc, quic_cc: sc.quic_cc, seed: sc.seed, repetitions: reps,
       // per protocol: its label and what the label stands for (TLS included: http1.1x6 is
       // HTTPS, http1.1x6-clear is not), and the server plugin that served it
-      protocols: loaded.protocols.map((p) => ({ label: p.label, protocol: p.protocol, connections: p.connections, tls: p.tls, plugin: pluginOf(p.protocol, p.tls), client: p.client ?? 'holbench' })),
+      protocols: loaded.protocols.map((p) => ({ label: p.label, protocol: p.protocol, connections: p.connections, tls: p.tls, plugin: pluginOf(p.protocol, p.tls), ...(p.client ? { client: p.client } : {}) })),
       scheduling: sc.scheduling,
       cells: loaded.cells.map((c) => ({ id: c.id, params: c.params, profile: c.profile, description: describeProfile(c.profile), scheduling: c.scheduling })),
       versions: { ...(await collectVersions()), ...(loaded.protocols.some((p) => p.client === 'chromium') ? await import('./drivers/chromium.ts').then(async (m) => ({ chromium: await m.chromiumVersion(), 'playwright-core': m.playwrightVersion() })) : {}) },
