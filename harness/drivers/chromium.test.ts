@@ -143,6 +143,17 @@ test('capture on: Chromium writes its TLS and QUIC secrets to the job\'s key log
   }
 });
 
+test('warm over HTTP/1.1: the page runs on the preconnected connections only', { skip: !hasChromium && 'no /usr/bin/chromium', timeout: 120_000 }, async () => {
+  const r: JobResult = await agent.request(chromiumJob('http1.1', 'h1', { connection: 'warm' }), 90_000);
+  assert.equal(r.status, 'SUCCEEDED', r.reason);
+  const pre = new Set(r.connections!.filter((c) => c.preconnected).map((c) => c.connId));
+  assert.ok(pre.size >= 1 && pre.size <= 6, `preconnected ${pre.size}`);
+  for (const q of r.requests) {
+    assert.ok(pre.has(q.conn_id), `object ${q.object} on ${q.conn_id}, not a preconnected one (${[...pre]})`);
+    assert.ok(q.conn_start_ms !== null && q.conn_start_ms !== undefined && q.conn_start_ms < 0, `object ${q.object}: its connection opened before the page clock (${q.conn_start_ms})`);
+  }
+});
+
 test('resumed is UNSUPPORTED for Chromium, with the reason', { skip: !hasChromium && 'no /usr/bin/chromium', timeout: 60_000 }, async () => {
   const r: JobResult = await agent.request(chromiumJob('h2', 'h2', { connection: 'resumed' }), 30_000);
   assert.equal(r.status, 'UNSUPPORTED');
