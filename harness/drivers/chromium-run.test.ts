@@ -4,7 +4,7 @@
 // alike, Chromium's version in run.json, and no browser left behind. Needs root and Chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { access, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -75,4 +75,5 @@ test('run: Chromium beside the holbench client, every object over the asked-for 
   assert.deepEqual(await hostNetSnapshot(), before);
   const left = (await run('pgrep', ['-f', 'holbench-chromium-[^e]'], { allowFail: true })).stdout.trim();
   assert.equal(left, '', `Chromium processes left: ${left}`);
+  await rm(out, { recursive: true, force: true });
 });
