@@ -3,7 +3,7 @@
 // refused naming the field, and the CLI exits 2 with nothing applied.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseScenarioText, ScenarioError } from './scenario/load.ts';
@@ -76,4 +76,5 @@ test('CLI: client chromium on a load workload exits 2 naming protocols.0.client,
   assert.match(r2.stderr, /protocols\.0\.client: client chromium runs http1\.1, h2, h3 only, not ws/);
   assert.deepEqual(await readdir(dir), ['bad.yaml', 'bad2.yaml'], 'no results folder');
   assert.deepEqual(await hostNetSnapshot(), before);
+  await rm(dir, { recursive: true, force: true });
 });
