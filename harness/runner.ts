@@ -141,7 +141,8 @@ export class Runner extends EventEmitter {
       protocols: loaded.protocols.map((p) => ({ label: p.label, protocol: p.protocol, connections: p.connections, tls: p.tls, plugin: pluginOf(p.protocol, p.tls), ...(p.client ? { client: p.client } : {}) })),
       scheduling: sc.scheduling,
       cells: loaded.cells.map((c) => ({ id: c.id, params: c.params, profile: c.profile, description: describeProfile(c.profile), scheduling: c.scheduling })),
-      versions: { ...(await collectVersions()), ...(loaded.protocols.some((p) => p.client === 'chromium') ? await import('./drivers/chromium.ts').then(async (m) => ({ chromium: await m.chromiumVersion(), 'playwright-core': m.playwrightVersion() })) : {}) },
+      // a run with Chromium records its version and playwright-core's
+      versions: { ...(await collectVersions()), ...(loaded.protocols.some((p) => p.client) ? await (await import('./drivers/chromium.ts')).chromiumVersions() : {}) },
       started_at: startedAt,
     };
     const writeRunJson = () => writeFile(join(outDir, 'run.json'), JSON.stringify(runJson, null, 2));

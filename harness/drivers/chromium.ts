@@ -390,3 +390,8 @@ export function playwrightVersion(): string | null {
     return null;
   }
 }
+
+/** The versions a Chromium run records in run.json. */
+export async function chromiumVersions(): Promise<Record<string, string | null>> {
+  return { chromium: await chromiumVersion(), 'playwright-core': playwrightVersion() };
+}
