@@ -13,6 +13,7 @@ import { runPage, type PageResult } from './workloads/page.ts';
 import { runLoad, type LoadResult } from './workloads/load.ts';
 import { isMain, serveChannel } from '../proc/channel.ts';
 import { wallOfPerf } from './wallclock.ts';
+import { runCleanups } from '../proc/lifecycle.ts';
 
 export interface Job {
   type: 'job';
@@ -84,6 +85,12 @@ function annotateRequests(rows: RequestRow[], conns: JobConnection[]): void {
 }
 
 export async function runJob(job: Job): Promise<JobResult> {
+  // a page loaded by Chromium (scenario client: chromium): its own job, no driver
+  if (job.protocol.client === 'chromium') {
+    const r = await (await import('./drivers/chromium.ts')).runChromiumJob(job);
+    annotateRequests(r.requests, r.connections ?? []);
+    return r;
+  }
   if (job.workload.kind === 'messages') return runMessagesJob(job, job.workload);
   const newRecorder = () =>
     new Recorder({
@@ -186,4 +193,5 @@ export interface AgentControl {
 /** Where the runner and perf start the agent from. */
 export const AGENT_MAIN = new URL('./agent.ts', import.meta.url).pathname;
 
-if (isMain(import.meta.url)) serveChannel<AgentControl>({ agent: true }, { job: runJob });
+// on stop, the cleanups of a job in flight run (a Chromium job closes its browser)
+if (isMain(import.meta.url)) serveChannel<AgentControl>({ agent: true }, { job: runJob }, runCleanups);

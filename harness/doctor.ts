@@ -40,7 +40,7 @@ export async function doctor(json: boolean): Promise<number> {
     add('h3 (quiche binding)', false, (e as Error).message.split('\n')[0]!, 'HTTP/3 cells will be reported UNSUPPORTED');
   }
   const chromium = await haveCommand('chromium');
-  add('chromium (report test only)', chromium, chromium ? 'found' : 'missing', 'apt-get install chromium (only the report test needs it)');
+  add('chromium (client, report test)', chromium, chromium ? 'found' : 'missing', 'apt-get install chromium (scenarios with client: chromium and the report test need it; without it those jobs are UNSUPPORTED)');
   const iperf3 = await haveCommand('iperf3');
   add('iperf3 (cross_traffic only)', iperf3, iperf3 ? 'found' : 'missing', 'apt-get install iperf3 (only scenarios with cross_traffic need it)');
   const essential = checks.filter((c) => !c.name.startsWith('chromium') && !c.name.startsWith('h3') && !c.name.startsWith('backend') && !c.name.startsWith('iperf3'));

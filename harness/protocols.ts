@@ -17,6 +17,7 @@
 import type { PluginName } from '../servers/registry.ts';
 import type { DriverFactory } from './drivers/types.ts';
 import type { MessageDriverFactory } from './drivers/messages.ts';
+import { CHROMIUM_SUFFIX } from './clients.ts';
 
 export type MessagePattern = 'echo' | 'push' | 'upload';
 
@@ -252,7 +253,12 @@ export function parseShorthand(s: string): { protocol: ProtocolName; connections
 /** What a label (or a scenario's protocol string, the same spelling) says: the protocol, the
  *  pool size when it names one, and `tls: false` when it ends in the protocol's cleartext
  *  suffix. "http1.1x6-clear" -> {http1.1, 6, false}; null for a foreign label. */
-export function parseLabel(s: string): { protocol: ProtocolName; connections?: number; tls?: false } | null {
+export function parseLabel(s: string): { protocol: ProtocolName; connections?: number; tls?: false; client?: 'chromium' } | null {
+  // a Chromium run: the holbench label plus "@chromium" (h3@chromium, http1.1x6@chromium)
+  if (s.endsWith(CHROMIUM_SUFFIX)) {
+    const base = parseLabel(s.slice(0, -CHROMIUM_SUFFIX.length));
+    return base && !base.client ? { ...base, client: 'chromium' } : null;
+  }
   const plain = (x: string) => (isProtocol(x) ? { protocol: x } : parseShorthand(x));
   const p = plain(s);
   if (p) return p;
@@ -320,13 +326,14 @@ export function protocolOfLabel(label: string): ProtocolName | null {
 // ---------------------------------------------------------------------------------------
 
 /** Sort key of a label: table order, then the pool size, a cleartext label right after its
- *  TLS sibling (http1.1, http1.1-clear, http1.1x6, http1.1x6-clear). Labels that are not in
+ *  TLS sibling (http1.1, http1.1-clear, http1.1x6, http1.1x6-clear), a Chromium label right
+ *  after its holbench sibling (h3, h3@chromium). Labels that are not in
  *  the table sort after all of them. */
 export function labelRank(label: string): [number, number] {
   // a client's or external server's suffix (h3@caddy) sorts right after its protocol
   const p = parseLabel(label.split('@')[0]!);
   if (!p) return [PROTOCOLS.length, 0];
-  return [PROTOCOLS.indexOf(p.protocol), 2 * (p.connections ?? 0) + (p.tls === false ? 1 : 0)];
+  return [PROTOCOLS.indexOf(p.protocol), 2 * (p.connections ?? 0) + (p.tls === false ? 1 : 0) + (p.client ? 0.5 : 0)];
 }
 
 /** The fixed colour of a label, or undefined when it has none (it then takes a free one). */

@@ -30,6 +30,12 @@ export interface RequestRow {
   resumed?: number | null;
   /** 1: the connection's 0-RTT requests were accepted, 0: refused; empty: none sent */
   zero_rtt?: number | null;
+  /** client chromium: the protocol the object used (Resource Timing nextHopProtocol:
+   *  http/1.1, h2, h3); empty for the holbench client */
+  next_hop_protocol?: string;
+  /** client chromium: Chromium's priority for the request (DevTools initialPriority, then the
+   *  RFC 9218 `priority` header it sent in parentheses, h2/h3); empty for the holbench client */
+  priority?: string;
 }
 
 /** One row of chunks.csv: a data arrival, for stream timelines. */

@@ -34,7 +34,7 @@ import { startExternalServers, type ExternalServers } from './extservers/index.t
 import { serverName } from './extservers/spec.ts';
 
 const REQUEST_COLUMNS: (keyof RequestRow)[] = ['cell', 'protocol', 'rep', 'req_id', 'object', 'path', 'conn_id', 'stream_id', 'start_ms', 'ttfb_ms', 'ttlb_ms', 'bytes', 'status', 'error',
-  'conn_start_ms', 'tcp_connect_ms', 'tls_handshake_ms', 'quic_handshake_ms', 'resumed', 'zero_rtt'];
+  'conn_start_ms', 'tcp_connect_ms', 'tls_handshake_ms', 'quic_handshake_ms', 'resumed', 'zero_rtt', 'next_hop_protocol', 'priority'];
 const CHUNK_COLUMNS: (keyof ChunkRow)[] = ['cell', 'protocol', 'rep', 'req_id', 'conn_id', 'stream_id', 't_ms', 'bytes', 'cum_bytes'];
 const MESSAGE_COLUMNS: (keyof MessageRow)[] = ['cell', 'protocol', 'rep', 'seq', 'sent_ms', 'recv_ms', 'latency_ms', 'bytes', 'dup'];
 
@@ -159,12 +159,14 @@ export class Runner extends EventEmitter {
       ...machine(), tcp_cc: sc.tcp_cc, quic_cc: sc.quic_cc, seed: sc.seed, repetitions: reps,
       // per protocol: its label and what the label stands for (TLS included: http1.1x6 is
       // HTTPS, http1.1x6-clear is not), and the server plugin that served it
-      protocols: loaded.protocols.map((p) => ({ label: p.label, protocol: p.protocol, connections: p.connections, tls: p.tls, ...(p.server ? { server: serverName(p.server) } : { plugin: pluginOf(p.protocol, p.tls), ...wireOf(p.protocol) }) })),
+      protocols: loaded.protocols.map((p) => ({ label: p.label, protocol: p.protocol, connections: p.connections, tls: p.tls, ...(p.server ? { server: serverName(p.server) } : { plugin: pluginOf(p.protocol, p.tls), ...wireOf(p.protocol) }), ...(p.client ? { client: p.client } : {}) })),
       scheduling: sc.scheduling,
       cells: loaded.cells.map((c) => ({ id: c.id, params: c.params, profile: c.profile, description: describeProfile(c.profile), scheduling: c.scheduling })),
       // every network preset a cell started from: its source, revision, original values, conversion
       network_presets: Object.fromEntries(loaded.cells.flatMap((c) => (c.profile.preset ? [[c.profile.preset.name, PRESET_TABLE[c.profile.preset.name]]] : []))),
-      versions: await collectVersions(), started_at: startedAt,
+      // a run with Chromium records its version and playwright-core's
+      versions: { ...(await collectVersions()), ...(loaded.protocols.some((p) => p.client) ? await (await import('./drivers/chromium.ts')).chromiumVersions() : {}) },
+      started_at: startedAt,
       // what `holbench merge` checks shards against: the same scenario content, seed, version
       scenario_sha256: scenarioHash(sc),
       ...(o.shard && units ? { shard: { index: o.shard.index, count: o.shard.count, rule: PARTITION_RULE, units } } : {}),

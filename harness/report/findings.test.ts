@@ -107,6 +107,13 @@ test('which pairs: page workloads each protocol against the one before it in pro
   assert.match(m[0]!.text, /^sse message latency p50 0% vs ws \[0%, 0%\], paired, n=3 · /);
 });
 
+test('which pairs with Chromium: each client against its own predecessor, and Chromium against our client on the same protocol', () => {
+  const page = ['h3@chromium', 'h2', 'h3', 'h2@chromium', 'http1.1x6@chromium'];
+  const f = buildFindings(page.flatMap((p) => rows(p, H2)), PAIRED, 'hand-10');
+  const got = f.cells[0]!.findings.map((x) => `${x.candidate} vs ${x.baseline}`);
+  assert.deepEqual(got, ['h3 vs h2', 'h3@chromium vs h2@chromium', 'h2@chromium vs http1.1x6@chromium', 'h2@chromium vs h2', 'h3@chromium vs h3']);
+});
+
 test('findings.md: a heading per cell in loss order, the same sentences as the JSON, then the method; control characters written out', () => {
   const f = buildFindings(
     [...rows('h2', H2, { cell: 'b' }), ...rows('h3', H3, { cell: 'b' }), ...rows('h2', H2, { cell: 'a\u001b[31m' }).map((r) => ({ ...r, loss_pct: '0' })), ...rows('h3', H2, { cell: 'a\u001b[31m' }).map((r) => ({ ...r, loss_pct: '0' }))],

@@ -13,11 +13,13 @@ import { safeText } from '../safetext.ts';
 import { cellLabels, fmt, rateText, sortCells, sortProtocols } from './labels.ts';
 import { num, toSummaryRow, type RunInfo } from './load.ts';
 import { outagesOfRun, outageText } from './charts/outages.ts';
+import { CHROMIUM_SUFFIX } from '../clients.ts';
 
 /** Per workload: the metrics a finding compares (summary.csv column, words in the sentence)
  *  and which protocol pairs. `adjacent`: each protocol against the one before it in the
  *  protocol table's order (h3 vs h2, h2 vs http1.1x6: each HTTP generation against its
- *  predecessor), newest first. `first`: each protocol against the first one the run has
+ *  predecessor), newest first; a Chromium label against its own client's predecessor and
+ *  against the holbench client on its protocol (h3@chromium vs h3). `first`: each protocol against the first one the run has
  *  (messaging protocols have no generations; one common baseline reads best). */
 const HEADLINES: Record<string, { metrics: { column: string; words: string }[]; pairs: 'adjacent' | 'first' }> = {
   page: { metrics: [{ column: 'page_ms', words: 'page time' }], pairs: 'adjacent' },
@@ -137,8 +139,13 @@ function conditionsText(rows: Row[], columns: Set<string>, outage: string | unde
 /** The protocol pairs [candidate, baseline] of a cell, in the order the findings list them. */
 function protocolPairs(protocols: string[], how: 'adjacent' | 'first'): [string, string][] {
   const out: [string, string][] = [];
-  if (how === 'adjacent') for (let i = protocols.length - 1; i >= 1; i--) out.push([protocols[i]!, protocols[i - 1]!]);
-  else for (let i = 1; i < protocols.length; i++) out.push([protocols[i]!, protocols[0]!]);
+  if (how === 'adjacent') {
+    // Chromium's labels (h3@chromium) pair within their client (h3@chromium vs h2@chromium)
+    // and with our client on the same protocol (h3@chromium vs h3), never across
+    const browser = protocols.filter((l) => l.endsWith(CHROMIUM_SUFFIX));
+    for (const group of [protocols.filter((l) => !browser.includes(l)), browser]) for (let i = group.length - 1; i >= 1; i--) out.push([group[i]!, group[i - 1]!]);
+    for (const b of browser) if (protocols.includes(b.slice(0, -CHROMIUM_SUFFIX.length))) out.push([b, b.slice(0, -CHROMIUM_SUFFIX.length)]);
+  } else for (let i = 1; i < protocols.length; i++) out.push([protocols[i]!, protocols[0]!]);
   return out;
 }
 

@@ -12,6 +12,7 @@ import { parseLabel, protocolDef, protocolLabel, protocolsOf, protocolsWithPatte
 import { safeText } from '../safetext.ts';
 import { composeLabel, externalOf, portClashes, serverName, splitServerSuffix, type ExternalServer } from '../extservers/spec.ts';
 import { crossFlows, type CrossFlow } from './crosstraffic.ts';
+import { CHROMIUM_H1_CONNECTIONS, CHROMIUM_SUFFIX } from '../clients.ts';
 
 /** Scenario files are a few kB. The cap keeps a hostile file within about a second: the
  *  yaml parser needs ~3.5 s and ~1 GB of memory for 1 MB of flow sequence on this machine. */
@@ -54,11 +55,14 @@ export interface ProtocolSpec {
   connections: number;
   /** over TLS (the table's rule applied to the scenario's `tls`) */
   tls: boolean;
-  /** label used in outputs: http1.0, http1.1, http1.1x6, http1.1x6-clear, h2, h3; with an
-   *  external server's suffix: h3@caddy (harness/extservers/spec.ts composeLabel) */
+  /** label used in outputs: http1.0, http1.1, http1.1x6, http1.1x6-clear, h2, h3; then the
+   *  client's and an external server's suffixes: h3@chromium, h3@caddy, h3@chromium@caddy
+   *  (harness/extservers/spec.ts composeLabel) */
   label: string;
   /** who serves it: undefined = the holbench server; caddy, nginx or the user's own server */
   server?: ExternalServer;
+  /** the page is loaded by Chromium (harness/drivers/chromium.ts); absent: our own drivers */
+  client?: 'chromium';
 }
 
 export interface Cell {
@@ -85,15 +89,24 @@ export interface LoadedScenario {
 /** A scenario protocol entry (already checked by the schema) -> its spec. */
 export function protocolSpec(p: Scenario['protocols'][number]): ProtocolSpec {
   const split = typeof p === 'string' ? splitServerSuffix(p) : null;
-  const { protocol, connections: given, tls: tlsGiven } = split ? parseLabel(split.base)! : (p as Exclude<typeof p, string>);
+  const o = split ? parseLabel(split.base)! : (p as Exclude<typeof p, string>);
+  const { protocol, connections: given, tls: tlsGiven } = o;
+  const client = o.client === 'chromium' ? 'chromium' : undefined;
   const server = externalOf(split ? split.server : (p as Exclude<typeof p, string>).server);
+  const serverPart = server ? { server } : {};
+  // Chromium picks its own pool: 6 connections per origin on HTTP/1.1 (clients.ts)
+  if (client) {
+    const connections = protocol === 'http1.1' ? CHROMIUM_H1_CONNECTIONS : 1;
+    const label = composeLabel(protocolLabel(protocol, connections, protocol === 'http1.1', true), { client, server: server && serverName(server) });
+    return { protocol, connections, tls: true, client, label, ...serverPart };
+  }
   const r = resolveConnections(protocol, given);
   const t = resolveTls(protocol, tlsGiven);
   // the schema refused both already
   if ('problem' in r) throw new Error(r.problem);
   if ('problem' in t) throw new Error(t.problem);
   const label = composeLabel(protocolLabel(protocol, r.connections, given !== undefined, t.tls), { server: server && serverName(server) });
-  return { protocol, connections: r.connections, tls: t.tls, label, ...(server ? { server } : {}) };
+  return { protocol, connections: r.connections, tls: t.tls, label, ...serverPart };
 }
 
 /** Cartesian product of the sweep, in file order; each combination is one cell. */
@@ -249,7 +262,9 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
     const at = `${positionOf(doc, lc, ['protocols', i], false)} protocols.${i}`;
     const def = protocolDef(p.protocol);
     const family = w.kind === 'messages' ? 'messages' : 'http';
-    if (def.family !== family) {
+    if (p.client === 'chromium' && w.kind !== 'page') {
+      misfits.push(`${at}.client: chromium loads page workloads only, not ${w.kind}`);
+    } else if (def.family !== family) {
       const what = family === 'messages' ? 'does not carry messages' : 'carries messages only';
       misfits.push(`${at}: ${p.label} ${what} (workload kind ${w.kind} takes ${protocolsOf(family).join(', ')})`);
     } else if (p.server && w.kind === 'messages') {

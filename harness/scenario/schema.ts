@@ -11,6 +11,7 @@ import { parseLabel, POOLED, PROTOCOL_TABLE, PROTOCOLS, resolveConnections, reso
 import { CONNECTION_MODES } from '../drivers/types.ts';
 import { ServerField, serverProblem, splitServerSuffix, STATIC_SERVER_NAMES } from '../extservers/spec.ts';
 import { CrossTrafficSchema } from './crosstraffic.ts';
+import { CHROMIUM_H1_CONNECTIONS, CHROMIUM_PROTOCOLS, CHROMIUM_SUFFIX, CLIENTS, clientProblem } from '../clients.ts';
 
 /** How a job's connections begin (harness/drivers/types.ts ConnectionMode). */
 const ConnectionMode = z.enum(CONNECTION_MODES);
@@ -32,6 +33,8 @@ const LABEL_PATTERN = `^(${PROTOCOLS.filter((p) => POOLED.includes(p) || TLS_CHO
   .join('|')})$`;
 /** a label with a static server's suffix (h3@caddy, http1.1x6@nginx) */
 const SERVER_LABEL_PATTERN = `^(${PROTOCOLS.map(esc).join('|')})(x[0-9]+)?(-clear)?@(${STATIC_SERVER_NAMES.join('|')})$`;
+/** Chromium labels (h3@chromium, http1.1x6@chromium), for editors */
+const CHROMIUM_LABEL_PATTERN = `^(${Object.keys(CHROMIUM_PROTOCOLS).map((p) => esc(p) + (POOLED.includes(p as never) ? `(x${CHROMIUM_H1_CONNECTIONS})?` : '')).join('|')})${esc(CHROMIUM_SUFFIX)}$`;
 const MAX_POOL = Math.max(...POOLED.map((p) => { const c = PROTOCOL_TABLE[p].connections; return c.kind === 'pool' ? c.max : 1; }));
 const clearSpellings = TLS_CHOICE.map((p) => { const t = PROTOCOL_TABLE[p].tls; return t.kind === 'default-on' ? `${p}${t.clearSuffix}` : p; });
 const ProtocolString = z.string().superRefine((s, ctx) => {
@@ -50,6 +53,8 @@ const ProtocolString = z.string().superRefine((s, ctx) => {
   }
   const sp = serverProblem(l.protocol, server);
   if (sp) ctx.addIssue({ code: 'custom', message: sp });
+  const c = clientProblem(l.protocol, l.client, l.connections, l.tls);
+  if (c) ctx.addIssue({ code: 'custom', message: c.problem });
 });
 
 /** Checked by resolveConnections (the table's rule), so both spellings get one message. */
@@ -61,6 +66,7 @@ const ProtocolObject = z
     connections: Connections.optional(),
     tls: z.boolean().optional().describe(`${TLS_CHOICE.join(', ')} only: false = cleartext (label ${clearSpellings.join(', ')}); default true, like a browser on https://`),
     server: ServerField.optional(),
+    client: z.enum(CLIENTS).optional().describe('page workloads: holbench (our drivers, default) or chromium (Debian\'s Chromium over DevTools; http1.1, h2, h3 over TLS; label <label>@chromium)'),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -70,6 +76,8 @@ const ProtocolObject = z
     if ('problem' in t) ctx.addIssue({ code: 'custom', path: ['tls'], message: t.problem });
     const sp = serverProblem(o.protocol, o.server);
     if (sp) ctx.addIssue({ code: 'custom', path: ['server'], message: sp });
+    const c = clientProblem(o.protocol, o.client, o.connections, o.tls);
+    if (c) ctx.addIssue({ code: 'custom', path: [c.field], message: c.problem });
   });
 
 export const ProtocolEntry = z.union([ProtocolString, ProtocolObject]);
@@ -213,7 +221,7 @@ export function jsonSchema(): unknown {
     override: (ctx) => {
       if (ctx.zodSchema === ProtocolString) {
         delete ctx.jsonSchema.type;
-        ctx.jsonSchema.anyOf = [{ type: 'string', enum: [...PROTOCOLS] }, { type: 'string', pattern: LABEL_PATTERN }, { type: 'string', pattern: SERVER_LABEL_PATTERN }];
+        ctx.jsonSchema.anyOf = [{ type: 'string', enum: [...PROTOCOLS] }, { type: 'string', pattern: LABEL_PATTERN }, { type: 'string', pattern: SERVER_LABEL_PATTERN }, { type: 'string', pattern: CHROMIUM_LABEL_PATTERN }, { type: 'string', pattern: CHROMIUM_LABEL_PATTERN.slice(0, -1) + `@(${STATIC_SERVER_NAMES.join('|')})$` }];
       }
       if (ctx.zodSchema === Connections) Object.assign(ctx.jsonSchema, { type: 'integer', minimum: 1, maximum: MAX_POOL });
     },
