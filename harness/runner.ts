@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { createTopology, readCc, sysctl, type Topology } from '../netem/topology.ts';
 import { createBackend, resolveBackend } from '../netem/backends/index.ts';
 import type { BackendChoice, ImpairmentBackend } from '../netem/backend.ts';
-import { describeProfile } from '../netem/profile.ts';
+import { describeProfile, passThrough } from '../netem/profile.ts';
 import { reapStale } from '../netem/cleanup.ts';
 import { isExiting, onCleanup } from '../proc/lifecycle.ts';
 import { startChild, type ChildChannel } from '../proc/channel.ts';
@@ -163,7 +163,11 @@ export class Runner extends EventEmitter {
       }
       const backend: ImpairmentBackend = await createBackend(chosen.name, topo);
       disposers.push(() => backend.teardown());
-      await backend.apply(loaded.cells[0]!.profile);
+      // a cell the backend cannot emulate faithfully is not applied; its jobs are UNSUPPORTED
+      const unsupportedWhy = (c: Cell) => backend.unsupported?.(c.profile) ?? null;
+      let applied = (loaded.cells.find((c) => !unsupportedWhy(c)) ?? loaded.cells[0]!).profile;
+      if (unsupportedWhy(loaded.cells[0]!) && loaded.cells.every((c) => unsupportedWhy(c))) applied = passThrough(applied.seed);
+      await backend.apply(applied);
 
       emit({ type: 'phase', message: 'starting servers' });
       const tls = await makeCert(topo.addr.server);
@@ -190,7 +194,24 @@ export class Runner extends EventEmitter {
       const capture = o.capture || sc.capture ? { dir: join(outDir, 'capture'), snaplenBytes: sc.capture_snaplen, maxBytes: sc.capture_max_mb * 1e6 } : null;
       let index = 0;
       for (const [ci, cell] of loaded.cells.entries()) {
-        if (ci > 0) await backend.update(cell.profile);
+        const why = unsupportedWhy(cell);
+        if (why) {
+          emit({ type: 'phase', message: `cell ${cell.id}: ${why}` });
+          for (let rep = 1; rep <= reps; rep++) {
+            for (const proto of loaded.protocols) {
+              index++;
+              const row = summarize(emptyResult(index, 'UNSUPPORTED', why), {
+                scenario: loaded.name, cell: cell.id, rep, protocol: proto.label, profile: cell.profile, tcpCc: sc.tcp_cc, quicCc: sc.quic_cc, scheduling: cell.scheduling, connection: cell.connection, probes: {},
+              });
+              summaryCsv.add([row]);
+              rows.push(row);
+              emit({ type: 'job-end', index, jobs: jobsTotal, row });
+            }
+          }
+          continue;
+        }
+        if (cell.profile !== applied) await backend.update(cell.profile);
+        applied = cell.profile;
         // the servers' discipline for this cell (servers/scheduler.ts)
         await server.request({ type: 'configure', scheduling: cell.scheduling }, 10_000);
         emit({ type: 'phase', message: `cell ${cell.id}: ${describeProfile(cell.profile)}` });

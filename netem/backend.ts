@@ -89,6 +89,9 @@ export interface ImpairmentBackend {
   stats(): Promise<BackendStats>;
   /** Drop events since `sinceMs` (empty for backends that cannot log drops). */
   drops(sinceMs: number): Promise<DropEvent[]>;
+  /** Why this backend cannot emulate `profile` faithfully (null = it can). The runner marks
+   *  such a cell's jobs UNSUPPORTED with this reason. Absent = supports everything. */
+  unsupported?(profile: NetworkProfile): string | null;
   /** Queue delay (enqueue -> dequeue at the bottleneck) per direction since the previous
    *  call; each call starts a new window. Absent: the backend cannot measure it (netem). */
   queueDelay?(): Promise<Record<Direction, QueueDelayStats>>;
