@@ -16,6 +16,7 @@ const PROBE_DEFAULTS = {
   wire_bytes_up: null, wire_bytes_down: null, wire_bytes_per_msg: null, payload_bytes_per_msg: null,
   detect_ms_client: null, detect_mech_client: '', detect_ms_server: null, detect_mech_server: '',
   hol_self_ms: null, hol_cross_ms: null, hol_cross_ms_per_stream: null, hol_cross_bytes: null, loss_streams_max: null, loss_blocked_ms_max: null,
+  queue_delay_p50_ms: null, queue_delay_p99_ms: null, aqm_drops: null,
 } satisfies Partial<SummaryRow>;
 
 export interface SummaryContext {

@@ -285,7 +285,6 @@ function queueAndTrace(l: LinkInput, at: (key: string) => string, issues: { path
   if (reorderPct > 0 && !(l.delay_ms && l.delay_ms > 0)) {
     issues.push({ path: at('reorder_pct'), message: 'reorder_pct needs delay_ms > 0: a reordered packet skips the delay line, so without a delay nothing can be overtaken' });
   }
-  if (l.reorder_gap !== undefined && !reorderPct) issues.push({ path: at('reorder_gap'), message: 'reorder_gap needs reorder_pct > 0' });
   return { trace, queueBytes: l.queue_bytes ?? null, queueMs: l.queue_ms ?? null, aqm, reorderPct, reorderGap: l.reorder_gap ?? 1 };
 }
 
