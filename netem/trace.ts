@@ -116,7 +116,8 @@ export function loadTrace(spec: string, baseDir?: string): Trace {
 export function traceRateBps(ms: readonly number[], fromMs: number, toMs: number): number {
   const period = ms[ms.length - 1]!;
   let n = 0;
-  for (let cyc = Math.floor(fromMs / period); cyc * period < toMs; cyc++) {
+  // from the cycle before: its last line (= period) falls on the next cycle's start
+  for (let cyc = Math.max(0, Math.floor(fromMs / period) - 1); cyc * period < toMs; cyc++) {
     for (const t of ms) {
       const at = cyc * period + t;
       if (at >= fromMs && at < toMs) n++;
