@@ -12,6 +12,7 @@ import { h3VsH2HeatmapChart, objectCompletionChart, pageTimeChart, pageVsLossCha
 import { deadPeerDetectionChart, recoveryChart } from './charts/recovery.ts';
 import { coStallChart, indexRecords, streamTimelineChart } from './charts/stalls.ts';
 import { lossStallsChart } from './charts/loss-stalls.ts';
+import { queueDelayChart } from './charts/queue.ts';
 import { emulationCheck } from './emulation.ts';
 import { buildFindings, findingsMarkdown } from './findings.ts';
 import { renderHtml, type HtmlChart } from './html.ts';
@@ -69,6 +70,7 @@ function buildCharts(ctx: ReturnType<typeof makeContext>, opts: ReportOptions): 
     streamTimelineChart(ctx, recs),
     coStallChart(ctx, recs),
     lossStallsChart(ctx),
+    queueDelayChart(ctx),
     latencyPercentilesChart(ctx),
     messageLatencyChart(ctx),
     wireBytesPerMessageChart(ctx),
