@@ -69,6 +69,7 @@
 // instead a heavier fair-class weight (nice, own autogroup).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -977,9 +978,9 @@ static int pct_decode(const char *in, char *out, size_t outlen) {
   for (size_t i = 0; in[i]; i++) {
     if (o + 1 >= outlen) return -1;
     if (in[i] == '%') {
-      unsigned v;
-      if (!in[i + 1] || !in[i + 2] || sscanf(in + i + 1, "%2x", &v) != 1) return -1;
-      out[o++] = (char)v;
+      char hex[3] = {in[i + 1], in[i + 1] ? in[i + 2] : 0, 0};
+      if (!isxdigit((unsigned char)hex[0]) || !isxdigit((unsigned char)hex[1])) return -1;
+      out[o++] = (char)strtoul(hex, NULL, 16);
       i += 2;
     } else out[o++] = in[i];
   }
