@@ -337,13 +337,14 @@ export class HelperBackend implements ImpairmentBackend {
 
   /** Exact: one `reseed` command restarts both directions under both locks (see impair.c,
    *  "Pairing"). Every packet takes a fixed number of draws, so decision k depends on
-   *  (seed, direction, k) only; queued packets and the rate stage are untouched. */
+   *  (seed, direction, k) only; queued packets are untouched. Time-based burst loss and a
+   *  trace restart on the clock at the reseed, so they are paired by time since it. */
   async reseed(seed: number): Promise<ReseedResult> {
     const cmd = helperReseedCommand(seed);
     await this.live().request(cmd);
     return {
       exact: true,
-      note: `helper: loss PRNG, Gilbert-Elliott state and jitter PRNG of both directions restarted from seed ${seed}; the k-th packet in each direction meets the same loss decision and jitter for the same seed, independent of timing and of other packets' fates`,
+      note: `helper: loss PRNG, Gilbert-Elliott state, jitter and reorder PRNGs of both directions restarted from seed ${seed}; the k-th packet in each direction meets the same loss decision, jitter and reorder decision for the same seed, independent of timing and of other packets' fates; a time-based burst-loss clock and a delivery trace restart at the reseed (same burst timing and trace phase from each job's start)`,
     };
   }
 
