@@ -2,6 +2,9 @@
 // seeded, so these runs are repeatable; bounds are still loose (the probe's pacing runs on
 // a busy shared machine).
 import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { meanBurst } from '../probe.ts';
 import { parseProfile } from '../profile.ts';
@@ -57,6 +60,20 @@ describe('helper reorder knob and burst loss on namespaces', { timeout: 150_000 
       assert.ok(fast.pkts > 2 * slow.pkts, `time-based bursts hold fewer packets when fewer flow (${fast.pkts.toFixed(1)} vs ${slow.pkts.toFixed(1)})`);
       // the per-packet model's bursts last 1/r packets whatever their spacing
       assert.ok(ge.ms > 150, `GE bursts of ${ge.ms.toFixed(0)} ms (${ge.pkts.toFixed(1)} packets) at 25 ms spacing, expected ~250`);
+    });
+  });
+
+  it('the helper itself refuses a trace that went bad after validation, naming file and line, and keeps running', { skip, timeout: 30_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'holbench-helper-trace-'));
+    const file = join(dir, 'later bad.trace'); // a space: the path travels percent-encoded
+    await writeFile(file, '1\n2\n3\n');
+    const good = parseProfile({ delay_ms: 5, uplink: { trace: file }, seed: 1 });
+    await withHelper({ delay_ms: 5, seed: 1 }, async ({ backend }) => {
+      await writeFile(file, '1\n2\nthree\n');
+      await assert.rejects(backend.update(good), /trace .*later bad\.trace line 3: expected a whole number of milliseconds/);
+      await writeFile(file, '1\n2\n3\n');
+      await backend.update(good); // loads now, and the helper is alive
+      assert.equal((await backend.stats()).backend, 'helper');
     });
   });
 });
