@@ -646,7 +646,8 @@ static int codel_drop(dir_t *d, uint64_t sojourn, uint64_t now, uint64_t backlog
   if (!ok_to_drop) return 0;
   d->cd_dropping = 1;
   uint32_t delta = d->cd_count - d->cd_lastcount;
-  d->cd_count = delta > 1 && now - d->cd_drop_next < 16 * d->c.codel_interval_ns ? delta : 1;
+  /* signed: drop_next may lie ahead of now (dropping stopped only just now) */
+  d->cd_count = delta > 1 && (int64_t)(now - d->cd_drop_next) < (int64_t)(16 * d->c.codel_interval_ns) ? delta : 1;
   d->cd_drop_next = codel_control_law(d, now);
   d->cd_lastcount = d->cd_count;
   return 1;
