@@ -45,7 +45,10 @@
 //   a delay, as profile.ts does). Native, so faithful WITHOUT a rate. With a rate netem puts
 //   the reordered packet at the head of its queue, so it skips the rate queue too, where
 //   the helper's waits its turn and skips only the delay: UNSUPPORTED (see netemUnsupported).
-//   It takes one more PRNG draw per packet (reordering decision) when set.
+//   It takes one more PRNG draw per packet (reordering decision) when set. A later `change`
+//   without it leaves the kernel's reorder probability in place (tc sends no reorder
+//   attribute) but sends gap 0, which turns reordering off (seen in the VM: reorder 0.25,
+//   gap 0, nothing reordered).
 // - UNSUPPORTED on netem (netemUnsupported gives the reason; the runner marks the cell's
 //   jobs UNSUPPORTED instead of running something else):
 //   trace: netem has no trace replay; its `rate` is one constant and `slot` only bunches
