@@ -165,8 +165,7 @@ export class Runner extends EventEmitter {
       disposers.push(() => backend.teardown());
       // a cell the backend cannot emulate faithfully is not applied; its jobs are UNSUPPORTED
       const unsupportedWhy = (c: Cell) => backend.unsupported?.(c.profile) ?? null;
-      let applied = (loaded.cells.find((c) => !unsupportedWhy(c)) ?? loaded.cells[0]!).profile;
-      if (unsupportedWhy(loaded.cells[0]!) && loaded.cells.every((c) => unsupportedWhy(c))) applied = passThrough(applied.seed);
+      let applied = loaded.cells.find((c) => !unsupportedWhy(c))?.profile ?? passThrough(loaded.cells[0]!.profile.seed);
       await backend.apply(applied);
 
       emit({ type: 'phase', message: 'starting servers' });
