@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createTopology, readCc, sysctl, type Topology } from '../netem/topology.ts';
 import { createBackend, resolveBackend } from '../netem/backends/index.ts';
 import type { BackendChoice, ImpairmentBackend } from '../netem/backend.ts';
-import { describeProfile } from '../netem/profile.ts';
+import { describeProfile, passThrough } from '../netem/profile.ts';
 import { PRESET_TABLE } from '../netem/presets.ts';
 import { reapStale } from '../netem/cleanup.ts';
 import { describeNat, installNat, natAvailable, type Nat } from '../netem/nat.ts';
@@ -197,7 +197,10 @@ export class Runner extends EventEmitter {
       }
       const backend: ImpairmentBackend = await createBackend(chosen.name, topo);
       disposers.push(() => backend.teardown());
-      await backend.apply(loaded.cells[0]!.profile);
+      // a cell the backend cannot emulate faithfully is not applied; its jobs are UNSUPPORTED
+      const unsupportedWhy = (c: Cell) => backend.unsupported?.(c.profile) ?? null;
+      let applied = loaded.cells.find((c) => !unsupportedWhy(c))?.profile ?? passThrough(loaded.cells[0]!.profile.seed);
+      await backend.apply(applied);
 
       emit({ type: 'phase', message: 'starting servers' });
       const tls = await makeCert(topo.addr.server);
@@ -229,7 +232,25 @@ export class Runner extends EventEmitter {
       let index = 0;
       for (const [ci, cell] of loaded.cells.entries()) {
         if (!Array.from({ length: reps }, (_, r) => mine(ci, r + 1)).some(Boolean)) continue;
-        if (ci > 0) await backend.update(cell.profile);
+        const why = unsupportedWhy(cell);
+        if (why) {
+          emit({ type: 'phase', message: `cell ${cell.id}: ${why}` });
+          for (let rep = 1; rep <= reps; rep++) {
+            if (!mine(ci, rep)) continue;
+            for (const proto of loaded.protocols) {
+              index++;
+              const row = summarize(emptyResult(index, 'UNSUPPORTED', why), {
+                scenario: loaded.name, cell: cell.id, rep, protocol: proto.label, profile: cell.profile, tcpCc: sc.tcp_cc, quicCc: sc.quic_cc, scheduling: cell.scheduling, connection: cell.connection, probes: {},
+              });
+              summaryCsv.add([row]);
+              rows.push(row);
+              emit({ type: 'job-end', index, jobs: jobsTotal, row });
+            }
+          }
+          continue;
+        }
+        if (cell.profile !== applied) await backend.update(cell.profile);
+        applied = cell.profile;
         // the servers' discipline for this cell (servers/scheduler.ts)
         await server.request({ type: 'configure', scheduling: cell.scheduling }, 10_000);
         emit({ type: 'phase', message: `cell ${cell.id}: ${describeProfile(cell.profile)}` });

@@ -18,6 +18,7 @@ const PROBE_DEFAULTS = {
   hol_self_ms: null, hol_cross_ms: null, hol_cross_ms_per_stream: null, hol_cross_bytes: null, loss_streams_max: null, loss_blocked_ms_max: null,
   cross_traffic: '', cross_goodput_mbps: null, cross_retransmits: null, cross_udp_lost_pct: null, cross_error: '',
   nat_rebinds: null, rebind_recover_ms: null, rebind_stall_ms: null, rebind_bytes_missing: null,
+  queue_delay_p50_ms: null, queue_delay_p99_ms: null, aqm_drops: null,
 } satisfies Partial<SummaryRow>;
 
 export interface SummaryContext {

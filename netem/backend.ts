@@ -16,7 +16,8 @@ export interface DirectionStats {
   packets: number;
   /** packets released towards the receiver */
   delivered: number;
-  drops: { loss: number; queue: number; outage: number; other: number };
+  /** aqm: dropped at dequeue by CoDel (helper only; absent = 0) */
+  drops: { loss: number; queue: number; outage: number; aqm?: number; other: number };
   /** deepest the rate-limiter queue got, packets (helper only) */
   queuePeak?: number;
   /** release lateness vs the scheduled time, microseconds (helper only) */
@@ -36,6 +37,15 @@ export interface ReseedResult {
   note: string;
 }
 
+/** Queue delay over a window, ms (n = packets dequeued in it). */
+export interface QueueDelayStats {
+  n: number;
+  mean_ms: number;
+  p50_ms: number;
+  p99_ms: number;
+  max_ms: number;
+}
+
 export interface BackendStats {
   backend: BackendName;
   uplink: DirectionStats;
@@ -46,7 +56,7 @@ export interface BackendStats {
 export interface DropEvent {
   tMs: number;
   direction: Direction;
-  cause: 'loss' | 'queue' | 'outage';
+  cause: 'loss' | 'queue' | 'outage' | 'aqm';
   proto: 'tcp' | 'udp' | 'other';
   srcPort: number;
   dstPort: number;
@@ -79,6 +89,12 @@ export interface ImpairmentBackend {
   stats(): Promise<BackendStats>;
   /** Drop events since `sinceMs` (empty for backends that cannot log drops). */
   drops(sinceMs: number): Promise<DropEvent[]>;
+  /** Why this backend cannot emulate `profile` faithfully (null = it can). The runner marks
+   *  such a cell's jobs UNSUPPORTED with this reason. Absent = supports everything. */
+  unsupported?(profile: NetworkProfile): string | null;
+  /** Queue delay (enqueue -> dequeue at the bottleneck) per direction since the previous
+   *  call; each call starts a new window. Absent: the backend cannot measure it (netem). */
+  queueDelay?(): Promise<Record<Direction, QueueDelayStats>>;
   /** Remove everything this backend installed or started. Idempotent. */
   teardown(): Promise<void>;
 }

@@ -12,6 +12,10 @@
 //      40k probes at 0.75 ms (lossprobe.ts: sub-ms pacing, larger socket buffers)
 //   5. a 20 Mbit/s uplink rate limit at 2x25 ms: L2 rate on the bottleneck interface
 //      (what the limiter counts: IP bytes + 14) and TCP goodput
+//   6. a step trace on the uplink (netem/traces/step-12-3.trace: 12, 3, 12 Mbit/s for 5 s
+//      each), restarted when the TCP bulk connection is accepted: goodput inside each step
+//      vs the trace's rate x 1448/1500 (TCP payload per 1500-byte packet). Skipped with the
+//      reason on a backend that cannot replay traces (netem).
 // Library first: runFidelity() returns the result object; main() only prints it.
 import type { ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -19,13 +23,14 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { BackendChoice, BackendStats, ImpairmentBackend } from './backend.ts';
 import { BACKEND_CHOICES, createBackend, isBackendChoice, resolveBackend } from './backends/index.ts';
-import { BulkReceiverLog, goodputBps } from './bulk.ts';
+import { BulkReceiverLog, goodputBps, type BulkReceipt } from './bulk.ts';
 import { run, startTs, tsArgv, waitForLine } from '../proc/exec.ts';
 import { installSignalHandlers, onCleanup } from '../proc/lifecycle.ts';
 import { type LossProbeResult } from './lossprobe.ts';
 import { meanBurst, nearestRankQuantile, type ProbeResult } from './probe.ts';
 import { parseProfile, passThrough, type NetworkProfile } from './profile.ts';
 import { createTopology, readCc, type Topology } from './topology.ts';
+import { readTraceFile, resolveTracePath, traceRateBps } from './trace.ts';
 
 const HERE = new URL('.', import.meta.url).pathname;
 const PROBE_TS = `${HERE}probe.ts`;
@@ -43,6 +48,8 @@ export const TARGETS = {
   geBurstRelative: 0.1,
   rateRelative: 0.03,
   throughputRatio: 0.9,
+  /** goodput inside each step of the step trace vs the trace's payload rate */
+  traceRelative: 0.08,
 };
 
 export interface FidelityOptions {
@@ -52,6 +59,15 @@ export interface FidelityOptions {
 }
 
 type Pct = { p50: number; p99: number };
+
+/** One step of the step trace: the window measured (ms after the trace start), the rate the
+ *  trace offers there, and the TCP goodput seen. */
+export interface TraceStep {
+  window_ms: [number, number];
+  trace_mbps: number;
+  payload_mbps: number;
+  goodput_mbps: number;
+}
 
 export interface FidelityResult {
   backend: string;
@@ -92,6 +108,10 @@ export interface FidelityResult {
   tcp_goodput_mbps: number;
   throughput_mbps: { unimpaired: number[]; backend: number[] };
   throughput_ratio: number;
+  /** step-trace rows (null: skipped, see trace_unsupported) */
+  trace_steps: TraceStep[] | null;
+  /** why the backend could not replay the trace, or null */
+  trace_unsupported: string | null;
   checks: Record<string, boolean>;
 }
 
@@ -165,13 +185,14 @@ class Bulk {
 
   /** Transfer client -> server for `seconds`; goodput over [fromS, toS] after accept, and
    *  the L2 rate on `iface` in the router over the same window (from its tx counters). */
-  async transfer(seconds: number, fromS: number, toS: number, iface?: string): Promise<{ goodputBps: number; l2Bps: number | null }> {
+  async transfer(seconds: number, fromS: number, toS: number, iface?: string, onAccept?: () => Promise<void>): Promise<{ goodputBps: number; l2Bps: number | null; receipt: BulkReceipt }> {
     const nReceipts = this.log.receipts.length;
     const nAccepts = this.log.accepts;
     const [node, argv] = tsArgv(BULK_TS, ['send', '--host', this.topo.addr.server, '--port', String(BULK_PORT), '--seconds', String(seconds)]);
     const sender = run(node, argv, { ns: this.topo.ns.client, timeoutMs: seconds * 1000 + 60_000 });
     sender.catch(() => {});
     await this.log.until(() => this.log.accepts > nAccepts, 30_000, 'the connection');
+    await onAccept?.();
     const t0 = performance.now();
     let l2Bps: number | null = null;
     if (iface) {
@@ -184,7 +205,8 @@ class Bulk {
     }
     await sender;
     await this.log.until(() => this.log.receipts.length > nReceipts, 60_000, 'the receiver to finish');
-    return { goodputBps: goodputBps(this.log.receipts[nReceipts]!, fromS * 1000, toS * 1000), l2Bps };
+    const receipt = this.log.receipts[nReceipts]!;
+    return { goodputBps: goodputBps(receipt, fromS * 1000, toS * 1000), l2Bps, receipt };
   }
 
   /** tx bytes of a router interface, time-stamped at the midpoint of the read. */
@@ -289,6 +311,23 @@ export async function runFidelity(opts: FidelityOptions, progress: (msg: string)
     const rateSeconds = opts.quick ? 4 : 8;
     const rateRes = await bulk.transfer(rateSeconds, 2, rateSeconds - 1, topo.egress.uplink);
 
+    // 6. step trace on the uplink, restarted at the connection's accept
+    const traceName = 'step-12-3.trace';
+    const traceProfile = parseProfile({ delay_ms: 10, uplink: { trace: traceName }, seed: 1 });
+    const traceUnsupported = be.unsupported?.(traceProfile) ?? null;
+    let traceSteps: TraceStep[] | null = null;
+    if (!traceUnsupported) {
+      progress(`trace ${traceName} uplink at 2x10 ms (TCP bulk client -> server)`);
+      const ms = readTraceFile(resolveTracePath(traceName));
+      await be.update(traceProfile);
+      const windows: [number, number][] = opts.quick ? [[1500, 4800], [6500, 9800]] : [[1500, 4800], [6500, 9800], [11500, 14500]];
+      const tr = await bulk.transfer(windows.at(-1)![1] / 1000 + 0.5, 0, 1, undefined, async () => void (await be.reseed(1)));
+      traceSteps = windows.map(([a, b]) => {
+        const rate = traceRateBps(ms, a, b);
+        return { window_ms: [a, b], trace_mbps: r3(rate / 1e6), payload_mbps: r3((rate * 1448) / 1500 / 1e6), goodput_mbps: r3(goodputBps(tr.receipt, a, b) / 1e6) };
+      });
+    }
+
     const checks: Record<string, boolean> = {};
     const rttErr = { p50: nearestRankQuantile(rtt, 0.5) - 50, p99: nearestRankQuantile(rtt, 0.99) - 50 };
     const lossCfg = (1 - 0.98 ** 2) * 100;
@@ -305,6 +344,7 @@ export async function runFidelity(opts: FidelityOptions, progress: (msg: string)
     checks.ge_mean_burst = Math.abs(burst - 1 / ge.r) / (1 / ge.r) <= TARGETS.geBurstRelative;
     checks.rate = Math.abs(rateMeas - rateBps / 1e6) / (rateBps / 1e6) <= TARGETS.rateRelative;
     checks.throughput_ratio = throughputRatio >= TARGETS.throughputRatio;
+    if (traceSteps) checks.trace_steps = traceSteps.every((t) => Math.abs(t.goodput_mbps - t.payload_mbps) / t.payload_mbps <= TARGETS.traceRelative);
 
     return {
       backend: chosen.name,
@@ -338,6 +378,8 @@ export async function runFidelity(opts: FidelityOptions, progress: (msg: string)
       tcp_goodput_mbps: r3(rateRes.goodputBps / 1e6),
       throughput_mbps: { unimpaired: thr.unimpaired.map(r3), backend: thr.backend.map(r3) },
       throughput_ratio: r3(throughputRatio),
+      trace_steps: traceSteps,
+      trace_unsupported: traceUnsupported,
       checks,
     };
   } finally {
@@ -361,6 +403,8 @@ function table(r: FidelityResult): string {
     ['GE loss', `${r.ge_loss_configured_pct}%`, `${r.ge_loss_measured_pct}%`, ''],
     ['rate (L2 at bottleneck)', `${r.rate_configured_mbps} Mbit/s`, `${r.rate_measured_mbps} Mbit/s`, ok('rate')],
     ['TCP goodput at that rate', '-', `${r.tcp_goodput_mbps} Mbit/s`, ''],
+    ...(r.trace_steps ?? []).map((t, i): [string, string, string, string] => [`trace step ${i + 1} (${t.window_ms.join('-')} ms) TCP goodput`, `${t.payload_mbps} Mbit/s`, `${t.goodput_mbps} Mbit/s`, ok('trace_steps')]),
+    ...(r.trace_unsupported ? [['trace steps', '-', r.trace_unsupported, 'UNSUPPORTED'] as [string, string, string, string]] : []),
     ['throughput ratio', '>= 0.9', `${r.throughput_ratio} (${r.throughput_mbps.backend.join('/')} vs ${r.throughput_mbps.unimpaired.join('/')} Mbit/s)`, ok('throughput_ratio')],
   ];
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length)));

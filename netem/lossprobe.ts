@@ -20,18 +20,23 @@ export interface LossProbeResult {
   lostSeqs: number[];
   /** replies that arrived after a reply with a higher seq (reordering on the path) */
   reordered: number;
+  /** replies that arrived before a reply with a lower seq (the packets that overtook: with
+   *  one packet jumping ahead of ten, reordered counts 10 and overtook counts 1) */
+  overtook?: number;
 }
 
 export async function lossProbe(o: { host: string; port: number; count: number; intervalMs: number; waitMs?: number }): Promise<LossProbeResult> {
   const got = new Uint8Array(o.count);
   let maxSeq = -1;
   let reordered = 0;
+  const arrivals: number[] = [];
   const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
   s.on('message', (msg) => {
     if (msg.length >= 4) {
       const seq = msg.readUInt32BE(0);
       if (seq < o.count && !got[seq]) {
         got[seq] = 1;
+        arrivals.push(seq);
         if (seq < maxSeq) reordered++;
         else maxSeq = seq;
       }
@@ -64,7 +69,12 @@ export async function lossProbe(o: { host: string; port: number; count: number; 
   got.forEach((v, i) => {
     if (!v) lostSeqs.push(i);
   });
-  return { sent: o.count, received: o.count - lostSeqs.length, lostSeqs, reordered };
+  let overtook = 0;
+  for (let i = arrivals.length - 1, minLater = Infinity; i >= 0; i--) {
+    if (arrivals[i]! > minLater) overtook++;
+    minLater = Math.min(minLater, arrivals[i]!);
+  }
+  return { sent: o.count, received: o.count - lostSeqs.length, lostSeqs, reordered, overtook };
 }
 
 /** UDP echo with the largest socket buffers the kernel allows (net.core.rmem_max caps it),

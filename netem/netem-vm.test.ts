@@ -87,6 +87,12 @@ test('tc-netem backend inside a qemu VM', { timeout: VM_TIMEOUT_MS + 60_000 }, a
     assert.ok(res.reAdd.packetsAfter >= res.reAdd.packetsBefore, 'stats stay cumulative across the re-add');
   });
 
+  await t.test('reorder knob: netem reorder 25% gap 1 reorders without losing', () => {
+    assert.match(JSON.stringify(res.reorderKnobOptions), /reorder/, JSON.stringify(res.reorderKnobOptions));
+    assert.ok(res.reorderKnob.reordered >= 10, `reordered only ${res.reorderKnob.reordered} of 200 with reorder_pct 25`);
+    assert.ok(res.reorderKnob.lossPct <= 1, `loss ${res.reorderKnob.lossPct}%`);
+  });
+
   await t.test('rate is set on change and removed again by the next change', () => {
     assert.equal(res.rateOptions?.rate?.rate, 10e6 / 8, JSON.stringify(res.rateOptions));
     assert.ok(!res.geOptions?.rate || res.geOptions.rate.rate === 0, JSON.stringify(res.geOptions));

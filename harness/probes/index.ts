@@ -1,6 +1,6 @@
 // The probes around every job, in the order they start and finish. Adding a measurement =
 // a probe module + one line here (+ its columns in harness/summary.ts's SUMMARY_COLUMNS).
-import { backendCounters, dropLog } from './backend.ts';
+import { backendCounters, dropLog, queueDelay } from './backend.ts';
 import { outages } from './outage.ts';
 import { natRebind } from './nat.ts';
 import { serverConnections } from './server.ts';
@@ -15,7 +15,7 @@ import type { JobResult } from '../agent.ts';
  *  the job): the outage timers start right before the job is sent, and the outage probe
  *  lifts the black hole before the others read their counters. The capture is stopped (and
  *  analysed) before the counters are read, so its analysis time is never inside a job. */
-export const JOB_PROBES: readonly JobProbe[] = [dropLog, tcpRetransmissions, serverConnections, wireBytes, backendCounters, packetCapture, crossTraffic, outages, natRebind];
+export const JOB_PROBES: readonly JobProbe[] = [dropLog, tcpRetransmissions, serverConnections, wireBytes, backendCounters, queueDelay, packetCapture, crossTraffic, outages, natRebind];
 
 /** Start every probe that applies; `finish` collects their columns and extra rows (probes
  *  finish in reverse start order). */

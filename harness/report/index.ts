@@ -14,6 +14,7 @@ import { natChart } from './charts/nat.ts';
 import { messageLossChart } from './charts/message-loss.ts';
 import { coStallChart, indexRecords, streamTimelineChart } from './charts/stalls.ts';
 import { lossStallsChart } from './charts/loss-stalls.ts';
+import { queueDelayChart } from './charts/queue.ts';
 import { emulationCheck } from './emulation.ts';
 import { buildFindings, findingsMarkdown } from './findings.ts';
 import { renderHtml, type HtmlChart } from './html.ts';
@@ -71,6 +72,7 @@ function buildCharts(ctx: ReturnType<typeof makeContext>, opts: ReportOptions): 
     streamTimelineChart(ctx, recs),
     coStallChart(ctx, recs),
     lossStallsChart(ctx),
+    queueDelayChart(ctx),
     latencyPercentilesChart(ctx),
     messageLatencyChart(ctx),
     messageLossChart(ctx),

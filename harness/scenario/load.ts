@@ -2,7 +2,7 @@
 // once, each with its YAML path and line:column, before anything touches the system.
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
+import { basename, dirname, extname } from 'node:path';
 import YAML from 'yaml';
 import { issuesOf, normalizeProfile, ProfileError, type NetworkProfile } from '../../netem/profile.ts';
 import { ScenarioSchema, type Scenario } from './schema.ts';
@@ -110,13 +110,13 @@ export function protocolSpec(p: Scenario['protocols'][number]): ProtocolSpec {
 }
 
 /** Cartesian product of the sweep, in file order; each combination is one cell. */
-export function expandCells(s: Scenario): Cell[] {
+export function expandCells(s: Scenario, baseDir?: string): Cell[] {
   const sweep = s.sweep ?? {};
   const axes = Object.entries(sweep).filter(([, v]) => Array.isArray(v)) as [string, (number | string)[]][];
   /** sweep axes that are not network parameters */
   const notNetwork = new Set(['connection', 'scheduling', 'cross_traffic']);
-  /** sweep axes whose values are names, not numbers */
-  const named = new Set([...notNetwork, 'preset']);
+  /** sweep axes whose values are names, not numbers (aqm is a network axis with words) */
+  const named = new Set([...notNetwork, 'preset', 'aqm']);
   let combos: Record<string, number | string>[] = [{}];
   for (const [key, values] of axes) {
     combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: named.has(key) ? v : Number(v) })));
@@ -140,15 +140,19 @@ export function expandCells(s: Scenario): Cell[] {
         const copy = { ...o };
         delete copy[key];
         if (key === 'loss_pct') delete copy.loss_ge;
+        if (key === 'loss_pct') delete copy.loss_burst;
+        if (key === 'rate_bps') delete copy.trace;
         net[dir] = copy;
       }
       if (k === 'loss_pct') delete net.loss_ge;
+      if (k === 'loss_pct') delete net.loss_burst;
+      if (k === 'rate_bps') delete net.trace;
     }
     const id = Object.keys(params).length ? Object.entries(params).map(([k, v]) => `${k}=${v}`).join(',') : 'base';
     const connection = (params.connection as ConnectionMode | undefined) ?? s.connection;
     const scheduling = (params.scheduling as Scheduling | undefined) ?? s.scheduling;
     const crossTraffic = params.cross_traffic === 'off' ? [] : crossFlows(s.cross_traffic, s.tcp_cc);
-    return { id, params, profile: normalizeProfile(net as any), connection, scheduling, crossTraffic };
+    return { id, params, profile: normalizeProfile(net as any, 'network', { baseDir }), connection, scheduling, crossTraffic };
   });
 }
 
@@ -244,7 +248,7 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
   }
   let cells: Cell[];
   try {
-    cells = expandCells(scenario);
+    cells = expandCells(scenario, dirname(file));
   } catch (e) {
     if (e instanceof ProfileError) {
       throw new ScenarioError(file, e.issues.map((i) => `${positionOf(doc, lc, i.path.split('.'), false)} ${i.path}: ${i.message}`));

@@ -154,6 +154,8 @@ export const SweepSchema = z
     jitter_ms: z.array(z.number().min(0).max(60_000)).min(1).optional(),
     rate_bps: z.array(LinkSchema.shape.rate_bps.unwrap()).min(1).optional(),
     queue_packets: z.array(z.number().int().min(1).max(1_000_000)).min(1).optional(),
+    reorder_pct: z.array(z.number().min(0).max(100)).min(1).optional().describe('percent of packets that skip the delay line (reorder knob)'),
+    aqm: z.array(z.enum(['none', 'codel'])).min(1).optional().describe('queue discipline at the bottleneck: none (tail drop) or codel (default target/interval)'),
     connection: z.array(ConnectionMode).min(1).optional().describe(CONNECTION_DOC),
     cross_traffic: z.array(z.enum(['off', 'on'])).min(1).optional().describe('off: the cell runs without the scenario\'s cross_traffic flows; on: with them'),
     preset: z.array(PresetNameSchema).min(1).optional().describe('network presets (holbench presets); the scenario\'s explicit network fields still override each'),

@@ -42,12 +42,12 @@ describe('helper backend: pure parts', () => {
       seed: 9,
     });
     const c = helperConfig(p);
-    assert.equal(c.uplink, 'set up delay_us=25000 jitter_us=2500 dist=normal loss=ge:0.01:0.2:1:0 rate_bps=20000000 limit=50 reorder=0 overhead=14 seed=9');
-    assert.equal(c.downlink, 'set down delay_us=40000 jitter_us=2500 dist=normal loss=random:1.5 rate_bps=20000000 limit=50 reorder=1 overhead=14 seed=9');
+    assert.equal(c.uplink, 'set up delay_us=25000 jitter_us=2500 dist=normal loss=ge:0.01:0.2:1:0 rate_bps=20000000 limit=50 reorder=0 overhead=14 trace=none limit_bytes=0 limit_us=0 aqm=none reorder_pct=0 reorder_gap=1 seed=9');
+    assert.equal(c.downlink, 'set down delay_us=40000 jitter_us=2500 dist=normal loss=random:1.5 rate_bps=20000000 limit=50 reorder=1 overhead=14 trace=none limit_bytes=0 limit_us=0 aqm=none reorder_pct=0 reorder_gap=1 seed=9');
     // a live update keeps the PRNG streams running unless the seed changes
     assert.ok(!helperConfig(p, false).uplink.includes('seed='));
     const none = helperConfig(parseProfile({}));
-    assert.equal(none.uplink, 'set up delay_us=0 jitter_us=0 dist=uniform loss=none rate_bps=0 limit=1000 reorder=0 overhead=14 seed=1');
+    assert.equal(none.uplink, 'set up delay_us=0 jitter_us=0 dist=uniform loss=none rate_bps=0 limit=1000 reorder=0 overhead=14 trace=none limit_bytes=0 limit_us=0 aqm=none reorder_pct=0 reorder_gap=1 seed=1');
   });
 
   it('builds the reseed command and refuses seeds outside [0, 2^31 - 1]', () => {

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BackendStats, DirectionStats, DropEvent, ImpairmentBackend, ReseedResult } from '../backend.ts';
+import type { BackendStats, DirectionStats, DropEvent, ImpairmentBackend, QueueDelayStats, ReseedResult } from '../backend.ts';
 import { haveCommand, run, start } from '../../proc/exec.ts';
 import { ensureHelperBinary } from '../helper/build.ts';
 import { onCleanup } from '../../proc/lifecycle.ts';
@@ -43,6 +43,7 @@ export class HelperCommandError extends Error {
 function lossArg(l: LossModel): string {
   if (l.kind === 'random') return `random:${l.pct}`;
   if (l.kind === 'ge') return `ge:${l.p}:${l.r}:${l.oneMinusH}:${l.oneMinusK}`;
+  if (l.kind === 'burst') return `burst:${Math.round(l.meanGoodMs * 1000)}:${Math.round(l.meanBadMs * 1000)}:${l.lossInBadPct}:${l.lossInGoodPct}`;
   return 'none';
 }
 
@@ -57,6 +58,14 @@ export function helperLinkArgs(l: LinkImpairment): string[] {
     `limit=${l.queuePackets}`,
     `reorder=${l.reorder ? 1 : 0}`,
     `overhead=${RATE_OVERHEAD_BYTES}`,
+    // always sent (a live update must be able to remove them); the helper keeps an already
+    // loaded trace, and its clock, when the same file is named again
+    `trace=${l.trace ? encodeURIComponent(l.trace.file) : 'none'}`,
+    `limit_bytes=${l.queueBytes ?? 0}`,
+    `limit_us=${l.queueMs ? Math.round(l.queueMs * 1000) : 0}`,
+    `aqm=${l.aqm ? `codel:${Math.round(l.aqm.targetMs * 1000)}:${Math.round(l.aqm.intervalMs * 1000)}` : 'none'}`,
+    `reorder_pct=${l.reorderPct ?? 0}`,
+    `reorder_gap=${l.reorderGap ?? 1}`,
   ];
 }
 
@@ -82,7 +91,7 @@ export function helperConfig(p: NetworkProfile, withSeed = true): { uplink: stri
 interface RawDir {
   packets: number;
   delivered: number;
-  drops: { loss: number; queue: number; outage: number; other: number };
+  drops: { loss: number; queue: number; outage: number; aqm: number; other: number };
   held: number;
   queue_peak: number;
   lateness_us: { p50: number; p99: number; max: number; n: number };
@@ -328,13 +337,14 @@ export class HelperBackend implements ImpairmentBackend {
 
   /** Exact: one `reseed` command restarts both directions under both locks (see impair.c,
    *  "Pairing"). Every packet takes a fixed number of draws, so decision k depends on
-   *  (seed, direction, k) only; queued packets and the rate stage are untouched. */
+   *  (seed, direction, k) only; queued packets are untouched. Time-based burst loss and a
+   *  trace restart on the clock at the reseed, so they are paired by time since it. */
   async reseed(seed: number): Promise<ReseedResult> {
     const cmd = helperReseedCommand(seed);
     await this.live().request(cmd);
     return {
       exact: true,
-      note: `helper: loss PRNG, Gilbert-Elliott state and jitter PRNG of both directions restarted from seed ${seed}; the k-th packet in each direction meets the same loss decision and jitter for the same seed, independent of timing and of other packets' fates`,
+      note: `helper: loss PRNG, Gilbert-Elliott state, jitter and reorder PRNGs of both directions restarted from seed ${seed}; the k-th packet in each direction meets the same loss decision, jitter and reorder decision for the same seed, independent of timing and of other packets' fates; a time-based burst-loss clock and a delivery trace restart at the reseed (same burst timing and trace phase from each job's start)`,
     };
   }
 
@@ -346,6 +356,12 @@ export class HelperBackend implements ImpairmentBackend {
   /** Everything the helper reports, including lateness sample counts and netlink counters. */
   async rawStats(): Promise<HelperRawStats> {
     return JSON.parse(await this.live().request('stats')) as HelperRawStats;
+  }
+
+  /** Queue delay per direction since the previous call (the first call after apply(): since
+   *  apply); each call starts a new window. */
+  async queueDelay(): Promise<{ uplink: QueueDelayStats; downlink: QueueDelayStats }> {
+    return JSON.parse(await this.live().request('qdelay')) as { uplink: QueueDelayStats; downlink: QueueDelayStats };
   }
 
   async stats(): Promise<BackendStats> {

@@ -12,6 +12,8 @@ import {
   needsReAdd,
   netemArgs,
   netemAvailable,
+  netemUnsupported,
+  netemUnsupportedProfile,
   netemQdiscArgv,
   netemReseedArgv,
   parseQdiscSeed,
@@ -66,6 +68,33 @@ test('normal jitter: distribution normal, delay line sized for ±4 sigma', () =>
 
 test('reorder: true leaves the rate out so netem reorders by jitter', () => {
   assert.deepEqual(netemArgs(link({ jitterMs: 5, reorder: true })).slice(2), ['delay', '20ms', '5ms']);
+});
+
+test('reorder knob: native `reorder P% gap G`; without it tc sends gap 0 (netem: no reordering)', () => {
+  const p = parseProfile({ delay_ms: 10, uplink: { reorder_pct: 25, reorder_gap: 5 } });
+  const a = netemArgs(p.uplink);
+  assert.deepEqual(a.slice(a.indexOf('reorder'), a.indexOf('reorder') + 4), ['reorder', '25%', 'gap', '5']);
+  assert.ok(!netemArgs(p.downlink).includes('reorder'));
+  assert.deepEqual(netemUnsupported(p.uplink), []);
+  assert.equal(netemUnsupportedProfile(p), null);
+});
+
+test('UNSUPPORTED on netem, with the reason per field: trace, time-based burst loss, byte/ms queues, codel, reorder with a rate', () => {
+  const p = parseProfile({
+    delay_ms: 10,
+    uplink: { trace: 'step-12-3.trace', loss_burst: { mean_good_ms: 200, mean_bad_ms: 50 }, queue_bytes: 30000, queue_ms: 20, aqm: 'codel' },
+    downlink: { rate_bps: '10mbit', reorder_pct: 5 },
+  });
+  const up = netemUnsupported(p.uplink);
+  const fields = ['trace', 'loss_burst', 'queue_bytes', 'queue_ms', 'aqm'];
+  assert.equal(up.length, fields.length);
+  fields.forEach((f, i) => assert.match(up[i]!, new RegExp(`^${f}: `)));
+  assert.match(up[0]!, /no trace replay/);
+  assert.match(up[1]!, /per packet/);
+  assert.deepEqual(netemUnsupported(p.downlink).map((m) => m.split(':')[0]), ['reorder_pct with rate_bps']);
+  const msg = netemUnsupportedProfile(p)!;
+  assert.match(msg, /^UNSUPPORTED on netem: uplink: trace: /);
+  assert.match(msg, /downlink: reorder_pct with rate_bps/);
 });
 
 test('rate + limit: limit = queue + rate x delay in MTU packets', () => {

@@ -40,6 +40,28 @@
 //   is dropped by `limit` while jitter is on (that packet skips its jitter draw). We check
 //   that the kernel took the seed by reading it back (`tc -j qdisc show`: options.seed);
 //   kernels without TCA_NETEM_PRNG_SEED ignore the attribute and do not echo it.
+// - reorder_pct P / reorder_gap G: netem's own `reorder P% gap G` (netem_enqueue: once G-1
+//   packets took the normal path, the next one is sent at once with probability P; tc needs
+//   a delay, as profile.ts does). Native, so faithful WITHOUT a rate. With a rate netem puts
+//   the reordered packet at the head of its queue, so it skips the rate queue too, where
+//   the helper's waits its turn and skips only the delay: UNSUPPORTED (see netemUnsupported).
+//   It takes one more PRNG draw per packet (reordering decision) when set. A later `change`
+//   without it leaves the kernel's reorder probability in place (tc sends no reorder
+//   attribute) but sends gap 0, which turns reordering off (seen in the VM: reorder 0.25,
+//   gap 0, nothing reordered).
+// - UNSUPPORTED on netem (netemUnsupported gives the reason; the runner marks the cell's
+//   jobs UNSUPPORTED instead of running something else):
+//   trace: netem has no trace replay; its `rate` is one constant and `slot` only bunches
+//     packets into fixed or distributed slots; re-issuing `tc change rate` per step from user
+//     space would be an approximation paced by tc round trips, not the trace.
+//   loss_burst: netem's loss models (random, gemodel, 4-state) all change state per packet;
+//     none runs on a clock, which is the point of the time-based model.
+//   queue_bytes / queue_ms: netem's one limit counts packets, and it counts the delay line
+//     too; a bfifo child would sit after the delay line, not in front of the rate.
+//   aqm codel: the codel qdisc has to be where the queue builds, i.e. under the qdisc that
+//     does the rate limiting, while netem's rate queue is netem's own tfifo (no child can
+//     see its sojourn times). A faithful tree (netem for delay/loss, then tbf rate + codel)
+//     changes where the delay sits relative to the rate and is not built here.
 import { run } from '../../proc/exec.ts';
 import { onCleanup } from '../../proc/lifecycle.ts';
 import type { BackendStats, DirectionStats, DropEvent, ImpairmentBackend, ReseedResult } from '../backend.ts';
@@ -82,6 +104,24 @@ export function netemLimit(link: LinkImpairment): number {
   return link.queuePackets + delayLinePackets(link);
 }
 
+/** Why netem cannot emulate this direction faithfully (one line per field), [] = it can. Pure. */
+export function netemUnsupported(link: LinkImpairment): string[] {
+  const out: string[] = [];
+  if (link.trace) out.push(`trace: netem has no trace replay (its rate is one constant; slot only bunches packets), so ${link.trace.name} cannot be followed; use the helper backend`);
+  if (link.loss.kind === 'burst') out.push("loss_burst: netem's loss models (random, gemodel, 4-state) change state per packet, never on a clock; use loss_ge for per-packet bursts or the helper backend");
+  if (link.queueBytes) out.push('queue_bytes: netem limits its queue in packets only (and counts the delay line in it)');
+  if (link.queueMs) out.push('queue_ms: netem has no time-limited queue');
+  if (link.aqm) out.push("aqm: codel cannot see netem's rate queue (netem's own tfifo); a tbf + codel tree would move the delay relative to the rate and is not built");
+  if ((link.reorderPct ?? 0) > 0 && link.rateBps !== null) out.push("reorder_pct with rate_bps: netem's reordered packet also skips the rate queue, the helper's only skips the delay");
+  return out;
+}
+
+/** netemUnsupported for both directions, as one message (null = supported). Pure. */
+export function netemUnsupportedProfile(p: NetworkProfile): string | null {
+  const lines = (['uplink', 'downlink'] as const).flatMap((d) => netemUnsupported(p[d]).map((m) => `${d}: ${m}`));
+  return lines.length ? `UNSUPPORTED on netem: ${[...new Set(lines)].join('; ')}` : null;
+}
+
 /** The options after `netem` for one direction. Pure. */
 export function netemArgs(link: LinkImpairment, opts: NetemArgOptions = {}): string[] {
   const a: string[] = ['limit', String(netemLimit(link)), 'delay', fmtMs(link.delayMs)];
@@ -95,6 +135,7 @@ export function netemArgs(link: LinkImpairment, opts: NetemArgOptions = {}): str
     const g = link.loss;
     a.push('loss', 'gemodel', fmtPct(g.p), fmtPct(g.r), fmtPct(g.oneMinusH), fmtPct(g.oneMinusK));
   }
+  if ((link.reorderPct ?? 0) > 0) a.push('reorder', fmtPct((link.reorderPct ?? 0) / 100), 'gap', String(link.reorderGap ?? 1));
   if (link.rateBps !== null) a.push('rate', `${Math.round(link.rateBps)}bit`);
   else if (link.jitterMs > 0 && !link.reorder) a.push('rate', `${ORDERING_RATE_BPS}bit`);
   if (opts.seed !== undefined) a.push('seed', String(opts.seed));
@@ -255,8 +296,14 @@ class NetemBackend implements ImpairmentBackend {
     return d.blackhole ? blackholed(d.link!) : d.link!;
   }
 
+  unsupported(profile: NetworkProfile): string | null {
+    return netemUnsupportedProfile(profile);
+  }
+
   async apply(profile: NetworkProfile): Promise<void> {
     if (this.torn) throw new Error('netem backend: apply() after teardown()');
+    const why = netemUnsupportedProfile(profile);
+    if (why) throw new Error(why);
     this.withSeed = await tcSupportsSeed();
     this.seed = this.profileSeed = profile.seed;
     this.unregister ??= onCleanup(() => this.teardown());
@@ -273,6 +320,8 @@ class NetemBackend implements ImpairmentBackend {
   }
 
   async update(profile: NetworkProfile): Promise<void> {
+    const why = netemUnsupportedProfile(profile);
+    if (why) throw new Error(why);
     // netem restarts its PRNG on every change anyway; keep a job's reseed() seed unless
     // the profile asks for another one
     if (profile.seed !== this.profileSeed) this.seed = this.profileSeed = profile.seed;

@@ -5,17 +5,28 @@
 // (IP + TCP/UDP ports), holds packet ids and gives ACCEPT/DROP verdicts later.
 //
 // Pipeline per direction, in netem's order:
-//   outage (blackhole) -> loss (random | Gilbert-Elliott) -> tail-drop queue (limit)
-//   -> rate (serialization time) -> delay +- jitter -> release (arrival order unless
-//   reorder=1).
+//   outage (blackhole) -> loss (random | Gilbert-Elliott | time-based burst) -> tail-drop
+//   queue (limit packets / bytes / predicted wait) -> AQM at dequeue (CoDel) -> link (rate:
+//   serialization time, or trace: Mahimahi delivery opportunities) -> delay +- jitter ->
+//   release (arrival order unless reorder=1; the reorder knob lets chosen packets skip the
+//   delay line).
+// The queue stage is a real FIFO served lazily in model time: a packet's dequeue time is
+// when the link can take it (the previous packet serialized, or the next opportunity), so
+// AQM decisions and the queue delay (enqueue -> dequeue) are exact, whenever we run.
 //
 // Control protocol (stdin, one command per line; every reply is one stdout line that
 // starts with the command's id):
 //   <id> set <up|down> [delay_us=N] [jitter_us=N] [dist=uniform|normal]
-//                      [loss=none|random:PCT|ge:P:R:ONE_MINUS_H:ONE_MINUS_K]
-//                      [rate_bps=N (0 = unlimited)] [limit=N] [reorder=0|1]
-//                      [overhead=BYTES] [seed=N]
-//   <id> reseed <N>       restart the PRNGs of BOTH directions from seed N (see "Pairing")
+//                      [loss=none|random:PCT|ge:P:R:ONE_MINUS_H:ONE_MINUS_K
+//                            |burst:MEAN_GOOD_US:MEAN_BAD_US:LOSS_BAD_PCT:LOSS_GOOD_PCT]
+//                      [rate_bps=N (0 = unlimited)] [limit=N] [limit_bytes=N (0 = none)]
+//                      [limit_us=N (0 = none)] [aqm=none|codel:TARGET_US:INTERVAL_US]
+//                      [trace=none|PERCENT-ENCODED-PATH] [reorder=0|1]
+//                      [reorder_pct=P] [reorder_gap=N] [overhead=BYTES] [seed=N]
+//   <id> reseed <N>       restart the PRNGs of BOTH directions from seed N (see "Pairing");
+//                         also restarts the burst-loss clock and the trace at its line 1
+//   <id> qdelay           -> "<id> ok {json}": queue delay per direction since the last
+//                         qdelay (n, mean, p50, p99, max in ms), and restarts that window
 //   <id> blackhole <up|down|both> <0|1>
 //   <id> stats            -> "<id> ok {json}"
 //   <id> flush            -> flush the drop log file
@@ -33,15 +44,19 @@
 //   jitter: uniform uses u1; normal uses Box-Muller(u1, u2)
 // So after `reseed N` (or `set ... seed=N`), the loss decision and the jitter of the k-th
 // packet in a direction depend only on (N, direction, k and the configuration), never on
-// timing, on other packets' fates, or on the other direction. Two protocols send different
-// packets, so "the same losses" means the same decision sequence by packet index, which
-// is what common random numbers need. A reseed also resets the GE state to good and the
-// packet index to 0 ("since_seed" in stats), and touches nothing else: held packets, the
-// rate stage and its queue keep going.
+// timing, on other packets' fates, or on the other direction. Two more streams per
+// direction: the reorder knob's (one uniform per packet, always) and the burst-loss clock's
+// (one exponential duration per good/bad period, consumed by time, not by packets; a
+// burst-loss packet loses on u2 of the loss stream in the clock's state). Two protocols send
+// different packets, so "the same losses" means the same decision sequence by packet index,
+// which is what common random numbers need. A reseed also resets the GE state to good and
+// the packet index to 0 ("since_seed" in stats), restarts the burst clock (good state) and a
+// trace at its first line (so every job meets the same trace phase and burst timing), and
+// touches nothing else: held packets and the queue keep going.
 //
 // Drop log (--droplog PATH; the file is unlinked at once and readable while we live at the
 // path the READY line names, droplog=/proc/<pid>/fd/<n>): one CSV line per dropped packet:
-//   <wall-clock ms>,<up|down>,<loss|queue|outage>,<tcp|udp|other>,<sport>,<dport>
+//   <wall-clock ms>,<up|down>,<loss|queue|outage|aqm>,<tcp|udp|other>,<sport>,<dport>
 //
 // Threads: one worker per direction, each with its own netlink socket and queue, so the
 // kernel work a verdict triggers (forwarding, the receiver's TCP, the ACKs it sends) is
@@ -54,6 +69,7 @@
 // instead a heavier fair-class weight (nice, own autogroup).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -90,6 +106,13 @@
 #define LAT_FINE 10000          /* 1 us buckets below 10 ms */
 #define LAT_COARSE 10000        /* then 100 us buckets up to ~1 s */
 #define SENDBUF_BYTES 65536
+#define QRING_CAP (1u << 20)    /* packets the queue stage can hold (> max limit 1e6); power of 2 */
+#define TRACE_BYTES 1500        /* bytes one trace delivery opportunity carries (Mahimahi's MTU) */
+#define TRACE_MAX_LINES (1u << 24)
+#define TRACE_MAX_MS 4000000000ULL /* ~46 days: keeps ms * 1e6 far from overflow */
+#define QD_BUCKET_US 100        /* queue-delay histogram: 100 us buckets ... */
+#define QD_BUCKETS 100000       /* ... up to 10 s, then one overflow bucket */
+#define MTU_BACKLOG_BYTES 1514  /* CoDel: never drop when no more than one MTU is queued */
 
 /* ---------- small utilities ---------- */
 
@@ -163,9 +186,20 @@ static double rng_u01(rng_t *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53
 
 /* ---------- per-direction state ---------- */
 
-enum { LOSS_NONE, LOSS_RANDOM, LOSS_GE };
-enum { CAUSE_LOSS, CAUSE_QUEUE, CAUSE_OUTAGE };
-static const char *CAUSE_NAME[] = {"loss", "queue", "outage"};
+enum { LOSS_NONE, LOSS_RANDOM, LOSS_GE, LOSS_BURST };
+enum { CAUSE_LOSS, CAUSE_QUEUE, CAUSE_OUTAGE, CAUSE_AQM, N_CAUSES };
+static const char *CAUSE_NAME[] = {"loss", "queue", "outage", "aqm"};
+
+/* A packet in the queue stage (in front of the rate or trace link). */
+typedef struct {
+  uint64_t arr_ns;   /* enqueue time */
+  int64_t jit_ns;    /* its jitter offset, drawn at arrival */
+  uint32_t id;       /* kernel packet id */
+  uint32_t bytes;    /* IP length */
+  uint32_t left;     /* trace: bytes not yet carried by an opportunity */
+  uint8_t started;   /* trace: dequeued (AQM decided, delay recorded), partly carried */
+  uint8_t jump;      /* reorder knob: skips the delay line */
+} qpkt_t;
 
 typedef struct {
   uint64_t rel_ns; /* scheduled release */
@@ -184,6 +218,18 @@ typedef struct {
   uint32_t limit;                  /* packets in the rate stage */
   uint32_t overhead;               /* bytes added to the IP length for the rate (14 = Ethernet, as netem on veth) */
   int reorder;
+  uint64_t limit_bytes;            /* 0 = none: tail-drop when queued bytes would exceed it */
+  uint64_t limit_ns;               /* 0 = none: tail-drop when the predicted wait exceeds it */
+  int aqm_codel;                   /* CoDel at dequeue (RFC 8289) */
+  uint64_t codel_target_ns, codel_interval_ns;
+  double reorder_p;                /* reorder knob: P(a packet skips the delay line) ... */
+  uint32_t reorder_gap;            /* ... once gap-1 packets went the normal way (netem's gap) */
+  double burst_good_ns, burst_bad_ns; /* time-based loss: mean state durations */
+  double burst_p_bad, burst_p_good;   /* P(loss) in the bad / good state */
+  uint32_t *trace_ms;              /* delivery opportunities, ms (NULL = no trace) */
+  uint32_t trace_n;
+  uint64_t trace_period_ms;        /* = last timestamp: the trace loops with this period */
+  char trace_path[512];            /* what was loaded (a `set` naming it again keeps it) */
 } cfg_t;
 
 typedef struct {
@@ -204,10 +250,27 @@ typedef struct {
   uint64_t seed;
   rng_t loss_rng, jit_rng;
   uint64_t since_seed; /* packets (= decisions) since the last (re)seed */
-  /* rate stage: ring of departure times of packets still being serialized/queued */
+  /* queue stage: FIFO in front of the link (rate or trace); served lazily in virtual time */
   uint64_t link_free_ns;
-  uint64_t *dep;
-  size_t dep_cap, dep_head, dep_len;
+  qpkt_t *q;
+  size_t qhead, qlen;
+  uint64_t queued_bytes;           /* bytes still to be carried by the link */
+  /* trace link: global opportunity index (cycle * n + line) and bytes left in it */
+  uint64_t trace_base_ns, opp;
+  uint32_t opp_left;
+  /* CoDel state (RFC 8289 names) */
+  uint64_t cd_first_above, cd_drop_next;
+  uint32_t cd_count, cd_lastcount;
+  int cd_dropping;
+  /* time-based burst loss: state and when it ends */
+  rng_t burst_rng, ro_rng;
+  int burst_bad;
+  uint64_t burst_until_ns;
+  uint32_t reorder_counter;
+  /* queue delay (enqueue -> dequeue) since the last `qdelay` read */
+  uint64_t qd_hist[QD_BUCKETS + 1];
+  uint64_t qd_n, qd_max_ns;
+  double qd_sum_ns;
   uint64_t last_rel_ns;
   /* held packets: binary min-heap on (rel_ns, seq) */
   held_t *heap;
@@ -215,7 +278,7 @@ typedef struct {
   size_t held_reorder;
   uint64_t seq;
   /* stats */
-  uint64_t packets, delivered, drops[3], drops_other, bytes_in, bytes_out;
+  uint64_t packets, delivered, drops[N_CAUSES], drops_other, bytes_in, bytes_out;
   uint64_t queue_peak;
   uint64_t lat_hist[LAT_FINE + LAT_COARSE + 1];
   uint64_t lat_n, lat_max_us;
@@ -227,12 +290,21 @@ static dir_t dirs[2];
 /* Restart this direction's decision sequence: both streams, the GE state and the packet
  * index. Called with d->mu held (or before the workers start). Leaves held packets and the
  * rate stage alone, so a reseed never delays, drops or reorders anything already accepted. */
+static void burst_restart(dir_t *d, uint64_t now);
+static void trace_restart(dir_t *d, uint64_t now);
+
 static void dir_seed(dir_t *d, uint64_t seed, int idx) {
   d->seed = seed;
   rng_seed(&d->loss_rng, seed, (uint64_t)idx * 2);
   rng_seed(&d->jit_rng, seed, (uint64_t)idx * 2 + 1);
+  rng_seed(&d->burst_rng, seed, 4 + (uint64_t)idx * 2);
+  rng_seed(&d->ro_rng, seed, 5 + (uint64_t)idx * 2);
   d->ge_bad = 0;
   d->since_seed = 0;
+  d->reorder_counter = 0;
+  uint64_t now = mono_ns();
+  burst_restart(d, now);
+  trace_restart(d, now);
 }
 
 static void dir_init(dir_t *d, const char *name, uint16_t qnum, int idx) {
@@ -244,12 +316,13 @@ static void dir_init(dir_t *d, const char *name, uint16_t qnum, int idx) {
   d->nl_seq = 1;
   pthread_mutex_init(&d->mu, NULL);
   d->c.limit = 1000;
+  d->c.reorder_gap = 1;
   d->c.overhead = 14;
-  d->dep_cap = 1u << 20; /* > max limit (1e6) */
-  d->dep = calloc(d->dep_cap, sizeof *d->dep);
+  d->q = calloc(QRING_CAP, sizeof *d->q); /* untouched pages cost nothing */
   d->hcap = 1u << 16;
   d->heap = malloc(d->hcap * sizeof *d->heap);
-  if (!d->dep || !d->heap) die("out of memory");
+  if (!d->q || !d->heap) die("out of memory");
+  d->opp_left = TRACE_BYTES;
   dir_seed(d, 1, idx);
 }
 
@@ -411,8 +484,38 @@ static void log_drop(const dir_t *d, int cause, const pktinfo_t *pi) {
 
 /* ---------- the pipeline ---------- */
 
+/* ---- time-based burst loss: a two-state chain on the clock, not on packets ----
+ * Good and bad periods last exponential times (means burst_good_ns / burst_bad_ns), drawn
+ * from their own stream (burst_rng) in sequence, so the state at time t after a (re)seed
+ * depends on (seed, direction, t) only, however many packets flow. A burst meant to last
+ * 40 ms lasts 40 ms whether 2 or 2000 packets cross it (netem's per-packet gemodel would
+ * stretch it over retransmission timeouts when few packets flow). */
+static double exp_draw(rng_t *r, double mean) {
+  double u = rng_u01(r);
+  return -mean * log(1.0 - u); /* u < 1, so finite */
+}
+
+static void burst_restart(dir_t *d, uint64_t now) {
+  d->burst_bad = 0;
+  d->burst_until_ns = now + (uint64_t)exp_draw(&d->burst_rng, d->c.burst_good_ns);
+}
+
+static void burst_advance(dir_t *d, uint64_t now) {
+  /* bounded: after a long idle spell the chain is restarted (memoryless; the good state
+   * is drawn afresh) instead of walking millions of short periods */
+  for (int guard = 0; now >= d->burst_until_ns; guard++) {
+    if (guard > 100000) {
+      burst_restart(d, now);
+      return;
+    }
+    d->burst_bad = !d->burst_bad;
+    double mean = d->burst_bad ? d->c.burst_bad_ns : d->c.burst_good_ns;
+    d->burst_until_ns += (uint64_t)exp_draw(&d->burst_rng, mean) + 1;
+  }
+}
+
 /* The loss decision for one packet. Always takes two uniforms (see "Pairing"). */
-static int lose(dir_t *d) {
+static int lose(dir_t *d, uint64_t now) {
   double u1 = rng_u01(&d->loss_rng), u2 = rng_u01(&d->loss_rng);
   switch (d->c.loss_kind) {
   case LOSS_RANDOM:
@@ -426,6 +529,9 @@ static int lose(dir_t *d) {
     if (u1 < d->c.ge_r) d->ge_bad = 0;
     return u2 < d->c.ge_1h;
   }
+  case LOSS_BURST:
+    burst_advance(d, now);
+    return u2 < (d->burst_bad ? d->c.burst_p_bad : d->c.burst_p_good);
   default:
     return 0;
   }
@@ -447,47 +553,261 @@ static uint64_t jittered(uint64_t base, double off_ns) {
   return v < 0 ? 0 : (uint64_t)v;
 }
 
+/* ---- trace link (Mahimahi semantics) ----
+ * Line i of the trace is a time t_i in ms at which up to TRACE_BYTES bytes may leave; the
+ * trace loops with period t_{n-1}. Opportunity k (global) is at base + (k / n) * period +
+ * t_{k % n}. An opportunity that finds the queue empty is lost; one packet may span
+ * several opportunities and one opportunity may carry several small packets (byte
+ * budget), as in Mahimahi's link queue. */
+static uint64_t opp_time(const dir_t *d, uint64_t k) {
+  uint64_t n = d->c.trace_n, cyc = k / n;
+  return d->trace_base_ns + (cyc * d->c.trace_period_ms + d->c.trace_ms[k % n]) * 1000000ULL;
+}
+
+static void trace_restart(dir_t *d, uint64_t now) {
+  d->trace_base_ns = now;
+  d->opp = 0;
+  d->opp_left = TRACE_BYTES;
+}
+
+/* Move to the first opportunity at or after `t` (never backwards); it is full. */
+static void trace_skip_to(dir_t *d, uint64_t t) {
+  if (opp_time(d, d->opp) >= t) return;
+  uint64_t period_ns = d->c.trace_period_ms * 1000000ULL, rel = t - d->trace_base_ns;
+  uint64_t cyc = rel / period_ns, off = rel - cyc * period_ns;
+  /* lower bound: first line with t_i * 1e6 >= off; exists since t_{n-1} = period > off */
+  uint32_t lo = 0, hi = d->c.trace_n - 1;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if ((uint64_t)d->c.trace_ms[mid] * 1000000ULL >= off) hi = mid;
+    else lo = mid + 1;
+  }
+  uint64_t k = cyc * d->c.trace_n + lo;
+  if (k > d->opp) d->opp = k;
+  d->opp_left = TRACE_BYTES;
+}
+
+/* ---- queue delay record (enqueue -> dequeue, i.e. the wait before the link takes it) ---- */
+static void qd_record(dir_t *d, uint64_t ns) {
+  uint64_t b = ns / 1000 / QD_BUCKET_US;
+  d->qd_hist[b < QD_BUCKETS ? b : QD_BUCKETS]++;
+  d->qd_n++;
+  d->qd_sum_ns += (double)ns;
+  if (ns > d->qd_max_ns) d->qd_max_ns = ns;
+}
+
+static double qd_pct_ms(const dir_t *d, double q) {
+  if (!d->qd_n) return 0;
+  uint64_t want = (uint64_t)ceil(q * (double)d->qd_n), acc = 0;
+  if (want < 1) want = 1;
+  for (size_t b = 0; b <= QD_BUCKETS; b++) {
+    acc += d->qd_hist[b];
+    if (acc >= want) {
+      /* the bucket's upper edge, capped by the maximum seen */
+      double ms = (double)((b + 1) * QD_BUCKET_US) / 1000.0, max_ms = (double)d->qd_max_ns / 1e6;
+      return ms < max_ms ? ms : max_ms;
+    }
+  }
+  return (double)d->qd_max_ns / 1e6;
+}
+
+/* ---- CoDel (RFC 8289), run when the link takes the head packet at virtual time `now` ----
+ * Returns 1 to drop it. `backlog` = bytes still queued behind it. */
+static int codel_should_drop(dir_t *d, uint64_t sojourn, uint64_t now, uint64_t backlog) {
+  if (sojourn < d->c.codel_target_ns || backlog <= MTU_BACKLOG_BYTES) {
+    d->cd_first_above = 0;
+    return 0;
+  }
+  if (d->cd_first_above == 0) {
+    d->cd_first_above = now + d->c.codel_interval_ns;
+    return 0;
+  }
+  return now >= d->cd_first_above;
+}
+
+static uint64_t codel_control_law(const dir_t *d, uint64_t t) {
+  return t + (uint64_t)((double)d->c.codel_interval_ns / sqrt((double)(d->cd_count ? d->cd_count : 1)));
+}
+
+static int codel_drop(dir_t *d, uint64_t sojourn, uint64_t now, uint64_t backlog) {
+  int ok_to_drop = codel_should_drop(d, sojourn, now, backlog);
+  if (d->cd_dropping) {
+    if (!ok_to_drop) {
+      d->cd_dropping = 0;
+      return 0;
+    }
+    if (now >= d->cd_drop_next) {
+      d->cd_count++;
+      d->cd_drop_next = codel_control_law(d, d->cd_drop_next);
+      return 1;
+    }
+    return 0;
+  }
+  if (!ok_to_drop) return 0;
+  d->cd_dropping = 1;
+  uint32_t delta = d->cd_count - d->cd_lastcount;
+  /* signed: drop_next may lie ahead of now (dropping stopped only just now) */
+  d->cd_count = delta > 1 && (int64_t)(now - d->cd_drop_next) < (int64_t)(16 * d->c.codel_interval_ns) ? delta : 1;
+  d->cd_drop_next = codel_control_law(d, now);
+  d->cd_lastcount = d->cd_count;
+  return 1;
+}
+
+static void drop_pkt(dir_t *d, uint32_t id, int cause, const pktinfo_t *pi) {
+  d->drops[cause]++;
+  log_drop(d, cause, pi);
+  nl_verdict(d, id, NF_DROP, 0);
+}
+
+/* Hand a packet that left the link at `depart` to the delay line. */
+static void schedule(dir_t *d, uint32_t id, uint32_t bytes, uint64_t depart, double jit_ns, int jump) {
+  uint64_t rel;
+  int ooo = d->c.reorder != 0;
+  if (jump) {
+    rel = depart; /* reorder knob: this one skips the delay line (netem's "reorder") */
+    ooo = 1;
+  } else {
+    rel = jittered(depart + d->c.delay_ns, jit_ns);
+    if (!d->c.reorder && rel < d->last_rel_ns) rel = d->last_rel_ns;
+    if (rel > d->last_rel_ns) d->last_rel_ns = rel;
+  }
+  held_t h = {rel, d->seq++, id, (uint8_t)ooo};
+  if (h.reorder) d->held_reorder++;
+  heap_push(d, h);
+  d->bytes_out += bytes;
+}
+
+static int have_link(const dir_t *d) { return d->c.trace_ms != NULL || d->c.rate_bps > 0; }
+
+static uint64_t ser_ns(const dir_t *d, uint32_t bytes) {
+  return (uint64_t)((double)(bytes + d->c.overhead) * 8.0 * 1e9 / d->c.rate_bps + 0.5);
+}
+
+/* Serve the queue up to virtual time `now`: each head packet leaves when the link can take
+ * it (rate: when the previous one is serialized; trace: at the next opportunity). Lazy and
+ * exact: times come from the model, not from when we got round to it. */
+static void serve(dir_t *d, uint64_t now) {
+  for (uint32_t guard = 0; d->qlen && guard < 4 * QRING_CAP; guard++) {
+    qpkt_t *p = &d->q[d->qhead];
+    uint64_t t;
+    int trace = d->c.trace_ms != NULL;
+    if (trace) {
+      t = opp_time(d, d->opp);
+      if (t < p->arr_ns) { /* the link idled: those opportunities are gone */
+        trace_skip_to(d, p->arr_ns);
+        continue;
+      }
+    } else {
+      t = d->link_free_ns > p->arr_ns ? d->link_free_ns : p->arr_ns;
+    }
+    if (t > now) break;
+    if (!p->started) {
+      uint64_t sojourn = t - p->arr_ns;
+      if (d->c.aqm_codel && codel_drop(d, sojourn, t, d->queued_bytes - p->left)) {
+        pktinfo_t pi = {p->bytes, 0, 0, 0};
+        d->queued_bytes -= p->left;
+        drop_pkt(d, p->id, CAUSE_AQM, &pi);
+        d->qhead = (d->qhead + 1) & (QRING_CAP - 1);
+        d->qlen--;
+        continue;
+      }
+      qd_record(d, sojourn);
+      p->started = 1;
+    }
+    uint64_t depart;
+    if (trace) {
+      uint32_t take = p->left < d->opp_left ? p->left : d->opp_left;
+      p->left -= take;
+      d->opp_left -= take;
+      d->queued_bytes -= take;
+      if (d->opp_left == 0) {
+        d->opp++;
+        d->opp_left = TRACE_BYTES;
+      }
+      if (p->left) continue; /* the rest goes with later opportunities */
+      depart = t;
+    } else {
+      depart = t + ser_ns(d, p->bytes);
+      d->link_free_ns = depart;
+      d->queued_bytes -= p->left;
+    }
+    qpkt_t done = *p;
+    d->qhead = (d->qhead + 1) & (QRING_CAP - 1);
+    d->qlen--;
+    schedule(d, done.id, done.bytes, depart, (double)done.jit_ns, done.jump);
+  }
+}
+
+/* When serve() has work next (UINT64_MAX: nothing queued). */
+static uint64_t next_service(dir_t *d) {
+  if (!d->qlen) return UINT64_MAX;
+  const qpkt_t *p = &d->q[d->qhead];
+  if (d->c.trace_ms) {
+    if (opp_time(d, d->opp) < p->arr_ns) trace_skip_to(d, p->arr_ns);
+    return opp_time(d, d->opp);
+  }
+  return d->link_free_ns > p->arr_ns ? d->link_free_ns : p->arr_ns;
+}
+
+/* How long a packet arriving now would wait before the link takes it (queue_ms limit). */
+static uint64_t predicted_wait_ns(dir_t *d, uint64_t now) {
+  if (!d->qlen) return 0;
+  uint64_t end;
+  if (d->c.trace_ms) {
+    uint64_t start = next_service(d);
+    uint64_t more = (d->queued_bytes + (TRACE_BYTES - d->opp_left)) / TRACE_BYTES;
+    end = start > opp_time(d, d->opp + more) ? start : opp_time(d, d->opp + more);
+  } else {
+    uint64_t start = next_service(d);
+    end = start + (uint64_t)((double)(d->queued_bytes + (uint64_t)d->c.overhead * d->qlen) * 8.0 * 1e9 / d->c.rate_bps);
+  }
+  return end > now ? end - now : 0;
+}
+
+/* The reorder knob (netem's reorder P gap G): after gap-1 packets took the normal path, the
+ * next one skips the delay line with probability P. One uniform per packet, always. */
+static int reorder_jump(dir_t *d, int passes) {
+  double u = rng_u01(&d->ro_rng);
+  if (!passes || d->c.reorder_p <= 0) return 0;
+  if (d->reorder_counter + 1 < d->c.reorder_gap || u >= d->c.reorder_p) {
+    d->reorder_counter++;
+    return 0;
+  }
+  d->reorder_counter = 0;
+  return 1;
+}
+
 static void arrive(dir_t *d, uint32_t id, const pktinfo_t *pi, uint64_t now) {
   d->packets++;
   d->since_seed++;
   d->bytes_in += pi->ip_len;
-  /* both draws first, for every packet: decision k depends on the seed and k only */
-  int lost = lose(d);
+  /* all draws first, for every packet: decision k depends on the seed and k only */
+  int lost = lose(d, now);
   double jit_ns = jitter_offset_ns(d);
   int cause = -1;
   if (d->blackhole) cause = CAUSE_OUTAGE;
   else if (lost) cause = CAUSE_LOSS;
-  uint64_t depart = now;
-  if (cause < 0 && d->c.rate_bps > 0) {
-    while (d->dep_len && d->dep[d->dep_head] <= now) {
-      d->dep_head = (d->dep_head + 1) & (d->dep_cap - 1);
-      d->dep_len--;
-    }
-    if (d->dep_len >= d->c.limit) {
-      cause = CAUSE_QUEUE;
-    } else {
-      uint64_t start = d->link_free_ns > now ? d->link_free_ns : now;
-      double bits = (double)(pi->ip_len + d->c.overhead) * 8.0;
-      depart = start + (uint64_t)(bits * 1e9 / d->c.rate_bps + 0.5);
-      d->link_free_ns = depart;
-      d->dep[(d->dep_head + d->dep_len) & (d->dep_cap - 1)] = depart;
-      d->dep_len++;
-      if (d->dep_len > d->queue_peak) d->queue_peak = d->dep_len;
+  int jump = reorder_jump(d, cause < 0);
+  if (cause < 0 && have_link(d)) {
+    serve(d, now); /* the queue as it stands at this packet's arrival */
+    if (d->qlen >= d->c.limit || d->qlen >= QRING_CAP - 1) cause = CAUSE_QUEUE;
+    else if (d->c.limit_bytes && d->queued_bytes + pi->ip_len > d->c.limit_bytes) cause = CAUSE_QUEUE;
+    else if (d->c.limit_ns && predicted_wait_ns(d, now) > d->c.limit_ns) cause = CAUSE_QUEUE;
+    else {
+      qpkt_t *p = &d->q[(d->qhead + d->qlen) & (QRING_CAP - 1)];
+      *p = (qpkt_t){now, (int64_t)jit_ns, id, pi->ip_len, pi->ip_len, 0, (uint8_t)jump};
+      d->qlen++;
+      d->queued_bytes += pi->ip_len;
+      if (d->qlen > d->queue_peak) d->queue_peak = d->qlen;
+      serve(d, now); /* an idle rate link takes it at once */
+      return;
     }
   }
   if (cause >= 0) {
-    d->drops[cause]++;
-    log_drop(d, cause, pi);
-    nl_verdict(d, id, NF_DROP, 0);
+    drop_pkt(d, id, cause, pi);
     return;
   }
-  uint64_t rel = jittered(depart + d->c.delay_ns, jit_ns);
-  if (!d->c.reorder && rel < d->last_rel_ns) rel = d->last_rel_ns;
-  if (rel > d->last_rel_ns) d->last_rel_ns = rel;
-  held_t h = {rel, d->seq++, id, (uint8_t)(d->c.reorder != 0)};
-  if (h.reorder) d->held_reorder++;
-  heap_push(d, h);
-  d->bytes_out += pi->ip_len;
+  schedule(d, id, pi->ip_len, now, jit_ns, jump);
 }
 
 /* Release everything due at `now`. In-order runs go out as one batch verdict. */
@@ -653,6 +973,73 @@ static dir_t *dir_by_name(const char *s) {
   return NULL;
 }
 
+/* Decode %XX escapes (the controller percent-encodes trace paths: no spaces on the line). */
+static int pct_decode(const char *in, char *out, size_t outlen) {
+  size_t o = 0;
+  for (size_t i = 0; in[i]; i++) {
+    if (o + 1 >= outlen) return -1;
+    if (in[i] == '%') {
+      char hex[3] = {in[i + 1], in[i + 1] ? in[i + 2] : 0, 0};
+      if (!isxdigit((unsigned char)hex[0]) || !isxdigit((unsigned char)hex[1])) return -1;
+      out[o++] = (char)strtoul(hex, NULL, 16);
+      i += 2;
+    } else out[o++] = in[i];
+  }
+  out[o] = 0;
+  return o ? 0 : -1;
+}
+
+/* Load a Mahimahi trace: one delivery opportunity per line, a whole number of ms,
+ * non-decreasing, last > 0 (the period). Errors name the file and the line. */
+static int trace_load(const char *path, cfg_t *c, char *err, size_t errlen) {
+  FILE *f = fopen(path, "r");
+  if (!f) { snprintf(err, errlen, "trace %s: %s", path, strerror(errno)); return -1; }
+  uint32_t cap = 4096, n = 0;
+  uint32_t *t = malloc(cap * sizeof *t);
+  char line[64];
+  uint64_t lineno = 0;
+  int bad = 0;
+  if (!t) die("out of memory");
+  while (fgets(line, sizeof line, f)) {
+    lineno++;
+    size_t len = strlen(line);
+    if (len == sizeof line - 1 && line[len - 1] != '\n') { snprintf(err, errlen, "trace %s line %llu: line too long", path, (unsigned long long)lineno); bad = 1; break; }
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(line, &end, 10);
+    if (!len || line[0] < '0' || line[0] > '9' || *end || errno || v > TRACE_MAX_MS) {
+      snprintf(err, errlen, "trace %s line %llu: expected a whole number of milliseconds, got '%.20s'", path, (unsigned long long)lineno, line);
+      bad = 1;
+      break;
+    }
+    if (n && v < t[n - 1]) {
+      snprintf(err, errlen, "trace %s line %llu: %llu ms is earlier than the line before (%u ms); timestamps must not decrease", path, (unsigned long long)lineno, v, t[n - 1]);
+      bad = 1;
+      break;
+    }
+    if (n == TRACE_MAX_LINES) { snprintf(err, errlen, "trace %s line %llu: more than %u lines", path, (unsigned long long)lineno, TRACE_MAX_LINES); bad = 1; break; }
+    if (n == cap) {
+      cap *= 2;
+      uint32_t *nt = realloc(t, cap * sizeof *t);
+      if (!nt) die("out of memory");
+      t = nt;
+    }
+    t[n++] = (uint32_t)v;
+  }
+  fclose(f);
+  if (!bad && (!n || t[n - 1] == 0)) {
+    snprintf(err, errlen, "trace %s line %llu: the last timestamp must be > 0 ms (it is the period the trace loops with)", path, (unsigned long long)(lineno ? lineno : 1));
+    bad = 1;
+  }
+  if (bad) { free(t); return -1; }
+  c->trace_ms = t;
+  c->trace_n = n;
+  c->trace_period_ms = t[n - 1];
+  snprintf(c->trace_path, sizeof c->trace_path, "%s", path);
+  return 0;
+}
+
 /* Apply "key=value" settings to a copy first, so a bad command changes nothing. */
 static int cmd_set(dir_t *d, char **kv, int n, char *err, size_t errlen) {
   cfg_t c = d->c; /* parse into a copy, so a bad command changes nothing */
@@ -684,6 +1071,18 @@ static int cmd_set(dir_t *d, char **kv, int n, char *err, size_t errlen) {
         if (errno || end == v + 7 || *end || !(pct >= 0 && pct <= 100)) goto bad;
         c.loss_kind = LOSS_RANDOM;
         c.loss_p = pct / 100.0;
+      } else if (!strncmp(v, "burst:", 6)) {
+        /* burst:MEAN_GOOD_US:MEAN_BAD_US:LOSS_IN_BAD_PCT:LOSS_IN_GOOD_PCT */
+        unsigned long long gu, bu;
+        double pb, pg;
+        char tail;
+        if (sscanf(v + 6, "%llu:%llu:%lf:%lf%c", &gu, &bu, &pb, &pg, &tail) != 4) goto bad;
+        if (gu < 1 || bu < 1 || gu > 3600000000ULL || bu > 3600000000ULL || !(pb >= 0 && pb <= 100) || !(pg >= 0 && pg <= 100)) goto bad;
+        c.loss_kind = LOSS_BURST;
+        c.burst_good_ns = (double)gu * 1000.0;
+        c.burst_bad_ns = (double)bu * 1000.0;
+        c.burst_p_bad = pb / 100.0;
+        c.burst_p_good = pg / 100.0;
       } else if (!strncmp(v, "ge:", 3)) {
         const char *p = v + 3;
         double g[4];
@@ -709,6 +1108,46 @@ static int cmd_set(dir_t *d, char **kv, int n, char *err, size_t errlen) {
     } else if (!strcmp(k, "reorder")) {
       if (strcmp(v, "0") && strcmp(v, "1")) goto bad;
       c.reorder = v[0] == '1';
+    } else if (!strcmp(k, "limit_bytes")) {
+      if (parse_u64(v, &u) || u > 10000000000ULL) goto bad;
+      c.limit_bytes = u;
+    } else if (!strcmp(k, "limit_us")) {
+      if (parse_u64(v, &u) || u > 600000000ULL) goto bad;
+      c.limit_ns = u * 1000;
+    } else if (!strcmp(k, "aqm")) {
+      unsigned long long tu, iu;
+      char tail;
+      if (!strcmp(v, "none")) c.aqm_codel = 0;
+      else if (sscanf(v, "codel:%llu:%llu%c", &tu, &iu, &tail) == 2 && tu >= 1 && iu >= 1 && tu <= 60000000ULL && iu <= 60000000ULL) {
+        c.aqm_codel = 1;
+        c.codel_target_ns = tu * 1000;
+        c.codel_interval_ns = iu * 1000;
+      } else goto bad;
+    } else if (!strcmp(k, "reorder_pct")) {
+      char *end;
+      errno = 0;
+      double pct = strtod(v, &end);
+      if (errno || end == v || *end || !(pct >= 0 && pct <= 100)) goto bad;
+      c.reorder_p = pct / 100.0;
+    } else if (!strcmp(k, "reorder_gap")) {
+      if (parse_u64(v, &u) || u < 1 || u > 1000000) goto bad;
+      c.reorder_gap = (uint32_t)u;
+    } else if (!strcmp(k, "trace")) {
+      if (!strcmp(v, "none")) {
+        c.trace_ms = NULL;
+        c.trace_n = 0;
+        c.trace_path[0] = 0;
+      } else {
+        char path[512];
+        if (pct_decode(v, path, sizeof path)) goto bad;
+        if (!d->c.trace_ms || strcmp(path, d->c.trace_path) || c.trace_ms != d->c.trace_ms) {
+          if (c.trace_ms && c.trace_ms != d->c.trace_ms) free(c.trace_ms); /* named twice in one command */
+          if (trace_load(path, &c, err, errlen)) {
+            c.trace_ms = NULL;
+            goto fail;
+          }
+        }
+      }
     } else if (!strcmp(k, "seed")) {
       if (parse_u64(v, &u)) goto bad;
       seed = u;
@@ -720,9 +1159,24 @@ static int cmd_set(dir_t *d, char **kv, int n, char *err, size_t errlen) {
     continue;
   bad:
     snprintf(err, errlen, "bad value for %s: '%s'", k, v);
+  fail:
+    if (c.trace_ms && c.trace_ms != d->c.trace_ms) free(c.trace_ms);
     return -1;
   }
+  cfg_t old = d->c;
   d->c = c;
+  uint64_t now = mono_ns();
+  if (old.trace_ms != c.trace_ms) {
+    free(old.trace_ms);
+    if (c.trace_ms) trace_restart(d, now);
+  }
+  if (c.loss_kind == LOSS_BURST && (old.loss_kind != LOSS_BURST || old.burst_good_ns != c.burst_good_ns || old.burst_bad_ns != c.burst_bad_ns))
+    burst_restart(d, now);
+  if (c.aqm_codel && (!old.aqm_codel || old.codel_target_ns != c.codel_target_ns || old.codel_interval_ns != c.codel_interval_ns)) {
+    d->cd_first_above = d->cd_drop_next = 0;
+    d->cd_count = d->cd_lastcount = 0;
+    d->cd_dropping = 0;
+  }
   if (reset_ge) d->ge_bad = 0;
   if (reseed) dir_seed(d, seed, d->idx);
   return 0;
@@ -730,13 +1184,13 @@ static int cmd_set(dir_t *d, char **kv, int n, char *err, size_t errlen) {
 
 static void fmt_dir(char *buf, size_t len, const dir_t *d) {
   snprintf(buf, len,
-           "{\"packets\":%llu,\"delivered\":%llu,\"drops\":{\"loss\":%llu,\"queue\":%llu,\"outage\":%llu,\"other\":%llu},"
+           "{\"packets\":%llu,\"delivered\":%llu,\"drops\":{\"loss\":%llu,\"queue\":%llu,\"outage\":%llu,\"aqm\":%llu,\"other\":%llu},"
            "\"held\":%zu,\"queue_peak\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
            "\"lateness_us\":{\"p50\":%llu,\"p99\":%llu,\"max\":%llu,\"n\":%llu},\"blackhole\":%d,"
            "\"seed\":%llu,\"since_seed\":%llu}",
            (unsigned long long)d->packets, (unsigned long long)d->delivered, (unsigned long long)d->drops[CAUSE_LOSS],
            (unsigned long long)d->drops[CAUSE_QUEUE], (unsigned long long)d->drops[CAUSE_OUTAGE],
-           (unsigned long long)d->drops_other, d->hlen, (unsigned long long)d->queue_peak, (unsigned long long)d->bytes_in,
+           (unsigned long long)d->drops[CAUSE_AQM], (unsigned long long)d->drops_other, d->hlen, (unsigned long long)d->queue_peak, (unsigned long long)d->bytes_in,
            (unsigned long long)d->bytes_out, (unsigned long long)lat_pct(d, 0.5), (unsigned long long)lat_pct(d, 0.99),
            (unsigned long long)d->lat_max_us, (unsigned long long)d->lat_n, d->blackhole,
            (unsigned long long)d->seed, (unsigned long long)d->since_seed);
@@ -747,7 +1201,7 @@ static void handle_cmd(char *line) {
   int n = 0;
   for (char *save = NULL, *t = strtok_r(line, " \t\r", &save); t && n < 32; t = strtok_r(NULL, " \t\r", &save)) tok[n++] = t;
   if (n == 0) return;
-  char reply[4096], err[256] = "";
+  char reply[4096], err[1024] = "";
   const char *id = tok[0];
   if (n < 2) {
     snprintf(reply, sizeof reply, "%s err missing command\n", id);
@@ -811,6 +1265,23 @@ static void handle_cmd(char *line) {
              id, up, down, (unsigned long long)enobufs, (unsigned long long)nl_errors,
              (unsigned long long)send_errors, (unsigned long long)recv_calls, (unsigned long long)recv_msgs,
              (unsigned long long)kernel_ts_used, (unsigned long long)gso_packets);
+    out_line(reply);
+    return;
+  } else if (!strcmp(cmd, "qdelay")) {
+    /* queue delay (enqueue -> dequeue) per direction since the last qdelay; restarts the window */
+    char one[2][256];
+    for (int i = 0; i < 2; i++) {
+      dir_t *d = &dirs[i];
+      pthread_mutex_lock(&d->mu);
+      snprintf(one[i], sizeof one[i], "{\"n\":%llu,\"mean_ms\":%.3f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}",
+               (unsigned long long)d->qd_n, d->qd_n ? d->qd_sum_ns / (double)d->qd_n / 1e6 : 0.0, qd_pct_ms(d, 0.5),
+               qd_pct_ms(d, 0.99), (double)d->qd_max_ns / 1e6);
+      memset(d->qd_hist, 0, sizeof d->qd_hist);
+      d->qd_n = d->qd_max_ns = 0;
+      d->qd_sum_ns = 0;
+      pthread_mutex_unlock(&d->mu);
+    }
+    snprintf(reply, sizeof reply, "%s ok {\"uplink\":%s,\"downlink\":%s}\n", id, one[0], one[1]);
     out_line(reply);
     return;
   } else if (!strcmp(cmd, "flush")) {
@@ -916,6 +1387,7 @@ static void *worker(void *arg) {
     pthread_mutex_lock(&d->mu);
     uint64_t now = mono_ns(), spin_start = now, next = UINT64_MAX;
     for (int guard = 0; guard < 1000000 && now - spin_start < 5000000ULL; guard++) {
+      serve(d, now);
       release_due(d, now);
       next = d->hlen ? d->heap[0].rel_ns : UINT64_MAX;
       if (next == UINT64_MAX || next > now + SPIN_NS) break;
@@ -926,7 +1398,9 @@ static void *worker(void *arg) {
       now = mono_ns();
     }
     nl_flush(d);
-    arm(d, next);
+    /* the queue stage needs no spin (it works in model time): wake at its next event */
+    uint64_t srv = next_service(d), at = next == UINT64_MAX ? UINT64_MAX : next - SPIN_NS;
+    arm(d, srv < at ? srv + SPIN_NS : next);
     pthread_mutex_unlock(&d->mu);
 
     /* 2. wait for packets, the timer, or a wake-up from the control thread */

@@ -189,6 +189,12 @@ async function main() {
     await backend.update(profile({ delay_ms: 5, rate_bps: '10mbit' }));
     out.rateOptions = (await rootQdisc(topo, topo.egress.uplink))?.options;
 
+    // the reorder knob: netem's own `reorder P% gap G` (no rate), uplink only
+    await backend.update(profile({ delay_ms: 20, uplink: { reorder_pct: 25, reorder_gap: 1 } }));
+    out.reorderKnobOptions = (await rootQdisc(topo, topo.egress.uplink))?.options;
+    out.reorderKnob = await probe(topo, 200, 4);
+    step('reorder knob probed');
+
     // Gilbert-Elliott on the uplink only: p=1%, r=20%, all loss in bad (mean burst 5)
     await backend.update(profile({ delay_ms: 5, uplink: { loss_ge: { p: 0.01, r: 0.2, one_minus_h: 1, one_minus_k: 0 } } }));
     out.ge = await probe(topo, 1500, 3);
