@@ -132,7 +132,7 @@ export class Runner extends EventEmitter {
     const emit = (e: RunEvent) => this.emit('event', e);
 
     await reapStale();
-    const chosen = await resolveBackend(o.backend ?? sc.backend);
+    const chosen = await resolveBackend(o.backend ?? sc.backend, loaded.cells.map((c) => c.profile));
     if (sc.nat) {
       // the NAT needs iptables (nat table) and the conntrack tool in the router namespace, with either backend
       const a = await natAvailable();

@@ -3,15 +3,18 @@
 // Adding a backend = its module (create + available) + one entry here.
 import type { ImpairmentBackend } from '../backend.ts';
 import type { Topology } from '../topology.ts';
+import type { NetworkProfile } from '../profile.ts';
 
 export interface Availability {
   ok: boolean;
   reason: string;
 }
 
-interface BackendModule {
+export interface BackendModule {
   available(): Promise<Availability>;
   create(topology: Topology): ImpairmentBackend;
+  /** why this backend cannot emulate a profile faithfully (null: it can); absent: it can all */
+  unsupported?(profile: NetworkProfile): string | null;
 }
 
 interface BackendDef {
@@ -29,7 +32,7 @@ export const BACKEND_TABLE = {
     fix: 'a kernel with sch_netem (stock distribution kernels have it); otherwise the helper backend is used',
     load: async () => {
       const m = await import('./netem.ts');
-      return { available: m.netemAvailable, create: m.createNetemBackend };
+      return { available: m.netemAvailable, create: m.createNetemBackend, unsupported: m.netemUnsupportedProfile };
     },
   },
   helper: {
@@ -57,18 +60,35 @@ export async function backendAvailability(name: BackendName): Promise<Availabili
 }
 
 /** Resolve `auto` without touching the system beyond a throwaway probe namespace. */
-export async function resolveBackend(choice: BackendChoice): Promise<{ name: BackendName; why: string }> {
+/** The backend to use. `auto` takes the first usable backend in table order that can emulate
+ *  every given profile (the scenario's cells); when no usable backend can emulate them all,
+ *  the first usable one (its cells that it cannot emulate are then UNSUPPORTED, runner.ts). */
+export async function resolveBackend(
+  choice: BackendChoice,
+  profiles: readonly NetworkProfile[] = [],
+  /** the table to choose from (tests pass their own modules) */
+  table: Record<BackendName, { load(): Promise<BackendModule> }> = BACKEND_TABLE,
+): Promise<{ name: BackendName; why: string }> {
   if (choice !== 'auto') {
-    const a = await backendAvailability(choice);
+    const a = await (await table[choice].load()).available();
     if (!a.ok) throw new Error(`backend ${choice} is not usable here: ${a.reason}`);
     return { name: choice, why: 'chosen explicitly' };
   }
   const refused: string[] = [];
+  let firstUsable: BackendName | null = null;
   for (const name of BACKEND_NAMES) {
-    const a = await backendAvailability(name);
-    if (a.ok) return { name, why: refused.length ? `auto: ${refused.join('; ')}; using ${name}` : `auto: ${name} is usable` };
-    refused.push(`${name}: ${a.reason}`);
+    const m: BackendModule = await table[name].load();
+    const a = await m.available();
+    if (!a.ok) {
+      refused.push(`${name}: ${a.reason}`);
+      continue;
+    }
+    firstUsable ??= name;
+    const cannot = profiles.map((p) => m.unsupported?.(p) ?? null).find((w) => w !== null);
+    if (!cannot) return { name, why: refused.length ? `auto: ${refused.join('; ')}; using ${name}` : `auto: ${name} is usable` };
+    refused.push(`${name}: usable, but ${cannot}`);
   }
+  if (firstUsable) return { name: firstUsable, why: `auto: ${refused.join('; ')}; using ${firstUsable} (the cells it cannot emulate are UNSUPPORTED)` };
   throw new Error(`no impairment backend is usable: ${refused.join('; ')}`);
 }
 
