@@ -210,6 +210,11 @@ export function isProtocol(name: string): name is ProtocolName {
 }
 
 /** `{ wire }` for run.json's protocol entry, when the table says more than the name. */
+/** Whether a protocol needs the h3 plugin to advertise WebTransport (the WebTransport entries). */
+export function needsWebTransport(name: ProtocolName): boolean {
+  return (protocolDef(name) as { wire?: string }).wire === WT_WIRE;
+}
+
 export function wireOf(name: ProtocolName): { wire?: string } {
   const w = (protocolDef(name) as { wire?: string }).wire;
   return w ? { wire: w } : {};

@@ -16,7 +16,7 @@ import { isExiting, onCleanup } from '../proc/lifecycle.ts';
 import { startChild, type ChildChannel } from '../proc/channel.ts';
 import { makeCert, SERVER_NAME } from '../servers/cert.ts';
 import type { PluginName } from '../servers/registry.ts';
-import { pluginOf, wireOf } from './protocols.ts';
+import { needsWebTransport, pluginOf, wireOf } from './protocols.ts';
 import { SERVER_MAIN, type ServerControl } from '../servers/main.ts';
 import { AGENT_MAIN, type AgentControl, type Job, type JobResult } from './agent.ts';
 import type { Cell, LoadedScenario, ProtocolSpec } from './scenario/load.ts';
@@ -207,7 +207,7 @@ export class Runner extends EventEmitter {
       const plugins = [...new Set(loaded.protocols.filter((p) => !p.server).map((p) => pluginOf(p.protocol, p.tls)))];
       const server: ChildChannel<ServerControl> = await startChild<ServerControl>(SERVER_MAIN, {
         ns: topo.ns.server,
-        env: { HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins, tls, quicCc: sc.quic_cc, keepalive: sc.workload.kind === 'messages' ? keepaliveOf(sc.workload.keepalive) : undefined, scheduling: loaded.cells[0]!.scheduling }) },
+        env: { HOLBENCH_SERVER_CONFIG: JSON.stringify({ host: topo.addr.server, plugins, tls, quicCc: sc.quic_cc, keepalive: sc.workload.kind === 'messages' ? keepaliveOf(sc.workload.keepalive) : undefined, scheduling: loaded.cells[0]!.scheduling, webtransport: loaded.protocols.some((p) => needsWebTransport(p.protocol)) }) },
       });
       disposers.push(async () => server.kill());
       const ready = server.ready;

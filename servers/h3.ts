@@ -107,7 +107,7 @@ export function h3Plugin(): H3Plugin {
           cc: ctx.quicCc ?? 'cubic',
           idleTimeoutMs: ka.quicIdleTimeoutMs,
           pingMs: ka.pingMs,
-          webtransport: true,
+          webtransport: ctx.webtransport ?? true,
           // the same discipline and scheduler as the h2 server (servers/scheduler.ts)
           scheduling: {
             newScheduler: () => new WriteScheduler(),

@@ -16,6 +16,8 @@ export interface ServerConfig {
   keepalive?: import('../contract/messages.ts').Keepalive;
   /** the first cell's discipline (default browser); later cells send `configure` */
   scheduling?: Scheduling;
+  /** h3 plugin: advertise WebTransport (ServerContext.webtransport; default true) */
+  webtransport?: boolean;
 }
 
 export type ServerReady = {
@@ -41,7 +43,7 @@ export const SERVER_MAIN = new URL('./main.ts', import.meta.url).pathname;
 
 async function main() {
   const cfg = JSON.parse(process.env.HOLBENCH_SERVER_CONFIG ?? '{}') as ServerConfig;
-  const ctx: ServerContext = { host: cfg.host, tls: cfg.tls, quicCc: cfg.quicCc, keepalive: cfg.keepalive, scheduling: cfg.scheduling };
+  const ctx: ServerContext = { host: cfg.host, tls: cfg.tls, quicCc: cfg.quicCc, keepalive: cfg.keepalive, scheduling: cfg.scheduling, webtransport: cfg.webtransport };
   const running = new Map<PluginName, ServerPlugin>();
   const ready: ServerReady = { ports: {}, unsupported: {} };
   for (const name of cfg.plugins) {

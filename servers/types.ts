@@ -12,6 +12,10 @@ export interface ServerContext {
   /** how multiplexing servers share a connection among responses (default: browser);
    *  changed per cell by ServerPlugin.configure */
   scheduling?: import('./scheduler.ts').Scheduling;
+  /** h3: advertise WebTransport (its SETTINGS, QUIC datagrams, uni-stream credit); default
+   *  true. The runner sets false unless the scenario runs a WebTransport protocol, so plain
+   *  HTTP/3 meets a plain HTTP/3 server, as a browser meets most. */
+  webtransport?: boolean;
 }
 
 /** What the runner may change between cells without restarting the server (request `configure`). */
