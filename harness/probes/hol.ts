@@ -21,6 +21,8 @@
 // request stream's bytes are rebuilt by offset and its HTTP/3 frames parsed (DATA payloads =
 // body).
 //
+// gRPC messages jobs (no chunks; h2c or QUIC): holmsg.ts, with the pieces exported here.
+//
 // Matching to the driver's records: h2 and h3 chunks carry the stream id; capture
 // connections are paired with the job's connections in the order they were opened (first
 // SYN / first Initial vs JobConnection.startMs); HTTP/1.x responses pair with the requests

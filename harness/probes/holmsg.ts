@@ -26,6 +26,9 @@ import type { MessageRow } from '../workloads/messages.ts';
 import { deliveryTimes, type StreamTimes } from './holcore.ts';
 import { h2Spans, h3Spans, PlainStream, quicConns, reassemble, splitByArrival, tcpConns, timesOf, type Analysis, type CaptureInput, type Span } from './hol.ts';
 
+/** Why a messages job's capture has no hol_* columns when it is not one of ours. */
+const NOT_GRPC = 'not a gRPC echo/push stream (exact head-of-line delay of messages jobs: grpc-* and grpc-h3-* with echo or push only)';
+
 /** The seq of a gRPC message payload (protobuf Msg{data: string} = tag 0x0a, varint length,
  *  text), or null when it is not one of ours. */
 export function seqOfGrpcMessage(pb: Buffer): number | null {
@@ -46,6 +49,7 @@ export function messageDeliveries(body: Buffer, recvWall: Map<number, number>): 
     const len = body.readUInt32BE(at + 1);
     const end = Math.min(body.length, at + 5 + len);
     const seq = seqOfGrpcMessage(body.subarray(at + 5, end));
+    if (seq === null) throw new Error(NOT_GRPC);
     chunks.push({ tWallMs: (seq !== null && recvWall.get(seq)) || Infinity, cum: end });
     at = end;
   }
@@ -83,6 +87,7 @@ export async function analyzeMessages(i: CaptureInput): Promise<Analysis> {
         streams.push(timesOf(space, space, splitByArrival(spans, r.arr), r.arr, null, messageDeliveries(body, recvWall)));
       }
     }
+    if (!streams.length && recvWall.size) throw new Error(NOT_GRPC); // e.g. WebTransport streams
     return { streams, spaces };
   }
   for (const [ci, conn] of (await tcpConns(i.pcap, i.serverAddr)).entries()) {
@@ -104,6 +109,8 @@ export async function analyzeMessages(i: CaptureInput): Promise<Analysis> {
     const spans = new Map<string, Span[]>();
     const bodyAt = new Map<string, number>();
     const d = srv.data;
+    // h2c: the server's first frame is its SETTINGS (type 4) on stream 0
+    if (d.length >= 9 && (d[3] !== 4 || d.readUInt32BE(5) !== 0)) throw new Error(NOT_GRPC);
     for (let off = 0; off + 9 <= d.length; ) {
       const end = off + 9 + d.readUIntBE(off, 3);
       if (end > d.length) break; // the capture ended inside a frame
