@@ -171,6 +171,9 @@ async function runMessagesJob(job: Job, w: MessagesWorkloadT): Promise<JobResult
     return {
       ...base,
       messages: m,
+      // the rows' recv_ms are on nowMs() (performance.timeOrigin-based), since m.t0Wall; the
+      // capture analysis (harness/probes/holmsg.ts) needs the true wall clock of that origin
+      t0WallMs: wallOfPerf(m.t0Wall - performance.timeOrigin),
       status: ok ? 'SUCCEEDED' : 'FAILED',
       reason: ok ? (m.lost ? `${m.lost} of ${m.pattern === 'push' ? w.messages : m.sent} messages lost` : '') : `no message arrived${m.dead.length ? ` (${m.dead[0]!.mechanism}: ${m.dead[0]!.detail})` : ''}`,
       connectionsOpened: driver.connectionsOpened(),

@@ -21,6 +21,8 @@
 // request stream's bytes are rebuilt by offset and its HTTP/3 frames parsed (DATA payloads =
 // body).
 //
+// gRPC messages jobs (no chunks; h2c or QUIC): holmsg.ts, with the pieces exported here.
+//
 // Matching to the driver's records: h2 and h3 chunks carry the stream id; capture
 // connections are paired with the job's connections in the order they were opened (first
 // SYN / first Initial vs JobConnection.startMs); HTTP/1.x responses pair with the requests
@@ -55,7 +57,7 @@ async function tshark(args: string[]): Promise<string[]> {
 }
 
 /** A stream's own bytes in transport coordinates and its body bytes' positions. */
-interface Span {
+export interface Span {
   /** transport position range of the stream's own bytes (TCP: sequence offset) */
   from: number;
   to: number;
@@ -66,12 +68,12 @@ interface Span {
 }
 
 /** Per-byte first arrival (wall ms) of a reassembled byte stream, and the bytes. */
-interface Reassembled {
+export interface Reassembled {
   data: Buffer;
   arr: Float64Array;
 }
 
-function reassemble(segs: { t: number; off: number; data: Buffer }[]): Reassembled {
+export function reassemble(segs: { t: number; off: number; data: Buffer }[]): Reassembled {
   const len = segs.reduce((m, s) => Math.max(m, s.off + s.data.length), 0);
   const data = Buffer.alloc(len);
   const arr = new Float64Array(len).fill(Infinity);
@@ -84,7 +86,7 @@ function reassemble(segs: { t: number; off: number; data: Buffer }[]): Reassembl
 
 /** Stream times from spans: self readiness runs over the stream's own bytes in order;
  *  transport readiness is `orderReady(recordEnd)` (TCP) or the stream's own (QUIC). */
-function timesOf(key: string, space: string, spans: Span[], arr: Float64Array, orderReady: ((recordEnd: number) => [number, number]) | null, delivery: Float64Array): StreamTimes {
+export function timesOf(key: string, space: string, spans: Span[], arr: Float64Array, orderReady: ((recordEnd: number) => [number, number]) | null, delivery: Float64Array): StreamTimes {
   const size = delivery.length;
   const t: StreamTimes = { key, a: new Float64Array(size).fill(Infinity), s: new Float64Array(size).fill(Infinity), o: new Float64Array(size).fill(Infinity), d: delivery, space, sBy: new Float64Array(size).fill(-1), oBy: new Float64Array(size).fill(-1) };
   let run = -Infinity;
@@ -128,7 +130,7 @@ function connOrder(result: JobResult): string[] {
 
 // ---- TCP + TLS ----
 
-interface TcpConn {
+export interface TcpConn {
   synAt: number;
   clientPort: number;
   client: { t: number; off: number; data: Buffer }[];
@@ -137,7 +139,7 @@ interface TcpConn {
   isnServer?: number;
 }
 
-async function tcpConns(pcap: string, serverAddr: string): Promise<TcpConn[]> {
+export async function tcpConns(pcap: string, serverAddr: string): Promise<TcpConn[]> {
   const lines = await tshark(['-r', pcap, '--disable-protocol', 'tls', '--disable-protocol', 'http2', '--disable-protocol', 'http', '-Y', 'tcp', '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'tcp.stream', '-e', 'ip.src', '-e', 'tcp.seq_raw', '-e', 'tcp.flags.syn', '-e', 'tcp.payload', '-e', 'tcp.srcport', '-e', 'tcp.dstport']);
   const conns = new Map<number, TcpConn>();
   for (const line of lines) {
@@ -193,7 +195,7 @@ function walkTls(conn: TcpConn, srv: Reassembled, keylog: Map<string, Map<string
 }
 
 /** Cut a plaintext byte stream (made of records) into spans; `feed` takes one record. */
-class PlainStream {
+export class PlainStream {
   private buf = Buffer.alloc(0);
   /** per buffered byte: [seq, recordEnd] of each piece */
   private pieces: { at: number; len: number; seq: number; recordEnd: number }[] = [];
@@ -228,7 +230,7 @@ class PlainStream {
 }
 
 /** HTTP/2: spans of every stream (key: stream id) in the plaintext. */
-function h2Spans(ps: PlainStream, out: Map<string, Span[]>, bodyAt: Map<string, number>): void {
+export function h2Spans(ps: PlainStream, out: Map<string, Span[]>, bodyAt: Map<string, number>): void {
   while (ps.available >= 9) {
     const h = ps.peek(9);
     const len = h.readUIntBE(0, 3);
@@ -352,7 +354,15 @@ function readVarint(b: Buffer, at: number): [number, number] | null {
   return [v, len];
 }
 
-async function analyzeQuic(i: CaptureInput): Promise<Analysis> {
+export interface QuicConn {
+  first: number;
+  port: number;
+  streams: Map<number, { t: number; off: number; data: Buffer }[]>;
+}
+
+/** Every QUIC connection of the capture (by the client's connection id) with the server's
+ *  STREAM frames of each client-initiated bidirectional stream, in order of first packet. */
+export async function quicConns(i: Pick<CaptureInput, 'pcap' | 'keys' | 'serverAddr'>): Promise<QuicConn[]> {
   const lines = await tshark(['-r', i.pcap, '-o', `tls.keylog_file:${i.keys}`, '-Y', `ip.src==${i.serverAddr} && quic.stream.stream_id`, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=;', '-e', 'frame.time_epoch', '-e', 'quic.dcid', '-e', 'quic.stream.stream_id', '-e', 'quic.stream.offset', '-e', 'quic.stream.off', '-e', 'quic.stream_data', '-e', 'udp.dstport']);
   // per connection (client's connection id as the server addresses it) and stream
   const conns = new Map<string, { first: number; port: number; streams: Map<number, { t: number; off: number; data: Buffer }[]> }>();
@@ -376,8 +386,12 @@ async function analyzeQuic(i: CaptureInput): Promise<Analysis> {
       c.streams.get(id)!.push({ t, off, data: Buffer.from((datas[k] ?? '').replace(/:/g, ''), 'hex') });
     }
   }
+  return [...conns.values()].sort((a, b) => a.first - b.first);
+}
+
+async function analyzeQuic(i: CaptureInput): Promise<Analysis> {
+  const list = await quicConns(i);
   const order = connOrder(i.result);
-  const list = [...conns.values()].sort((a, b) => a.first - b.first);
   if (list.length !== order.length) throw new Error(`capture has ${list.length} QUIC connections, the job reported ${order.length}`);
   const chunks = chunkGroups(i.result, (c) => `${c.conn_id}/${c.stream_id}`);
   const times: StreamTimes[] = [];
@@ -389,22 +403,7 @@ async function analyzeQuic(i: CaptureInput): Promise<Analysis> {
       const r = reassemble(segs);
       const space = `${order[ci]}/${id}`;
       spaces.push({ space, clientPort: c.port, arr: r.arr });
-      // HTTP/3 frames of the stream: DATA (type 0) payloads are the body
-      const spans: Span[] = [];
-      let body = 0;
-      for (let at = 0; at < r.data.length; ) {
-        const ty = readVarint(r.data, at);
-        const ln = ty && readVarint(r.data, at + ty[1]);
-        if (!ty || !ln) break;
-        const hdr = ty[1] + ln[1];
-        // each packet is its own decryption unit: a span never needs bytes after itself
-        spans.push({ from: at, to: at + hdr, body: -1, recordEnd: 0 });
-        if (ty[0] === 0) {
-          spans.push({ from: at + hdr, to: Math.min(r.data.length, at + hdr + ln[0]), body, recordEnd: 0 });
-          body += ln[0];
-        } else spans.push({ from: at + hdr, to: Math.min(r.data.length, at + hdr + ln[0]), body: -1, recordEnd: 0 });
-        at += hdr + ln[0];
-      }
+      const spans = h3Spans(r.data);
       // a QUIC span is usable byte by byte as its packets arrive: split spans per byte run
       times.push(timesOf(space, space, splitByArrival(spans, r.arr), r.arr, null, deliveryTimes(ch[ch.length - 1]!.cum, ch)));
     }
@@ -412,9 +411,29 @@ async function analyzeQuic(i: CaptureInput): Promise<Analysis> {
   return { streams: times, spaces };
 }
 
+/** HTTP/3 frames of one request stream's bytes: DATA (type 0) payloads are the body. */
+export function h3Spans(data: Buffer): Span[] {
+  const spans: Span[] = [];
+  let body = 0;
+  for (let at = 0; at < data.length; ) {
+    const ty = readVarint(data, at);
+    const ln = ty && readVarint(data, at + ty[1]);
+    if (!ty || !ln) break;
+    const hdr = ty[1] + ln[1];
+    // each packet is its own decryption unit: a span never needs bytes after itself
+    spans.push({ from: at, to: at + hdr, body: -1, recordEnd: 0 });
+    if (ty[0] === 0) {
+      spans.push({ from: at + hdr, to: Math.min(data.length, at + hdr + ln[0]), body, recordEnd: 0 });
+      body += ln[0];
+    } else spans.push({ from: at + hdr, to: Math.min(data.length, at + hdr + ln[0]), body: -1, recordEnd: 0 });
+    at += hdr + ln[0];
+  }
+return spans;
+}
+
 /** QUIC has no record: a frame's bytes are usable as soon as they (and the stream's earlier
  *  bytes) arrived, so spans are cut where the arrival time changes (packet boundaries). */
-function splitByArrival(spans: Span[], arr: Float64Array): Span[] {
+export function splitByArrival(spans: Span[], arr: Float64Array): Span[] {
   const out: Span[] = [];
   for (const sp of spans) {
     let from = sp.from;
@@ -447,13 +466,15 @@ export interface Attribution {
   blamed_ms: number;
 }
 
-/** Analyse one job's capture: null when there is nothing to analyse (no chunks: not a page
- *  job). Throws with a reason when the capture cannot be analysed. `drops` (wall ms, from the
+/** Analyse one job's capture: null when there is nothing to analyse (no chunks and no
+ *  messages: a load job). Throws with a reason when the capture cannot be analysed. `drops` (wall ms, from the
  *  backend's drop log; empty for the netem backend) are linked to the holes the capture shows. */
 export async function analyzeCapture(i: CaptureInput, loss?: { drops: DropIn[]; link: LinkOptions }): Promise<{ columns: HolColumns & LossColumns; summary: HolSummary; losses: LossRow[]; attribution: Attribution } | null> {
-  if (!i.result.chunks.length || i.result.t0WallMs === undefined) return null;
+  // messages jobs (gRPC) have no chunks: their deliveries are the message rows (holmsg.ts)
+  const messages = !!i.result.messages;
+  if ((!messages && !i.result.chunks.length) || i.result.t0WallMs === undefined) return null;
   if (i.snaplenBytes < 65535) throw new Error(`capture_snaplen ${i.snaplenBytes} cuts packets; the analysis needs whole packets`);
-  const { streams, spaces } = i.transport === 'udp' ? await analyzeQuic(i) : await analyzeTcp(i);
+  const { streams, spaces } = messages ? await (await import('./holmsg.ts')).analyzeMessages(i) : i.transport === 'udp' ? await analyzeQuic(i) : await analyzeTcp(i);
   const summary = summarize(streams);
   const holes = spaces.flatMap((sp) => findHoles(sp.space, sp.arr));
   const ports = new Map(spaces.map((sp) => [sp.space, sp.clientPort]));
