@@ -1,6 +1,6 @@
 // Provenance recorded with every run (run.json): what produced these numbers.
 import { readFileSync } from 'node:fs';
-import { release, hostname, cpus } from 'node:os';
+import { release, hostname, cpus, loadavg } from 'node:os';
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +58,14 @@ export async function collectVersions(): Promise<Record<string, string | null>> 
   v.iptables = await toolVersion('iptables', ['--version']);
   v.openssl = await toolVersion('openssl', ['version']);
   return v;
+}
+
+/** The host's 1/5/15-minute load averages now (os.loadavg(), 2 decimals). Our servers and
+ *  drivers are single-threaded JavaScript: on a busy machine their page times inflate far more
+ *  than a native server's (README "Page time at 0% loss"), so a run records the load it met. */
+export function loadAvg(): [number, number, number] {
+  const [a = 0, b = 0, c = 0] = loadavg();
+  return [a, b, c].map((x) => Math.round(x * 100) / 100) as [number, number, number];
 }
 
 export function machine() {

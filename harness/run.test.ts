@@ -94,6 +94,11 @@ test('run: smoke scenario end to end with the helper backend', async () => {
   assert.equal(runJson.quic_cc, 'cubic');
   assert.match(runJson.kernel, /^\d+\.\d+/);
   assert.equal(runJson.seed, 7);
+  // the load the run met, at its start and end: 3 load averages each (1, 5, 15 min)
+  for (const k of ['load_avg_started', 'load_avg_finished']) {
+    assert.equal(runJson[k].length, 3, k);
+    for (const x of runJson[k]) assert.ok(Number.isFinite(x) && x >= 0, `${k}: ${x}`);
+  }
   assert.ok(runJson.versions.undici && runJson.versions.node);
   assert.equal(runJson.scenario.name, 'smoke');
   assert.deepEqual(await leftoverNamespaces(join(dir, 'run.json')), []);

@@ -23,7 +23,7 @@ import type { Cell, LoadedScenario, ProtocolSpec } from './scenario/load.ts';
 import type { ChunkRow, RequestRow } from './records.ts';
 import { CsvSink } from './outputs/csv.ts';
 import { summarize, SUMMARY_COLUMNS, type SummaryRow } from './summary.ts';
-import { collectVersions, machine, scenarioHash } from './provenance.ts';
+import { collectVersions, loadAvg, machine, scenarioHash } from './provenance.ts';
 import { inShard, PARTITION_RULE, shardUnits, unitIndex, type Shard } from './shard/partition.ts';
 import { keepaliveOf } from './scenario/schema.ts';
 import type { MessageRow } from './workloads/messages.ts';
@@ -167,6 +167,8 @@ export class Runner extends EventEmitter {
       // a run with Chromium records its version and playwright-core's
       versions: { ...(await collectVersions()), ...(loaded.protocols.some((p) => p.client) ? await (await import('./drivers/chromium.ts')).chromiumVersions() : {}) },
       started_at: startedAt,
+      // the host's 1/5/15-min load averages at the start (and load_avg_finished at the end)
+      load_avg_started: loadAvg(),
       // what `holbench merge` checks shards against: the same scenario content, seed, version
       scenario_sha256: scenarioHash(sc),
       ...(o.shard && units ? { shard: { index: o.shard.index, count: o.shard.count, rule: PARTITION_RULE, units } } : {}),
@@ -282,6 +284,7 @@ export class Runner extends EventEmitter {
       runJson.backend_stats_final = await backend.stats().catch(() => null);
     } finally {
       runJson.finished_at = new Date().toISOString();
+      runJson.load_avg_finished = loadAvg();
       await writeRunJson().catch(() => {});
       await dispose();
       unregister();
