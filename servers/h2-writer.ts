@@ -20,6 +20,14 @@ export type PriorityOf = (header: string | undefined, update: string | null) => 
 /** PRIORITY_UPDATE frames kept for streams not open yet (as on h3). */
 const MAX_EARLY_UPDATES = 256;
 
+/** Room an incremental response's first turn leaves for its HEADERS frame, which node sends in
+ *  the same TLS record as the turn's DATA. A 1400-byte turn after a HEADERS frame made a
+ *  1451-byte record, 3 bytes over a 1448-byte TCP segment, so every response's first turn
+ *  cost two packets (1448 + 3) while the cwnd was small: about half the first flight's bytes.
+ *  A HEADERS frame here is 9 + 11 bytes once HPACK's table holds the fields, ~70 before:
+ *  96 keeps HEADERS + DATA + TLS overhead (22) within one segment. */
+export const HEADERS_ROOM_BYTES = 96;
+
 /** Largest write for a response that keeps its turn: one default-size (16 KB) DATA frame. */
 const RUN_BYTES = 16384;
 /** Bytes of one such response that may be in flight in node at once (a more urgent response
@@ -115,6 +123,8 @@ export class H2SessionWriter {
       if (!b.started) {
         b.started = true;
         b.head();
+        // the HEADERS frame shares the first turn (and its packet) with the first DATA
+        this.sched.charge(id, HEADERS_ROOM_BYTES);
       }
       const { data, last } = this.take(b, Math.min(this.sched.allowance(id), RUN_BYTES));
       this.writing = id;
