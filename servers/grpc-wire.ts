@@ -11,11 +11,16 @@
 //  - status codes: grpc-js's `status` enum (grpc.status), carried as grpc-status and
 //    grpc-message (percent-encoded) in the trailers, or in the headers of a Trailers-Only
 //    response.
+// The enum comes from grpc-js's side-effect-free constants module, NOT from the package
+// index: loading the index reads GRPC_NODE_TRACE once, for the whole process, and the agent
+// loads this file (grpc-h3-* drivers) before harness/drivers/grpc.ts when a run lists a
+// grpc-h3 protocol first; grpc.ts needs that first load to switch on the keepalive tracer,
+// or grpc-js keepalive deaths go unreported (grpc.test.ts, "loaded after every other driver").
 import { fileURLToPath } from 'node:url';
-import grpc from '@grpc/grpc-js';
+import { Status } from '@grpc/grpc-js/build/src/constants.js';
 import protoLoader from '@grpc/proto-loader';
 
-export const GRPC_STATUS = grpc.status;
+export const GRPC_STATUS = Status;
 export const GRPC_CONTENT_TYPE = 'application/grpc';
 /** the service path prefix of holbench.proto's Messages service */
 export const GRPC_SERVICE = '/holbench.Messages/';

@@ -47,6 +47,36 @@ async function runClient(topo: Topology, port: number, protocol: string, extra: 
   return { done, dead: lines.filter((l) => l.ev === 'dead') };
 }
 
+/** The driver fixture in the background: its lines so far, and a wait for the first line of
+ *  an event kind (an "error" line rejects). */
+function startClient(topo: Topology, port: number, protocol: string, extra: object) {
+  const [node, argv] = tsArgv(CLIENT, clientArgs(topo, port, protocol, extra));
+  const child = start(node, argv, { ns: topo.ns.client, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: any[] = [];
+  const waiters: { pred: (l: any) => boolean; resolve: (l: any) => void }[] = [];
+  let buf = '';
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  child.stdout!.on('data', (d) => {
+    buf += d;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const l = JSON.parse(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+      lines.push(l);
+      for (const w of [...waiters]) if (w.pred(l)) waiters.splice(waiters.indexOf(w), 1), w.resolve(l);
+    }
+  });
+  const waitFor = (ev: string, ms: number) =>
+    new Promise<any>((resolve, reject) => {
+      const hit = lines.find((l) => l.ev === ev || l.ev === 'error');
+      if (hit) return hit.ev === 'error' ? reject(new Error(hit.message)) : resolve(hit);
+      const timer = setTimeout(() => reject(new Error(`no "${ev}" within ${ms} ms; lines: ${JSON.stringify(lines).slice(0, 500)}; stderr: ${stderr}`)), ms);
+      waiters.push({ pred: (l) => l.ev === ev || l.ev === 'error', resolve: (l) => (clearTimeout(timer), l.ev === 'error' ? reject(new Error(l.message)) : resolve(l)) });
+    });
+  return { child: child as ChildProcess, lines, waitFor };
+}
+
 function serverStats(server: ServerChannel): Promise<ServerStats> {
   return statsOf<ServerStats>(server, 'grpc');
 }
@@ -126,30 +156,9 @@ describe('grpc on namespaces', { timeout: 120_000 }, () => {
     try {
       await backend.apply(parseProfile({ delay_ms: 5, seed: 1 }));
       const count = 500;
-      const [node, argv] = tsArgv(CLIENT, clientArgs(t, port, 'grpc-stream', { count, waitMs: 30_000 }));
-      client = start(node, argv, { ns: t.ns.client, stdio: ['ignore', 'pipe', 'pipe'] });
-      const lines: any[] = [];
-      const waiters: { pred: (l: any) => boolean; resolve: (l: any) => void }[] = [];
-      let buf = '';
-      let stderr = '';
-      client.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-      client.stdout!.on('data', (d) => {
-        buf += d;
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const l = JSON.parse(buf.slice(0, nl));
-          buf = buf.slice(nl + 1);
-          lines.push(l);
-          for (const w of [...waiters]) if (w.pred(l)) waiters.splice(waiters.indexOf(w), 1), w.resolve(l);
-        }
-      });
-      const waitFor = (ev: string, ms: number) =>
-        new Promise<any>((resolve, reject) => {
-          const hit = lines.find((l) => l.ev === ev || l.ev === 'error');
-          if (hit) return hit.ev === 'error' ? reject(new Error(hit.message)) : resolve(hit);
-          const timer = setTimeout(() => reject(new Error(`no "${ev}" within ${ms} ms; lines: ${JSON.stringify(lines).slice(0, 500)}; stderr: ${stderr}`)), ms);
-          waiters.push({ pred: (l) => l.ev === ev || l.ev === 'error', resolve: (l) => (clearTimeout(timer), l.ev === 'error' ? reject(new Error(l.message)) : resolve(l)) });
-        });
+      const c = startClient(t, port, 'grpc-stream', { count, waitMs: 30_000 });
+      client = c.child;
+      const { lines, waitFor } = c;
 
       await waitFor('open', 15_000);
       await sleep(1000);
@@ -183,4 +192,47 @@ describe('grpc on namespaces', { timeout: 120_000 }, () => {
       await backend.teardown();
     }
   });
+
+  // Regression: a run listing grpc-h3-* before grpc-unary loaded grpc-js (through
+  // servers/grpc-wire.ts) before harness/drivers/grpc.ts could switch on its keepalive tracer,
+  // and unary calls reported nothing else: detect_ms_client stayed empty under a blackhole.
+  for (const c of [
+    { preload: 'drivers', mechanism: 'grpc-keepalive', why: 'loaded after every other driver of the protocol table' },
+    { preload: 'grpc-js', mechanism: 'error:UNAVAILABLE', why: 'grpc-js loaded by someone else first: the failed calls say it' },
+  ] as const) {
+    it(`grpc-unary notices a blackholed path (${c.why}) and echoes again after it`, { timeout: 60_000 }, async (ctx) => {
+      const avail = await helperAvailable();
+      if (!avail.ok) return ctx.skip(`helper unavailable: ${avail.reason}`);
+      const t = topo!;
+      const backend = new HelperBackend(t);
+      let client: ChildProcess | undefined;
+      try {
+        await backend.apply(parseProfile({ delay_ms: 5, seed: 1 }));
+        const count = 600; // one Echo every 10 ms: 6 s of calls, the outage in the middle
+        const cl = startClient(t, port, 'grpc-unary', { count, waitMs: 12_000, preload: c.preload });
+        client = cl.child;
+        await cl.waitFor('open', 20_000);
+        await sleep(1000);
+        const tOn = nowMs();
+        await backend.setBlackhole('both', true);
+        const dead = (await cl.waitFor('dead', 8000)) as DeadLine;
+        await sleep(500);
+        const tOff = nowMs();
+        await backend.setBlackhole('both', false);
+        const done = (await cl.waitFor('done', 30_000)) as Done;
+        const detectMs = dead.atMs - tOn;
+        const deads = cl.lines.filter((l) => l.ev === 'dead') as DeadLine[];
+        const afterOutage = done.seqs.filter((q) => q > count - 100).length;
+        ctx.diagnostic(`unary detect ${detectMs.toFixed(0)} ms (${deads.map((d) => d.mechanism).join(', ')}); outage ${(tOff - tOn).toFixed(0)} ms; echoed ${new Set(done.seqs).size}/${count}; connections ${done.connectionsOpened}`);
+        assert.equal(dead.mechanism, c.mechanism, dead.detail);
+        assert.ok(detectMs > 300 && detectMs < 5000, `verdict ${detectMs.toFixed(0)} ms into the outage`);
+        assert.equal(deads.length, 1, `one dead-peer report per lost transport: ${JSON.stringify(deads)}`);
+        assert.ok(done.connectionsOpened >= 2, `a new connection after the outage (connections ${done.connectionsOpened})`);
+        assert.ok(afterOutage >= 50, `the last 100 echoes (sent after the outage) came back: ${afterOutage}`);
+      } finally {
+        client?.kill('SIGKILL');
+        await backend.teardown();
+      }
+    });
+  }
 });

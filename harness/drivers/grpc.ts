@@ -25,8 +25,12 @@
 // logger that watches for that line (everything else goes where grpc-js would have sent it).
 // The line -> onDead('grpc-keepalive') at the moment the keepalive fires, for every pattern
 // (with pings allowed without calls, an idle unary channel notices too). Any other loss of
-// an established stream -> onDead('error:<STATUS>' or 'closed'). If grpc-js was already
-// loaded by someone else without that tracer, keepalive deaths show as 'error:UNAVAILABLE'.
+// an established stream -> onDead('error:<STATUS>' or 'closed'); a unary call that fails
+// with UNAVAILABLE (its transport dropped) -> onDead('error:UNAVAILABLE') once per transport,
+// unless the keepalive already reported that transport. A unary call that only misses its
+// deadline is a lost message, not a dead-peer verdict. If grpc-js was already loaded by
+// someone else without that tracer, keepalive deaths show as 'error:UNAVAILABLE' (nothing of
+// ours in the agent loads it: servers/grpc-wire.ts takes only grpc-js's constants module).
 // With resume, a dead stream is reopened after retryMs (default 1000) with waitForReady
 // (push: after = highest seq received) until close(); reconnects() counts those reopens
 // (unary: connections after the first, since grpc-js reconnects by itself).
@@ -168,8 +172,11 @@ export function createGrpcDriver(protocol: GrpcProtocol): MessageDriverFactory {
     };
     watch();
 
+    /** `connections` when a dead peer was last reported: unary reports once per transport */
+    let deadReportedAt = -1;
     const onKeepalive = (a: string) => {
       if (closed || a !== addr || !events) return;
+      deadReportedAt = connections;
       if (stream) stream.dead = true;
       if (upload) upload.failed = true;
       events.onDead('grpc-keepalive', `keepalive PING not acknowledged within ${pingTimeoutMs} ms; grpc-js dropped the connection`);
@@ -282,7 +289,11 @@ export function createGrpcDriver(protocol: GrpcProtocol): MessageDriverFactory {
         if (protocol === 'grpc-unary') {
           const call = client.Echo({ data }, new grpc.Metadata(), { deadline: Date.now() + opts.requestTimeoutMs }, (err, res) => {
             unaryCalls.delete(call);
-            if (!err && res) deliver(res.data);
+            if (!err && res) return deliver(res.data);
+            if (err?.code === grpc.status.UNAVAILABLE && !closed && deadReportedAt !== connections) {
+              deadReportedAt = connections;
+              events!.onDead('error:UNAVAILABLE', err.details || 'UNAVAILABLE');
+            }
           });
           unaryCalls.add(call);
         } else if (protocol === 'grpc-client-stream') {

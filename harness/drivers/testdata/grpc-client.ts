@@ -3,7 +3,9 @@
 //   {"ev":"open","atMs"}  {"ev":"dead","atMs","mechanism","detail"}
 //   {"ev":"done","seqs":[...arrival order],"connectionsOpened","reconnects","elapsedMs"}
 // or {"ev":"error","message"} (exit 1).
-import { createGrpcDriver, type GrpcProtocol } from '../grpc.ts';
+// preload: 'drivers' loads every driver module of the protocol table first (as an agent that
+// ran other protocols before has), 'grpc-js' loads grpc-js first (without our tracer).
+import type { GrpcProtocol } from '../grpc.ts';
 import type { Keepalive } from '../../../contract/messages.ts';
 import { nowMs } from '../../../contract/messages.ts';
 
@@ -21,6 +23,7 @@ interface Config {
   resume: boolean;
   /** give up after this long */
   waitMs: number;
+  preload?: 'drivers' | 'grpc-js';
 }
 
 const cfg = JSON.parse(process.argv[2]!) as Config;
@@ -28,6 +31,13 @@ const out = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
+  if (cfg.preload === 'drivers') {
+    const { PROTOCOL_TABLE } = await import('../../protocols.ts');
+    for (const def of Object.values(PROTOCOL_TABLE)) await def.driver();
+  } else if (cfg.preload === 'grpc-js') {
+    await import('@grpc/grpc-js');
+  }
+  const { createGrpcDriver } = await import('../grpc.ts');
   const driver = await createGrpcDriver(cfg.protocol)({
     target: { host: cfg.host, port: cfg.port },
     keepalive: cfg.keepalive,
