@@ -12,7 +12,7 @@ import { Recorder } from './recorder.ts';
 import { runPage, type PageResult } from './workloads/page.ts';
 import { runLoad, type LoadResult } from './workloads/load.ts';
 import { isMain, serveChannel } from '../proc/channel.ts';
-import { wallOfPerf } from './wallclock.ts';
+import { wallOfPerf } from '../contract/clock.ts';
 import { runCleanups } from '../proc/lifecycle.ts';
 
 export interface Job {

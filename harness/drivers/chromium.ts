@@ -58,7 +58,7 @@ import type { PageWorkloadT } from '../scenario/schema.ts';
 import { objectSize } from '../workloads/page.ts';
 import { CHROMIUM_H1_CONNECTIONS, CHROMIUM_PROTOCOLS } from '../clients.ts';
 import { onCleanup } from '../../proc/lifecycle.ts';
-import { wallOfPerf } from '../wallclock.ts';
+import { wallOfPerf } from '../../contract/clock.ts';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 const PAGE_PATH = '/holbench-page.html';
