@@ -114,6 +114,19 @@ test('which pairs with Chromium: each client against its own predecessor, and Ch
   assert.deepEqual(got, ['h3 vs h2', 'h3@chromium vs h2@chromium', 'h2@chromium vs http1.1x6@chromium', 'h2@chromium vs h2', 'h3@chromium vs h3']);
 });
 
+test('which pairs with clients and servers: h2 vs h3 within each (client, server) pair; each pair against the one differing in one party', () => {
+  const page = ['h2', 'h3', 'h2@chromium', 'h3@chromium', 'h2@caddy', 'h3@caddy', 'h2@chromium@caddy', 'h3@chromium@caddy'];
+  const f = buildFindings(page.flatMap((p) => rows(p, H2)), PAIRED, 'hand-11');
+  const got = new Set(f.cells[0]!.findings.map((x) => `${x.candidate} vs ${x.baseline}`));
+  const want = [
+    // the protocol comparison within each pair: never across clients or servers
+    'h3 vs h2', 'h3@chromium vs h2@chromium', 'h3@caddy vs h2@caddy', 'h3@chromium@caddy vs h2@chromium@caddy',
+    // the client on the same server, the server with the same client
+    'h2@chromium vs h2', 'h3@chromium vs h3', 'h2@caddy vs h2', 'h3@caddy vs h3', 'h2@chromium@caddy vs h2@caddy', 'h3@chromium@caddy vs h3@caddy',
+  ];
+  assert.deepEqual([...got].sort(), want.sort());
+});
+
 test('findings.md: a heading per cell in loss order, the same sentences as the JSON, then the method; control characters written out', () => {
   const f = buildFindings(
     [...rows('h2', H2, { cell: 'b' }), ...rows('h3', H3, { cell: 'b' }), ...rows('h2', H2, { cell: 'a\u001b[31m' }).map((r) => ({ ...r, loss_pct: '0' })), ...rows('h3', H2, { cell: 'a\u001b[31m' }).map((r) => ({ ...r, loss_pct: '0' }))],

@@ -18,8 +18,9 @@ import { CHROMIUM_SUFFIX } from '../clients.ts';
 /** Per workload: the metrics a finding compares (summary.csv column, words in the sentence)
  *  and which protocol pairs. `adjacent`: each protocol against the one before it in the
  *  protocol table's order (h3 vs h2, h2 vs http1.1x6: each HTTP generation against its
- *  predecessor), newest first; a Chromium label against its own client's predecessor and
- *  against the holbench client on its protocol (h3@chromium vs h3). `first`: each protocol against the first one the run has
+ *  predecessor), newest first, within each (client, server) pair of a run (labels with the
+ *  same @-suffix); a suffixed label also against the label that differs in one party
+ *  (h3@chromium vs h3, h3@caddy vs h3, h3@chromium@caddy vs h3@caddy). `first`: each protocol against the first one the run has
  *  (messaging protocols have no generations; one common baseline reads best). */
 const HEADLINES: Record<string, { metrics: { column: string; words: string }[]; pairs: 'adjacent' | 'first' }> = {
   page: { metrics: [{ column: 'page_ms', words: 'page time' }], pairs: 'adjacent' },
@@ -140,11 +141,19 @@ function conditionsText(rows: Row[], columns: Set<string>, outage: string | unde
 function protocolPairs(protocols: string[], how: 'adjacent' | 'first'): [string, string][] {
   const out: [string, string][] = [];
   if (how === 'adjacent') {
-    // Chromium's labels (h3@chromium) pair within their client (h3@chromium vs h2@chromium)
-    // and with our client on the same protocol (h3@chromium vs h3), never across
-    const browser = protocols.filter((l) => l.endsWith(CHROMIUM_SUFFIX));
-    for (const group of [protocols.filter((l) => !browser.includes(l)), browser]) for (let i = group.length - 1; i >= 1; i--) out.push([group[i]!, group[i - 1]!]);
-    for (const b of browser) if (protocols.includes(b.slice(0, -CHROMIUM_SUFFIX.length))) out.push([b, b.slice(0, -CHROMIUM_SUFFIX.length)]);
+    // A label's suffix names who ran it (h3@chromium, h3@caddy, h3@chromium@caddy: one client
+    // and server pair each). Labels pair within their pair (h3@caddy vs h2@caddy), and each
+    // suffixed label with the one that differs in one party only: the client first
+    // (h3@chromium@caddy vs h3@caddy, h3@chromium vs h3), else the server (h3@caddy vs h3).
+    const suffixOf = (l: string) => (l.includes('@') ? l.slice(l.indexOf('@')) : '');
+    const groups = new Map<string, string[]>([['', []]]); // our client on our server first
+    for (const l of protocols) groups.set(suffixOf(l), [...(groups.get(suffixOf(l)) ?? []), l]);
+    for (const group of groups.values()) for (let i = group.length - 1; i >= 1; i--) out.push([group[i]!, group[i - 1]!]);
+    for (const l of protocols) {
+      if (!suffixOf(l)) continue;
+      const other = l.includes(CHROMIUM_SUFFIX) ? l.replace(CHROMIUM_SUFFIX, '') : l.slice(0, l.indexOf('@'));
+      if (protocols.includes(other)) out.push([l, other]);
+    }
   } else for (let i = 1; i < protocols.length; i++) out.push([protocols[i]!, protocols[0]!]);
   return out;
 }
