@@ -30,6 +30,7 @@ import {
   parseGrpcTimeout,
   type GrpcMethod,
 } from './grpc-wire.ts';
+import type { Msg, PushRequest } from '../contract/grpc.ts';
 
 export interface GrpcH3Context {
   PushBody: typeof PushBodyT;
@@ -38,17 +39,6 @@ export interface GrpcH3Context {
   onSent(): void;
   /** open response bodies, ended by the plugin's stop() */
   streams: Set<PushBodyT>;
-}
-
-interface Msg {
-  data: string;
-}
-interface PushRequest {
-  stream: string;
-  count: number;
-  interval_ms: number;
-  bytes: number;
-  after: number;
 }
 
 export function isGrpcRequest(req: H3Request): boolean {

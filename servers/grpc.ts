@@ -29,25 +29,9 @@ import grpc from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
 import { decodeMessage, DeadPeerLog, encodeMessage, nowMs, parsePushParams, PushSchedules, UploadDigest } from '../contract/messages.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
+import type { Msg, PushRequest, UploadSummary } from '../contract/grpc.ts';
 
 export const GRPC_PROTO = fileURLToPath(new URL('./holbench.proto', import.meta.url));
-
-interface Msg {
-  data: string;
-}
-interface UploadSummary {
-  count: number;
-  checksum: string;
-  seq: number[];
-  recv_ms: number[];
-}
-interface PushRequest {
-  stream: string;
-  count: number;
-  interval_ms: number;
-  bytes: number;
-  after: number;
-}
 
 /** Proto3 fields are 0/'' when absent: pass only the set ones, so parsePushParams applies
  *  the same defaults and bounds as for the HTTP protocols. */

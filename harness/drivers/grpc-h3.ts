@@ -23,6 +23,7 @@ import { decodeMessage, encodeMessage, nowMs, UploadDigest } from '../../contrac
 import { GRPC_SERVICE, GRPC_STATUS, grpcMethods, grpcStatusName } from '../../servers/grpc-wire.ts';
 import { GrpcH3Channel, type GrpcCall, type GrpcStatus } from './grpc-h3-channel.ts';
 import { UploadMismatchError, type MessageDriver, type MessageDriverFactory, type MessageEvents, type MessagePattern, type OpenParams } from './messages.ts';
+import type { Msg, UploadSummary } from '../../contract/grpc.ts';
 
 export type GrpcH3Protocol = 'grpc-h3-unary' | 'grpc-h3-stream' | 'grpc-h3-bidi' | 'grpc-h3-client-stream';
 
@@ -32,16 +33,6 @@ const PATTERNS: Record<GrpcH3Protocol, readonly MessagePattern[]> = {
   'grpc-h3-bidi': ['echo'],
   'grpc-h3-client-stream': ['upload'],
 };
-
-interface Msg {
-  data: string;
-}
-interface UploadSummary {
-  count: number;
-  checksum: string;
-  seq: number[];
-  recv_ms: number[];
-}
 
 export function createGrpcH3Driver(protocol: GrpcH3Protocol): MessageDriverFactory {
   return async (opts) => {

@@ -40,6 +40,7 @@ import type * as GrpcJs from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
 import { decodeMessage, encodeMessage, nowMs, UploadDigest } from '../../contract/messages.ts';
 import { UploadMismatchError, type MessageDriver, type MessageDriverFactory, type MessageEvents, type MessagePattern, type OpenParams } from './messages.ts';
+import type { Msg, PushRequest, UploadSummary } from '../../contract/grpc.ts';
 
 export type GrpcProtocol = 'grpc-unary' | 'grpc-stream' | 'grpc-bidi' | 'grpc-client-stream';
 
@@ -47,21 +48,12 @@ const PROTO = fileURLToPath(new URL('../../servers/holbench.proto', import.meta.
 const require = createRequire(import.meta.url);
 
 type Grpc = typeof GrpcJs;
-interface Msg {
-  data: string;
-}
 type MessagesClient = GrpcJs.Client & {
   Echo(req: Msg, md: GrpcJs.Metadata, opts: GrpcJs.CallOptions, cb: (err: GrpcJs.ServiceError | null, res?: Msg) => void): GrpcJs.ClientUnaryCall;
-  Push(req: { stream: string; count: number; interval_ms: number; bytes: number; after: number }, md: GrpcJs.Metadata): GrpcJs.ClientReadableStream<Msg>;
+  Push(req: PushRequest, md: GrpcJs.Metadata): GrpcJs.ClientReadableStream<Msg>;
   Chat(md: GrpcJs.Metadata): GrpcJs.ClientDuplexStream<Msg, Msg>;
   Upload(md: GrpcJs.Metadata, cb: (err: GrpcJs.ServiceError | null, res?: UploadSummary) => void): GrpcJs.ClientWritableStream<Msg>;
 };
-interface UploadSummary {
-  count: number;
-  checksum: string;
-  seq: number[];
-  recv_ms: number[];
-}
 
 // --- grpc-js with the keepalive tracer -------------------------------------------------
 
