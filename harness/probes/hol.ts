@@ -73,6 +73,21 @@ export interface Reassembled {
   arr: Float64Array;
 }
 
+/** TCP's in-order readiness of a byte stream: for an end offset x, when bytes [0, x) had all
+ *  arrived (the latest arrival among them) and which byte arrived last. */
+export function inOrderReady(arr: Float64Array): (end: number) => [number, number] {
+  const pm = new Float64Array(arr.length);
+  const pmAt = new Float64Array(arr.length);
+  let m = -Infinity;
+  let mAt = -1;
+  for (let q = 0; q < arr.length; q++) {
+    if (arr[q]! > m) [m, mAt] = [arr[q]!, q];
+    pm[q] = m;
+    pmAt[q] = mAt;
+  }
+  return (end) => [pm[end - 1]!, pmAt[end - 1]!];
+}
+
 export function reassemble(segs: { t: number; off: number; data: Buffer }[]): Reassembled {
   const len = segs.reduce((m, s) => Math.max(m, s.off + s.data.length), 0);
   const data = Buffer.alloc(len);
@@ -302,17 +317,7 @@ async function analyzeTcp(i: CaptureInput): Promise<Analysis> {
     const connId = order[ci]!;
     const srv = reassemble(conn.server);
     spaces.push({ space: connId, clientPort: conn.clientPort, arr: srv.arr });
-    // transport readiness: the latest arrival among bytes [0, x), and which byte it was
-    const pm = new Float64Array(srv.arr.length);
-    const pmAt = new Float64Array(srv.arr.length);
-    let m = -Infinity;
-    let mAt = -1;
-    for (let q = 0; q < srv.arr.length; q++) {
-      if (srv.arr[q]! > m) [m, mAt] = [srv.arr[q]!, q];
-      pm[q] = m;
-      pmAt[q] = mAt;
-    }
-    const orderReady = (recordEnd: number): [number, number] => [pm[recordEnd - 1]!, pmAt[recordEnd - 1]!];
+    const orderReady = inOrderReady(srv.arr);
     const ps = new PlainStream();
     const spans = new Map<string, Span[]>();
     const bodyAt = new Map<string, number>();

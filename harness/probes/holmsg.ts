@@ -24,7 +24,7 @@
 import { decodeMessage } from '../../contract/messages.ts';
 import type { MessageRow } from '../workloads/messages.ts';
 import { deliveryTimes, type StreamTimes } from './holcore.ts';
-import { h2Spans, h3Spans, PlainStream, quicConns, reassemble, splitByArrival, tcpConns, timesOf, type Analysis, type CaptureInput, type Span } from './hol.ts';
+import { h2Spans, h3Spans, inOrderReady, PlainStream, quicConns, reassemble, splitByArrival, tcpConns, timesOf, type Analysis, type CaptureInput, type Span } from './hol.ts';
 
 /** Why a messages job's capture has no hol_* columns when it is not one of ours. */
 const NOT_GRPC = 'not a gRPC echo/push stream (exact head-of-line delay of messages jobs: grpc-* and grpc-h3-* with echo or push only)';
@@ -94,16 +94,7 @@ export async function analyzeMessages(i: CaptureInput): Promise<Analysis> {
     const srv = reassemble(conn.server);
     const space = `c${ci}`;
     spaces.push({ space, clientPort: conn.clientPort, arr: srv.arr });
-    const pm = new Float64Array(srv.arr.length);
-    const pmAt = new Float64Array(srv.arr.length);
-    let m = -Infinity;
-    let mAt = -1;
-    for (let q = 0; q < srv.arr.length; q++) {
-      if (srv.arr[q]! > m) [m, mAt] = [srv.arr[q]!, q];
-      pm[q] = m;
-      pmAt[q] = mAt;
-    }
-    const orderReady = (frameEnd: number): [number, number] => [pm[frameEnd - 1]!, pmAt[frameEnd - 1]!];
+    const orderReady = inOrderReady(srv.arr);
     // h2c: the server's bytes are HTTP/2 frames from offset 0; each frame is one unit
     const ps = new PlainStream();
     const spans = new Map<string, Span[]>();
