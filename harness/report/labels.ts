@@ -13,9 +13,20 @@ export function sortProtocols(ps: Iterable<string>): string[] {
   });
 }
 
-/** Tableau 10, then three more distinct hues from Tableau 20 / category20b: the HTTP labels
- *  hold eight of the ten (cleartext variants included), so other labels need room. */
-const PALETTE = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2', '#eeca3b', '#9d755d', '#ff9da6', '#bab0ac', '#17becf', '#bcbd22', '#393b79'];
+/** Tableau 10, three more distinct hues from Tableau 20 / category20b, then Tableau 20's light
+ *  hues: the HTTP labels hold eight of the first ten (cleartext variants included), and a
+ *  cross-check's client/server labels (h3@chromium@caddy) need eight more without repeats. */
+const PALETTE = [
+  '#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2', '#eeca3b', '#9d755d', '#ff9da6', '#bab0ac', '#17becf', '#bcbd22', '#393b79',
+  '#aec7e8', '#ffbb78', '#98df8a', '#ff9896', '#c5b0d5', '#c49c94', '#f7b6d2', '#c7c7c7', '#dbdb8d', '#9edae5', '#637939', '#8c6d31',
+];
+
+/** The x axis of a chart with one column per protocol label: labels slanted once any is long
+ *  (h2@chromium@caddy), so neighbours never overlap. */
+export function protocolAxis(protocols: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const long = protocols.some((p) => p.length > 9);
+  return { labelAngle: long ? -30 : 0, labelAlign: long ? 'right' : 'center', labelLimit: 240, ...extra };
+}
 /** Colours the HTTP protocols always hold (so an added http1.0x6 never takes h2's blue). */
 const HTTP_HUES = new Set(
   protocolsOf('http').flatMap((p) => {

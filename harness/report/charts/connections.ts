@@ -1,6 +1,6 @@
 // Connections per run (every workload): transport connections the client opened vs the
 // connections the server accepted, per cell and protocol. Inputs: summary.csv, run.json.
-import { fmt, setupLine, uniq } from '../labels.ts';
+import { fmt, setupLine, uniq, protocolAxis } from '../labels.ts';
 import type { SummaryRow } from '../load.ts';
 import { base, cellFacetLayout, cellProto, groupBy, headroom, protocolsOf, type ChartContext, type ChartResult } from './common.ts';
 import { labelsWithOutagesOf } from './outages.ts';
@@ -40,7 +40,7 @@ export function connectionsUsedChart(ctx: ChartContext): ChartResult {
   }
   const sides = SIDES.map((s) => s.side).filter((s) => values.some((v) => v.side === s));
   const protocols = protocolsOf(ctx, rows);
-  const x = { field: 'protocol', type: 'nominal', sort: protocols, title: null, axis: { labelAngle: 0 } };
+  const x = { field: 'protocol', type: 'nominal', sort: protocols, title: null, axis: protocolAxis(protocols) };
   const xOffset = { field: 'side', type: 'nominal', sort: sides };
   const y = { type: 'quantitative', title: 'connections per run', scale: headroom(Math.max(...values.map((v) => v.max as number))) };
   const color = {

@@ -1,7 +1,7 @@
 // Message latency (messages workloads): the CDF of per-message latency from messages.csv,
 // or p50/p99 from summary.csv when messages.csv is missing.
 import { groupByRun, runKey } from '../../metrics.ts';
-import { fmt, setupLine, uniq } from '../labels.ts';
+import { fmt, setupLine, uniq, protocolAxis } from '../labels.ts';
 import type { SummaryRow } from '../load.ts';
 import type { MessageRow } from '../../workloads/messages.ts';
 import { base, cellFacetLayout, cellProto, groupBy, protocolColor, protocolsOf, type ChartContext, type ChartResult } from './common.ts';
@@ -126,7 +126,7 @@ function latencyPercentiles(ctx: ChartContext, id: string, title: string, all: S
   }
   const protocols = protocolsOf(ctx, rows);
   const names = latencyName(w);
-  const x = { field: 'protocol', type: 'nominal', sort: protocols, title: null, axis: { labelAngle: 0 } };
+  const x = { field: 'protocol', type: 'nominal', sort: protocols, title: null, axis: protocolAxis(protocols) };
   const xOffset = { field: 'pct', type: 'nominal', sort: ['p50', 'p99'] };
   const y = { type: 'quantitative', title: names.axis, scale: { type: 'log' } };
   const color = { field: 'pct', type: 'nominal', title: 'percentile', scale: { domain: ['p50', 'p99'], range: ['#6baed6', '#08306b'] } };

@@ -4,7 +4,7 @@
 // protocol that does not retransmit (webtransport-datagram) keeps a flat p99 by losing
 // messages, and one that does pays for every loss in its tail.
 // Inputs: summary.csv (msg_p50_ms, msg_p99_ms, msgs_lost, msgs_sent), run.json.
-import { setupLine } from '../labels.ts';
+import { setupLine, protocolAxis } from '../labels.ts';
 import { base, cellProto, groupBy, protocolColor, protocolsOf, type ChartContext, type ChartResult } from './common.ts';
 import { failedNote, messageRows, workloadInfo, workloadLine } from './messages.ts';
 import { labelsWithOutagesOf } from './outages.ts';
@@ -40,7 +40,7 @@ export function messageLossChart(ctx: ChartContext): ChartResult {
     }
   }
   const protocols = protocolsOf(ctx, rows);
-  const x = { field: 'protocol', type: 'nominal', sort: protocols, title: null, axis: { labelAngle: -30 } };
+  const x = { field: 'protocol', type: 'nominal', sort: protocols, title: null, axis: protocolAxis(protocols) };
   const y = { field: 'value', type: 'quantitative', title: null, scale: { zero: true, nice: true } };
   const conditions = [...new Set(values.map((v) => v.condition as string))];
   const cellOrder = ctx.cellOrder.map((c) => labels.get(c) ?? c).filter((c) => conditions.includes(c));

@@ -3,7 +3,7 @@
 // latency chart is in message-latency.ts, detection and recovery in recovery.ts.
 // Inputs: summary.csv and run.json (scenario.workload, cells[].profile).
 import { meanCi95 } from '../../metrics.ts';
-import { fmt, setupLine, uniq } from '../labels.ts';
+import { fmt, setupLine, uniq, protocolAxis } from '../labels.ts';
 import type { SummaryRow } from '../load.ts';
 import { base, cellFacetLayout, cellProto, groupBy, headroom, isNum, nn, protocolsOf, type ChartContext, type ChartResult } from './common.ts';
 import { labelsWithOutagesOf } from './outages.ts';
@@ -103,7 +103,7 @@ export function wireBytesPerMessageChart(ctx: ChartContext): ChartResult {
   if (payload !== null) for (const c of uniq(rows.map(label))) data.push({ kind: 'payload', condition: c, payload });
   const dirs = uniq(bars.map((b) => b.direction as string));
   const protocols = protocolsOf(ctx, rows);
-  const x = { field: 'protocol', type: 'nominal', sort: protocols, title: null, axis: { labelAngle: 0 } };
+  const x = { field: 'protocol', type: 'nominal', sort: protocols, title: null, axis: protocolAxis(protocols) };
   const tallest = Math.max(payload ?? 0, ...data.flatMap((v) => [v.hi, v.mean, v.total].filter(isNum)));
   const y = { type: 'quantitative', title: 'wire bytes per delivered message (B)', scale: headroom(tallest) };
   const payloadText =

@@ -1,7 +1,7 @@
 // Page-workload charts: page time per protocol (a), object completion CDF (b),
 // page time vs loss with CI bands (e), h3-vs-h2 heatmap over loss x RTT (f).
 import { groupByRun, meanCi95, lastByteAt } from '../../metrics.ts';
-import { cellLabels, fmt, pathLabel, setupLine, uniq } from '../labels.ts';
+import { cellLabels, fmt, pathLabel, setupLine, uniq, protocolAxis } from '../labels.ts';
 import type { SummaryRow } from '../load.ts';
 import { base, cellFacetLayout, nn, protocolColor, type ChartContext, type ChartResult } from './common.ts';
 
@@ -45,7 +45,7 @@ export function pageTimeChart(ctx: ChartContext): ChartResult {
     values.push({ kind: 'agg', condition: label(g[0]!), protocol: g[0]!.protocol, ...ci });
   }
   const protocols = ctx.protocols.filter((p) => rows.some((r) => r.protocol === p));
-  const x = { field: 'protocol', type: 'nominal', sort: protocols, title: null, axis: { labelAngle: 0, labelFontSize: 11 } };
+  const x = { field: 'protocol', type: 'nominal', sort: protocols, title: null, axis: protocolAxis(protocols, { labelFontSize: 11 }) };
   const y = { title: 'page load time (ms)', scale: { zero: true } };
   const spec = {
     ...base(`${title} — ${setupLine(rows, ['cc', 'reps'])}`, [

@@ -2,7 +2,7 @@
 // per cell and protocol, shown next to the stall charts so that bufferbloat (long queue
 // delay) and loss / head-of-line stalls (short queue, stalled streams) can be told apart.
 // Inputs: summary.csv (queue_delay_p50_ms, queue_delay_p99_ms, aqm_drops, drops_queue).
-import { setupLine } from '../labels.ts';
+import { setupLine, protocolAxis } from '../labels.ts';
 import { base, cellFacetLayout, cellProto, groupBy, headroom, protocolsOf, type ChartContext, type ChartResult } from './common.ts';
 import { labelsWithOutagesOf } from './outages.ts';
 
@@ -27,7 +27,7 @@ export function queueDelayChart(ctx: ChartContext): ChartResult {
     });
   }
   const protocols = protocolsOf(ctx, rows);
-  const x = { field: 'protocol', type: 'nominal', sort: protocols, title: null, axis: { labelAngle: 0 } };
+  const x = { field: 'protocol', type: 'nominal', sort: protocols, title: null, axis: protocolAxis(protocols) };
   const y = { type: 'quantitative', title: 'queue delay, ms', scale: headroom(Math.max(...values.map((v) => v.p99 as number))) };
   const spec = {
     ...base(`Queue delay — ${setupLine(rows, ['cc', 'reps'])}`, [
