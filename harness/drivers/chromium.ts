@@ -146,14 +146,21 @@ interface NetRequest {
 function watchNetwork(cdp: CDPSession, phase: { warm: boolean }) {
   const byId = new Map<string, NetRequest>();
   const clock = { offsetMs: NaN };
+  // DevTools may deliver a request's ExtraInfo (the headers as sent) before or after its
+  // requestWillBeSent: keep an early one until the request appears
+  const earlyHeader = new Map<string, string>();
   cdp.on('Network.requestWillBeSent', (e) => {
     if (Number.isNaN(clock.offsetMs)) clock.offsetMs = e.wallTime * 1000 - e.timestamp * 1000;
-    byId.set(e.requestId, { url: e.request.url, initialPriority: e.request.initialPriority, data: [], warm: phase.warm });
+    const priorityHeader = earlyHeader.get(e.requestId);
+    earlyHeader.delete(e.requestId);
+    byId.set(e.requestId, { url: e.request.url, initialPriority: e.request.initialPriority, data: [], warm: phase.warm, ...(priorityHeader !== undefined ? { priorityHeader } : {}) });
   });
   cdp.on('Network.requestWillBeSentExtraInfo', (e) => {
     const r = byId.get(e.requestId);
     const p = e.headers.priority ?? e.headers.Priority;
-    if (r && typeof p === 'string') r.priorityHeader = p;
+    if (typeof p !== 'string') return;
+    if (r) r.priorityHeader = p;
+    else if (earlyHeader.size < 10_000) earlyHeader.set(e.requestId, p);
   });
   cdp.on('Network.responseReceived', (e) => {
     const r = byId.get(e.requestId);
