@@ -147,7 +147,7 @@ test('warm over HTTP/1.1: the page runs on the preconnected connections only', {
   const r: JobResult = await agent.request(chromiumJob('http1.1', 'h1', { connection: 'warm' }), 90_000);
   assert.equal(r.status, 'SUCCEEDED', r.reason);
   const pre = new Set(r.connections!.filter((c) => c.preconnected).map((c) => c.connId));
-  assert.ok(pre.size >= 1 && pre.size <= 6, `preconnected ${pre.size}`);
+  assert.equal(pre.size, 6, `preconnected ${pre.size}`);
   for (const q of r.requests) {
     assert.ok(pre.has(q.conn_id), `object ${q.object} on ${q.conn_id}, not a preconnected one (${[...pre]})`);
     assert.ok(q.conn_start_ms !== null && q.conn_start_ms !== undefined && q.conn_start_ms < 0, `object ${q.object}: its connection opened before the page clock (${q.conn_start_ms})`);

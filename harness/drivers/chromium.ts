@@ -38,8 +38,10 @@
 //
 // Connection modes: cold = a fresh profile with network prediction off (Chromium would
 // otherwise preconnect to the origin at navigation), so the first object opens the connection; warm = the same fresh profile first
-// loads a page that fetches /bytes/1 on the connections a browser would preconnect (h2, h3:
-// 1; HTTP/1.1: 6 at once), then the measured page loads in the same browser and reuses them;
+// loads a page that fetches the workload's smallest object on the connections a browser would
+// preconnect (h2, h3: 1; HTTP/1.1: 6 at once, repeated with its largest object until Chromium
+// holds 6, WARM_ROUNDS),
+// then the measured page loads in the same browser and reuses them;
 // resumed is UNSUPPORTED (DevTools cannot close Chromium's connections while keeping its TLS
 // session cache, so there is no way to force a fresh connection with a ticket).
 //
@@ -56,13 +58,20 @@ import type { Job, JobConnection, JobResult } from '../agent.ts';
 import type { ChunkRow, RequestRow } from '../records.ts';
 import type { PageWorkloadT } from '../scenario/schema.ts';
 import { objectSize } from '../workloads/page.ts';
+import { objectSizes } from '../extservers/objects.ts';
 import { CHROMIUM_H1_CONNECTIONS, CHROMIUM_PROTOCOLS } from '../clients.ts';
 import { onCleanup } from '../../proc/lifecycle.ts';
 import { wallOfPerf } from '../../contract/clock.ts';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 const PAGE_PATH = '/holbench-page.html';
-const WARM_PATH = '/holbench-warm.html';
+const WARM_PATH = (round: number) => `/holbench-warm-${round}.html`;
+/** Warm rounds: Chromium hands a request the first idle socket, so 6 fetches of a small
+ *  object may finish on 4 connections before the other connects land (seen on a loaded
+ *  machine); each further round fetches the workload's largest object on the sockets already
+ *  open, which keeps them busy while the missing ones connect. Only the workload's own
+ *  objects are fetched: a static external server has no others. */
+const WARM_ROUNDS = 4;
 
 /** Fresh profiles are <tmpdir>/holbench-chromium-<agent pid>-XXXXXX. */
 const PROFILE_PREFIX = 'holbench-chromium-';
@@ -266,15 +275,22 @@ export async function runChromiumJob(job: Job): Promise<JobResult> {
     const paths = objectPaths(w);
     const htmlObj = w.html_bytes ? { path: `/bytes/${w.html_bytes}?o=html`, size: w.html_bytes } : undefined;
     const warmCount = job.protocol.protocol === 'http1.1' ? CHROMIUM_H1_CONNECTIONS : 1;
-    await serveDocuments(cdp, {
-      [PAGE_PATH]: pageHtml(paths, job.requestTimeoutMs, htmlObj),
-      [WARM_PATH]: pageHtml(Array.from({ length: warmCount }, (_, i) => ({ path: `/bytes/1?w=${i}`, size: 1 })), job.requestTimeoutMs),
-    });
+    const docs: Record<string, string> = { [PAGE_PATH]: pageHtml(paths, job.requestTimeoutMs, htmlObj) };
+    const sizes = objectSizes(w);
+    for (let round = 0; round < WARM_ROUNDS; round++) {
+      const size = round === 0 ? sizes[0]! : sizes[sizes.length - 1]!;
+      docs[WARM_PATH(round)] = pageHtml(Array.from({ length: warmCount }, (_, i) => ({ path: `/bytes/${size}?w=${round}.${i}`, size })), job.requestTimeoutMs);
+    }
+    await serveDocuments(cdp, docs);
     if (mode === 'warm') {
-      await page.goto(origin + WARM_PATH, { waitUntil: 'load', timeout: left() });
-      await withTimeout(page.evaluate('window.__hbDone'), left());
-      const errs = Object.values((await page.evaluate('window.__hbErrors')) as Record<string, string>);
-      if (errs.length) return { ...empty('FAILED', `connection warm: ${errs[0]}`) };
+      // until the browser holds warmCount connections (h2, h3: one round)
+      const warmConns = () => new Set([...net.byId.values()].filter((r) => r.warm && r.connectionId && r.connectionId !== '0').map((r) => r.connectionId)).size;
+      for (let round = 0; round < WARM_ROUNDS && (round === 0 || warmConns() < warmCount); round++) {
+        await page.goto(origin + WARM_PATH(round), { waitUntil: 'load', timeout: left() });
+        await withTimeout(page.evaluate('window.__hbDone'), left());
+        const errs = Object.values((await page.evaluate('window.__hbErrors')) as Record<string, string>);
+        if (errs.length) return { ...empty('FAILED', `connection warm: ${errs[0]}`) };
+      }
       phase.warm = false;
     }
     // the job's clock starts here (the recorder's t0 in a holbench job)
@@ -376,9 +392,13 @@ function connectionsOf(net: ReturnType<typeof watchNetwork>, protocol: string, t
     // always the first one sent)
     const opener = reqs.find((r) => r.timing && r.timing.connectStart >= 0 && r.timing.connectEnd > r.timing.connectStart);
     const t = opener?.timing;
+    // no request waited for it (Chromium opened it for a request that an idle socket then
+    // took): it was open by the first request it carried, the closest bound DevTools gives
+    const firstUse = Math.min(...reqs.map((r) => r.timing?.requestTimeMs ?? Infinity));
+    const startMono = t ? t.requestTimeMs + t.connectStart : firstUse;
     return {
       connId: `chromium.${id}`,
-      startMs: t ? r3(net.monoToWall(t.requestTimeMs + t.connectStart) - t0Wall) : 0,
+      startMs: Number.isFinite(startMono) ? r3(net.monoToWall(startMono) - t0Wall) : 0,
       preconnected: reqs[0]!.warm,
       tcpConnectMs: t && tcp && t.sslStart >= 0 ? r3(t.sslStart - t.connectStart) : null,
       tlsHandshakeMs: t && tcp && t.sslStart >= 0 ? r3(t.sslEnd - t.sslStart) : null,
