@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { meanBurst } from '../probe.ts';
 import { parseProfile } from '../profile.ts';
 import { helperAvailable } from './helper.ts';
-import { lossProbe, warm, withHelper } from './helper-testkit.ts';
+import { lossProbe, probeDrops, warm, withHelper } from './helper-testkit.ts';
 
 describe('helper reorder knob and burst loss on namespaces', { timeout: 150_000 }, async () => {
   const avail = await helperAvailable();
@@ -25,10 +25,13 @@ describe('helper reorder knob and burst loss on namespaces', { timeout: 150_000 
       for (const c of cases) {
         await backend.update(parseProfile({ delay_ms: 10, uplink: { reorder_pct: c.pct, reorder_gap: c.gap }, seed: 4 }));
         await backend.reseed(4);
+        const drops0 = await probeDrops(topo);
         const r = await lossProbe(topo, 1000, 1);
-        console.log(`reorder_pct ${c.pct} gap ${c.gap ?? 1}: overtook ${r.overtook}, reordered ${r.reordered}, lost ${r.lostSeqs.length}`);
+        // a loaded machine can drop at the NFQUEUE or a socket buffer: not the knob's doing
+        const outside = (await probeDrops(topo)) - drops0;
+        console.log(`reorder_pct ${c.pct} gap ${c.gap ?? 1}: overtook ${r.overtook}, reordered ${r.reordered}, lost ${r.lostSeqs.length} (${outside} outside the helper)`);
         assert.ok((r.overtook ?? -1) >= c.lo && (r.overtook ?? -1) <= c.hi, `${r.overtook} packets overtook others, expected ${c.what} (${c.lo}..${c.hi})`);
-        assert.ok(r.lostSeqs.length <= 3, `${r.lostSeqs.length} lost`);
+        assert.ok(r.lostSeqs.length <= 3 + outside, `${r.lostSeqs.length} lost, ${outside} of them outside the helper`);
       }
       const s = await backend.stats();
       assert.equal(s.uplink.drops.loss + s.uplink.drops.queue, 0);

@@ -60,6 +60,19 @@ export async function sockDrops(topo: Topology): Promise<number> {
   return (await udpRcvbufErrors(topo.ns.client)) + (await udpRcvbufErrors(topo.ns.server));
 }
 
+/** Packets the kernel dropped at the helper's NFQUEUE (queue full, or the helper too slow to
+ *  read: /proc/net/netfilter/nfnetlink_queue, queue_dropped + user_dropped) in the router
+ *  namespace: the probe's loss on a busy machine, not the emulation's. */
+export async function nfqueueDrops(topo: Topology): Promise<number> {
+  const lines = (await run('cat', ['/proc/net/netfilter/nfnetlink_queue'], { ns: topo.ns.router, allowFail: true })).stdout.trim().split('\n');
+  return lines.filter(Boolean).reduce((a, l) => { const f = l.trim().split(/\s+/).map(Number); return a + (f[5] ?? 0) + (f[6] ?? 0); }, 0);
+}
+
+/** Packets lost outside the helper's model: socket buffers and the NFQUEUE itself. */
+export async function probeDrops(topo: Topology): Promise<number> {
+  return (await sockDrops(topo)) + (await nfqueueDrops(topo));
+}
+
 /** Warm the path (ARP both sides) so later counts are not polluted by the first packets. */
 export async function warm(topo: Topology): Promise<void> {
   await probe(topo, 5, 20);
