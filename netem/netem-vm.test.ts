@@ -91,6 +91,7 @@ test('tc-netem backend inside a qemu VM', { timeout: VM_TIMEOUT_MS + 60_000 }, a
     assert.match(JSON.stringify(res.reorderKnobOptions), /reorder/, JSON.stringify(res.reorderKnobOptions));
     assert.ok(res.reorderKnob.reordered >= 10, `reordered only ${res.reorderKnob.reordered} of 200 with reorder_pct 25`);
     assert.ok(res.reorderKnob.lossPct <= 1, `loss ${res.reorderKnob.lossPct}%`);
+    assert.doesNotMatch(JSON.stringify(res.reorderOffOptions), /reorder/, `a change without the knob left ${JSON.stringify(res.reorderOffOptions)}`);
   });
 
   await t.test('rate is set on change and removed again by the next change', () => {

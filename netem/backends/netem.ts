@@ -45,10 +45,10 @@
 //   a delay, as profile.ts does). Native, so faithful WITHOUT a rate. With a rate netem puts
 //   the reordered packet at the head of its queue, so it skips the rate queue too, where
 //   the helper's waits its turn and skips only the delay: UNSUPPORTED (see netemUnsupported).
-//   It takes one more PRNG draw per packet (reordering decision) when set. A later `change`
-//   without it leaves the kernel's reorder probability in place (tc sends no reorder
-//   attribute) but sends gap 0, which turns reordering off (seen in the VM: reorder 0.25,
-//   gap 0, nothing reordered).
+//   It takes one more PRNG draw per packet (reordering decision) when set. tc sends no
+//   reorder attribute unless one is named, and a `change` keeps what the message leaves out
+//   (seen in the VM: reorder 0.25 stayed, with gap 0, so inert): a change without the knob
+//   names `reorder 0%`, so the qdisc shows what the profile says.
 // - UNSUPPORTED on netem (netemUnsupported gives the reason; the runner marks the cell's
 //   jobs UNSUPPORTED instead of running something else):
 //   trace: netem has no trace replay; its `rate` is one constant and `slot` only bunches
@@ -148,6 +148,8 @@ export function netemQdiscArgv(verb: 'add' | 'change', dev: string, link: LinkIm
   // `change` leaves attributes the message does not carry untouched, and tc only sends a
   // rate when one is named: to remove a rate on change, say `rate 0bit` explicitly.
   if (verb === 'change' && !args.includes('rate')) args.push('rate', '0bit');
+  // likewise the reorder probability (see the header)
+  if (verb === 'change' && !args.includes('reorder')) args.push('reorder', '0%');
   return ['qdisc', verb, 'dev', dev, 'root', 'netem', ...args];
 }
 

@@ -194,6 +194,9 @@ async function main() {
     out.reorderKnobOptions = (await rootQdisc(topo, topo.egress.uplink))?.options;
     out.reorderKnob = await probe(topo, 200, 4);
     step('reorder knob probed');
+    // the knob off again by `change`: the qdisc must not keep the old probability
+    await backend.update(profile({ delay_ms: 20 }));
+    out.reorderOffOptions = (await rootQdisc(topo, topo.egress.uplink))?.options;
 
     // Gilbert-Elliott on the uplink only: p=1%, r=20%, all loss in bad (mean burst 5).
     // 4000 packets: ~38 bursts, loss 4.8% +- 1.0% (sd), so the test's 1.5-10% band is 3 sd
