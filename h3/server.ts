@@ -308,6 +308,9 @@ class ServerSession extends H3Session {
   }
 
   protected onEstablished(): void {}
+  handshakeDone(): void {
+    this.server.countHandshake(this.conn.resumed, this.conn.earlyData);
+  }
   protected onTick(): void {}
   protected onClosed(err: QuicError | null): void {
     const inFlight = this.inFlightAtClose;
@@ -585,9 +588,19 @@ export class H3Server {
   }
 
   private acceptedBeforeClose = 0;
+  /** completed handshakes: full, resumed (a session ticket), and those whose connection
+   *  carried requests before completing (0-RTT the server accepted) */
+  private handshakes = { full: 0, resumed: 0, zeroRtt: 0 };
 
-  stats(): { connections: number; requests: number; open: number } {
-    return { connections: this.listener?.accepted ?? this.acceptedBeforeClose, requests: this.requestCount, open: this.sessions.size };
+  /** A ServerSession's handshake completed. */
+  countHandshake(resumed: boolean, earlyData: boolean): void {
+    if (resumed) this.handshakes.resumed++;
+    else this.handshakes.full++;
+    if (earlyData) this.handshakes.zeroRtt++;
+  }
+
+  stats(): { connections: number; requests: number; open: number; handshakes: { full: number; resumed: number; zeroRtt: number } } {
+    return { connections: this.listener?.accepted ?? this.acceptedBeforeClose, requests: this.requestCount, open: this.sessions.size, handshakes: { ...this.handshakes } };
   }
 
   private onConnectionClosed: ((info: ConnectionClosedInfo) => void) | null = null;

@@ -50,6 +50,10 @@ export interface JobResult {
   requests: RequestRow[];
   chunks: ChunkRow[];
   messageRows?: MessageRow[];
+  /** connections the client opened inside the job only to obtain a session (full handshakes),
+   *  closed before its clock started, and not in `connections` (Chromium's resumed mode; the
+   *  holbench drivers report resumption themselves) */
+  primedConnections?: number;
   /** the connections the job's requests used, in the order their handshakes completed */
   connections?: JobConnection[];
   /** wall clock (epoch ms, fractional) of the job's time zero (the recorder's t0): adds to

@@ -20,9 +20,10 @@
 // each gets an RFC 9218 priority that orders both our feed into quiche and quiche's packet
 // scheduler; the client's Priority header and PRIORITY_UPDATE frames count under `browser`.
 //
-// stats(): connections = QUIC connections accepted; requests = HTTP/3 requests; extra:
-// messagesSent (event-stream and gRPC messages written), deadPeers.
-// messagesSent (event-stream and WebTransport messages sent), deadPeers, webtransport
+// stats(): connections = QUIC connections accepted; requests = HTTP/3 requests; tls =
+// completed handshakes, full vs resumed (alpn h3; quiche does not name the suite); zeroRtt =
+// handshakes whose connection carried requests in 0-RTT; extra:
+// messagesSent (event-stream and gRPC messages written), deadPeers, (event-stream and WebTransport messages sent), deadPeers, webtransport
 // (sessions, messages, datagrams dropped before leaving). A WebTransport session is a request
 // in flight, so an idle timeout under it is a 'quic-idle' dead peer as for an event stream.
 import { h3Support } from '../h3/binding.ts';
@@ -50,7 +51,12 @@ export interface H3Plugin extends ServerPlugin {
 
 export function h3Plugin(): H3Plugin {
   let server: H3Server | undefined;
-  let last = { connections: 0, requests: 0 };
+  let last: Pick<ServerStats, 'connections' | 'requests' | 'tls' | 'zeroRtt'> = { connections: 0, requests: 0 };
+  const snapshot = (s: H3Server) => {
+    const st = s.stats();
+    const n = st.handshakes.full + st.handshakes.resumed;
+    return { connections: st.connections, requests: st.requests, tls: { full: st.handshakes.full, resumed: st.handshakes.resumed, alpn: (n ? { h3: n } : {}) as Record<string, number>, suites: {} }, zeroRtt: st.handshakes.zeroRtt };
+  };
   let messagesSent = 0;
   const deadPeers = new DeadPeerLog();
   const schedules = new PushSchedules();
@@ -123,10 +129,7 @@ export function h3Plugin(): H3Plugin {
       return { port: server.port, transport: 'udp' };
     },
     stats() {
-      if (server) {
-        const s = server.stats();
-        last = { connections: s.connections, requests: s.requests };
-      }
+      if (server) last = snapshot(server);
       return { ...last, messagesSent, deadPeers: deadPeers.list(), webtransport: wt.stats() };
     },
     configure(c) {
@@ -135,7 +138,7 @@ export function h3Plugin(): H3Plugin {
     async stop() {
       const s = server;
       if (!s) return;
-      last = { connections: s.stats().connections, requests: s.stats().requests };
+      last = snapshot(s);
       server = undefined;
       // End the event streams so clients close their connections within the grace period.
       for (const b of [...streams]) b.end();

@@ -30,6 +30,8 @@ export interface ServerStats {
   requests: number;
   /** TLS handshakes since start (full vs resumed, ALPN, suite), TLS plugins that count them */
   tls?: import('./tls-settings.ts').TlsStats;
+  /** handshakes whose connection carried requests in 0-RTT (early data the server accepted; h3) */
+  zeroRtt?: number;
   /** dead peers this server noticed since start (messaging protocols), in order */
   deadPeers?: import('../contract/messages.ts').DeadPeerEvent[];
 }

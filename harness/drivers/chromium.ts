@@ -42,8 +42,12 @@
 // preconnect (h2, h3: 1; HTTP/1.1: 6 at once, repeated with its largest object until Chromium
 // holds 6, WARM_ROUNDS),
 // then the measured page loads in the same browser and reuses them;
-// resumed is UNSUPPORTED (DevTools cannot close Chromium's connections while keeping its TLS
-// session cache, so there is no way to force a fresh connection with a ticket).
+// resumed = the same priming as warm, then chrome.benchmarking.closeConnections() (Chromium
+// started with --enable-net-benchmarking, Telemetry's switch) closes every connection while the
+// TLS session cache and QUIC's cached server configs stay, so the measured page opens new
+// connections that may resume (TLS ticket) and, on h3, send in 0-RTT: what a returning visit
+// meets. DevTools does not say whether a handshake resumed: the holbench server's counters do
+// (harness/probes/server.ts fills `resumed` and `zero_rtt`; priming handshakes subtracted).
 //
 // Chromium exits when the pipe to its parent closes, so it dies with the agent even on
 // SIGKILL; a normal stop closes it through the agent's cleanup (proc/lifecycle.ts).
@@ -103,6 +107,9 @@ export function chromiumArgs(protocol: string, hostPort: string, certPem: string
     '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
     '--disable-sync', '--disable-default-apps', '--disable-domain-reliability', '--disable-client-side-phishing-detection',
     '--no-pings', '--dns-prefetch-disable', `--ignore-certificate-errors-spki-list=${spkiHash(certPem)}`,
+    // chrome.benchmarking.closeConnections() in the page (Telemetry's switch): how `resumed`
+    // closes the primed connections while Chromium keeps its TLS and QUIC session caches
+    '--enable-net-benchmarking',
   ];
   if (protocol === 'h3') args.push('--enable-quic', `--origin-to-force-quic-on=${hostPort}`);
   else args.push('--disable-quic');
@@ -235,7 +242,6 @@ export async function runChromiumJob(job: Job): Promise<JobResult> {
   const expected = CHROMIUM_PROTOCOLS[job.protocol.protocol];
   if (w.kind !== 'page' || !expected) return empty('UNSUPPORTED', `client chromium runs page workloads over ${Object.keys(CHROMIUM_PROTOCOLS).join(', ')}`);
   const mode = job.connection ?? 'cold';
-  if (mode === 'resumed') return empty('UNSUPPORTED', 'client chromium: connection resumed is not supported (DevTools cannot close Chromium\'s connections while keeping its TLS session cache)');
   try {
     await access(CHROMIUM_PATH, constants.X_OK);
   } catch {
@@ -269,7 +275,7 @@ export async function runChromiumJob(job: Job): Promise<JobResult> {
     });
     const page = ctx.pages()[0] ?? (await ctx.newPage());
     const cdp = await ctx.newCDPSession(page);
-    const phase = { warm: mode === 'warm' };
+    const phase = { warm: mode !== 'cold' };
     const net = watchNetwork(cdp, phase);
     await cdp.send('Network.enable');
     const paths = objectPaths(w);
@@ -282,14 +288,22 @@ export async function runChromiumJob(job: Job): Promise<JobResult> {
       docs[WARM_PATH(round)] = pageHtml(Array.from({ length: warmCount }, (_, i) => ({ path: `/bytes/${size}?w=${round}.${i}`, size })), job.requestTimeoutMs);
     }
     await serveDocuments(cdp, docs);
-    if (mode === 'warm') {
-      // until the browser holds warmCount connections (h2, h3: one round)
+    if (mode !== 'cold') {
+      // until the browser holds warmCount connections (h2, h3: one round); resumed: the same
+      // priming, then every connection closed (below)
       const warmConns = () => new Set([...net.byId.values()].filter((r) => r.warm && r.connectionId && r.connectionId !== '0').map((r) => r.connectionId)).size;
       for (let round = 0; round < WARM_ROUNDS && (round === 0 || warmConns() < warmCount); round++) {
         await page.goto(origin + WARM_PATH(round), { waitUntil: 'load', timeout: left() });
         await withTimeout(page.evaluate('window.__hbDone'), left());
         const errs = Object.values((await page.evaluate('window.__hbErrors')) as Record<string, string>);
-        if (errs.length) return { ...empty('FAILED', `connection warm: ${errs[0]}`) };
+        if (errs.length) return { ...empty('FAILED', `connection ${mode}: ${errs[0]}`) };
+      }
+      if (mode === 'resumed') {
+        // HttpNetworkSession::CloseAllConnections: socket pools, HTTP/2 and QUIC sessions;
+        // the TLS session cache and QUIC's server configs stay, as after a closed tab
+        const how = await page.evaluate('typeof chrome === "object" && chrome.benchmarking && typeof chrome.benchmarking.closeConnections');
+        if (how !== 'function') return empty('UNSUPPORTED', 'client chromium: connection resumed needs chrome.benchmarking.closeConnections (--enable-net-benchmarking), which this Chromium does not offer');
+        await page.evaluate('chrome.benchmarking.closeConnections()');
       }
       phase.warm = false;
     }
@@ -299,7 +313,7 @@ export async function runChromiumJob(job: Job): Promise<JobResult> {
     await withTimeout(page.evaluate('window.__hbDone'), left());
     const errors = (await page.evaluate('window.__hbErrors')) as Record<string, string>;
     const timing = await readTiming(page);
-    return buildResult(job, w, { paths, htmlObj, timing, errors, net, t0Wall, expected });
+    return buildResult(job, w, { paths, htmlObj, timing, errors, net, t0Wall, expected, mode });
   } catch (e) {
     return empty('FAILED', `client chromium: ${(e as Error).message.split('\n')[0]!}`);
   } finally {
@@ -318,7 +332,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 function buildResult(
   job: Job,
   w: PageWorkloadT,
-  o: { paths: { path: string; size: number }[]; timing: PageTiming; errors: Record<string, string>; net: ReturnType<typeof watchNetwork>; t0Wall: number; expected: string; htmlObj?: { path: string; size: number } },
+  o: { paths: { path: string; size: number }[]; timing: PageTiming; errors: Record<string, string>; net: ReturnType<typeof watchNetwork>; t0Wall: number; expected: string; htmlObj?: { path: string; size: number }; mode: 'cold' | 'warm' | 'resumed' },
 ): JobResult {
   const { timing, net, t0Wall } = o;
   const onClock = (pageMs: number) => r3(timing.timeOrigin + pageMs - t0Wall);
@@ -367,12 +381,23 @@ function buildResult(
   const failed = rows.filter((r) => r.error).length;
   const ok = rows.filter((r) => !r.error && r.ttlb_ms !== null);
   const pageMs = failed || !ok.length ? null : r3(Math.max(...ok.map((r) => r.start_ms + r.ttlb_ms!)) - Math.min(...ok.map((r) => r.start_ms)));
-  const connections = connectionsOf(net, job.protocol.protocol, t0Wall);
+  const all = connectionsOf(net, job.protocol.protocol, t0Wall);
+  // resumed: the priming connections were closed before the page; the page's own are new
+  const primed = o.mode === 'resumed' ? all.filter((c) => c.preconnected) : [];
+  const connections = o.mode === 'resumed' ? all.filter((c) => !c.preconnected) : all;
+  const reused = o.mode === 'resumed' ? new Set(rows.filter((r) => primed.some((c) => c.connId === r.conn_id)).map((r) => r.conn_id)) : new Set<string>();
   const bytes = rows.reduce((a, r) => a + r.bytes, 0);
-  const status = failed || mismatches.length ? 'FAILED' : 'SUCCEEDED';
-  const reason = failed ? `${failed} of ${rows.length} objects failed: ${rows.find((r) => r.error)!.error}` : mismatches.length ? `protocol mismatch (Resource Timing nextHopProtocol): ${mismatches.length} of ${rows.length} objects; ${mismatches[0]}` : '';
+  const status = failed || mismatches.length || reused.size ? 'FAILED' : 'SUCCEEDED';
+  const reason = failed
+    ? `${failed} of ${rows.length} objects failed: ${rows.find((r) => r.error)!.error}`
+    : mismatches.length
+      ? `protocol mismatch (Resource Timing nextHopProtocol): ${mismatches.length} of ${rows.length} objects; ${mismatches[0]}`
+      : reused.size
+        ? `connection resumed: Chromium kept ${[...reused].join(', ')} open through closeConnections()`
+        : '';
   return {
     id: job.id, status, reason, connectionsOpened: connections.length, bytes, elapsedMs: pageMs ?? 0,
+    ...(o.mode === 'resumed' ? { primedConnections: primed.length } : {}),
     page: { pageMs: status === 'SUCCEEDED' ? pageMs : null, objects: w.objects, failed },
     requests: rows, chunks, connections, t0WallMs: t0Wall,
   };
