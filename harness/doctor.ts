@@ -2,6 +2,7 @@
 import { release } from 'node:os';
 import { haveCommand, run } from '../proc/exec.ts';
 import { BACKEND_NAMES, BACKEND_TABLE, backendAvailability } from '../netem/backends/index.ts';
+import { nginxNoH3, SERVER_PACKAGE, serverInstall } from './extservers/installed.ts';
 
 interface Check {
   name: string;
@@ -41,15 +42,24 @@ export async function doctor(json: boolean): Promise<number> {
   }
   const chromium = await haveCommand('chromium');
   add('chromium (client, report test)', chromium, chromium ? 'found' : 'missing', 'apt-get install chromium (scenarios with client: chromium and the report test need it; without it those jobs are UNSUPPORTED)');
-  const iperf3 = await haveCommand('iperf3');
-  add('iperf3 (cross_traffic only)', iperf3, iperf3 ? 'found' : 'missing', 'apt-get install iperf3 (only scenarios with cross_traffic need it)');
-  const essential = checks.filter((c) => !c.name.startsWith('chromium') && !c.name.startsWith('h3') && !c.name.startsWith('backend') && !c.name.startsWith('iperf3'));
+  for (const name of ['caddy', 'nginx'] as const) {
+    const i = await serverInstall(name);
+    const detail = !i.installed ? 'missing' : `${i.version}${name === 'nginx' ? (i.http3 ? ', with HTTP/3' : `; h3@nginx is UNSUPPORTED: ${nginxNoH3(i.version)}`) : ''}`;
+    add(`${name} (server: ${name})`, i.installed, detail, `apt-get install ${SERVER_PACKAGE[name]} (only protocol entries with server: ${name} need it; without it those jobs are UNSUPPORTED)`);
+  }
+  // optional tools: only the features named need them
+  for (const [cmd, pkg, what] of [['iperf3', 'iperf3', 'cross_traffic'], ['conntrack', 'conntrack', 'nat'], ['tshark', 'tshark', 'capture analysis'], ['tcpdump', 'tcpdump', 'capture'], ['sbatch', 'slurm-client', 'holbench slurm --submit']] as const) {
+    const ok = await haveCommand(cmd);
+    add(`${cmd} (${what})`, ok, ok ? 'found' : 'missing', `apt-get install ${pkg} (only ${what} needs it)`);
+  }
+  const OPTIONAL = ['chromium', 'h3', 'backend', 'caddy', 'nginx', 'iperf3', 'conntrack', 'tshark', 'tcpdump', 'sbatch'];
+  const essential = checks.filter((c) => !OPTIONAL.some((o) => c.name.startsWith(o)));
   const anyBackend = checks.some((c) => c.name.startsWith('backend') && c.ok);
   const ok = essential.every((c) => c.ok) && anyBackend;
   if (json) process.stdout.write(JSON.stringify({ ok, kernel: release(), checks }, null, 2) + '\n');
   else {
     process.stdout.write(`kernel ${release()}\n`);
-    for (const c of checks) process.stdout.write(`${c.ok ? ' ok ' : 'FAIL'}  ${c.name.padEnd(28)} ${c.detail}${c.fix ? `\n      -> ${c.fix}` : ''}\n`);
+    for (const c of checks) process.stdout.write(`${c.ok ? ' ok ' : OPTIONAL.some((o) => c.name.startsWith(o)) ? ' -- ' : 'FAIL'}  ${c.name.padEnd(28)} ${c.detail}${c.fix ? `\n      -> ${c.fix}` : ''}\n`);
     process.stdout.write(ok ? '\nready to run.\n' : '\nnot ready: fix the FAIL lines above.\n');
   }
   return ok ? 0 : 1;

@@ -1,6 +1,9 @@
 // Running external commands. Every command is an argument array (execFile/spawn),
 // never a shell string, so nothing from a scenario can be interpreted by a shell.
 import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export class CommandError extends Error {
   readonly code = 'HOLBENCH_CMD_FAILED';
@@ -62,10 +65,22 @@ export function start(cmd: string, args: readonly string[], opts: SpawnOptions &
   return spawn(argv[0]!, argv.slice(1), spawnOpts);
 }
 
-/** True when `cmd` is on PATH. */
+/** True when `cmd` is an executable file on PATH (or, with a slash, at that path): the
+ *  lookup execvp does, without a shell. */
 export async function haveCommand(cmd: string): Promise<boolean> {
-  const r = await run('sh', ['-c', 'command -v "$1"', 'sh', cmd], { allowFail: true });
-  return r.exitCode === 0;
+  const dirs = cmd.includes('/') ? [''] : (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter(Boolean);
+  for (const d of dirs) {
+    const f = d ? join(d, cmd) : cmd;
+    try {
+      if ((await stat(f)).isFile()) {
+        await access(f, constants.X_OK);
+        return true;
+      }
+    } catch {
+      /* not here */
+    }
+  }
+  return false;
 }
 
 const TSX_LOADER = import.meta.resolve('tsx');

@@ -10,7 +10,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { haveCommand, run, start, tsArgv } from '../../proc/exec.ts';
+import { start, tsArgv } from '../../proc/exec.ts';
 import { SERVER_NAME, type RunCert } from '../../servers/cert.ts';
 import { PROTOCOL_TABLE } from '../protocols.ts';
 import type { ProtocolSpec } from '../scenario/load.ts';
@@ -19,6 +19,7 @@ import { caddyfile, nginxConf, type StaticConfigInput } from './configs.ts';
 import { objectSizes, writeObjects } from './objects.ts';
 import { READY_MAIN, type ReadyProbe } from './ready.ts';
 import { serverKey, serverName, STATIC_PORTS, type ExternalServer } from './spec.ts';
+import { nginxNoH3, SERVER_PACKAGE, serverInstall } from './installed.ts';
 
 /** How long caddy and nginx get to answer (user servers: their start_timeout_s). */
 const STATIC_START_TIMEOUT_S = 20;
@@ -118,30 +119,24 @@ export async function startExternalServers(o: StartOptions): Promise<ExternalSer
       let readyPath = `/bytes/${objects.manifest[0]?.bytes ?? 0}`;
       let timeoutS = STATIC_START_TIMEOUT_S;
       if (typeof g.server === 'string') {
-        if (!(await haveCommand(g.server))) {
-          r.failed = { status: 'UNSUPPORTED', reason: `${g.server} is not installed (Debian package ${g.server === 'nginx' ? 'nginx-light' : 'caddy'})` };
+        const inst = await serverInstall(g.server);
+        if (!inst.installed) {
+          r.failed = { status: 'UNSUPPORTED', reason: `${g.server} is not installed (Debian package ${SERVER_PACKAGE[g.server]})` };
           continue;
         }
+        r.prov.version = inst.version;
         r.ports = STATIC_PORTS[g.server];
         Object.assign(cfg, { tlsPort: r.ports.tls, clearPort: r.ports.clear });
         let config: string;
         let configFile: string;
         if (g.server === 'caddy') {
-          r.prov.version = (await run('caddy', ['version'], { allowFail: true })).stdout.trim();
           config = caddyfile(cfg);
           configFile = join(logDir, 'Caddyfile');
           argv = ['caddy', 'run', '--config', configFile, '--adapter', 'caddyfile'];
         } else {
-          const v = await run('nginx', ['-V'], { allowFail: true });
-          const build = v.stderr + v.stdout;
-          r.prov.version = /nginx version: (\S+)/.exec(build)?.[1] ?? 'unknown';
-          const h3 = /--with-http_v3_module/.test(build);
+          const h3 = inst.http3;
           r.prov.http3_module = h3;
-          if (!h3) {
-            for (const e of g.entries.filter((x) => x.protocol === 'h3')) {
-              r.unsupported.set(e.label, `${r.prov.version} has no HTTP/3: built without ngx_http_v3_module (Debian 12's nginx is 1.22; HTTP/3 needs nginx >= 1.25 built --with-http_v3_module)`);
-            }
-          }
+          if (!h3) for (const e of g.entries.filter((x) => x.protocol === 'h3')) r.unsupported.set(e.label, nginxNoH3(inst.version));
           config = nginxConf({ ...cfg, h3, errorLog: r.logFile });
           configFile = join(logDir, 'nginx.conf');
           argv = ['nginx', '-c', configFile, '-p', state, '-e', r.logFile];
