@@ -12,6 +12,8 @@
 //          round-robin raises h2's HoL stall index at 2% loss, h3's stays ~0 (t3.ts)
 //   T4     steady-state TCP Reno goodput under 1% and 2% random loss against Mathis et al.
 //          (1997) and PFTK (SIGCOMM'98), CUBIC for information (t4.ts)
+//   T5     real peers: scenarios/cross-check.yaml; h3 ahead of h2 at 2% loss for all four
+//          (client, server) pairs of holbench/Chromium and holbench/Caddy (peers.ts)
 // Each line prints the measured value, the reference (published or model) value and its
 // source. Results go to results/truth-<stamp>/. Exit 1 when a judged check fails or has no
 // data; `--quick` uses fewer repetitions and shorter transfers.
@@ -24,6 +26,7 @@ import { runT4 } from './truth/t4.ts';
 import { runT1 } from './truth/t1.ts';
 import { runT3 } from './truth/t3.ts';
 import { runT2 } from './truth/t2.ts';
+import { runPeers } from './truth/peers.ts';
 
 interface GroupCtx {
   quick: boolean;
@@ -36,6 +39,7 @@ const GROUPS: Record<string, (c: GroupCtx) => Promise<Check[]>> = {
   T2: (c) => runT2({ quick: c.quick, outRoot: c.outRoot }),
   T3: (c) => runT3({ quick: c.quick, outRoot: c.outRoot }),
   T4: (c) => runT4({ quick: c.quick, outDir: join(c.outRoot, 'T4') }, (m) => process.stderr.write(`  ${m}\n`)),
+  T5: (c) => runPeers({ outRoot: c.outRoot }),
 };
 
 function label(c: Check): string {
