@@ -24,6 +24,7 @@ import { GRPC_SERVICE, GRPC_STATUS, grpcMethods, grpcStatusName } from '../../se
 import { GrpcH3Channel, type GrpcCall, type GrpcStatus } from './grpc-h3-channel.ts';
 import { UploadMismatchError, type MessageDriver, type MessageDriverFactory, type MessageEvents, type MessagePattern, type OpenParams } from './messages.ts';
 import type { Msg, UploadSummary } from '../../contract/grpc.ts';
+import { withTimeout } from '../timeout.ts';
 
 export type GrpcH3Protocol = 'grpc-h3-unary' | 'grpc-h3-stream' | 'grpc-h3-bidi' | 'grpc-h3-client-stream';
 
@@ -110,15 +111,6 @@ export function createGrpcH3Driver(protocol: GrpcH3Protocol): MessageDriverFacto
       });
     };
 
-    const withTimeout = (p: Promise<unknown>, what: string, onTimeout: () => void) =>
-      new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => (onTimeout(), reject(new Error(`${protocol}: ${what} not within ${opts.requestTimeoutMs} ms`))), opts.requestTimeoutMs);
-        p.then(
-          () => (clearTimeout(t), resolve()),
-          (e) => (clearTimeout(t), reject(e)),
-        );
-      });
-
     const driver: MessageDriver = {
       protocol,
       patterns: PATTERNS[protocol],
@@ -152,7 +144,7 @@ export function createGrpcH3Driver(protocol: GrpcH3Protocol): MessageDriverFacto
           upload = { call, answer, failed: false };
           return;
         }
-        await withTimeout(openStream(0, true), 'stream open', () => stream?.cancel());
+        await withTimeout(openStream(0, true), opts.requestTimeoutMs, `${protocol}: stream open not within ${opts.requestTimeoutMs} ms`, () => stream?.cancel());
       },
       send(seq) {
         if (closed || !params) return;

@@ -41,6 +41,7 @@ import protoLoader from '@grpc/proto-loader';
 import { decodeMessage, encodeMessage, nowMs, UploadDigest } from '../../contract/messages.ts';
 import { UploadMismatchError, type MessageDriver, type MessageDriverFactory, type MessageEvents, type MessagePattern, type OpenParams } from './messages.ts';
 import type { Msg, PushRequest, UploadSummary } from '../../contract/grpc.ts';
+import { withTimeout } from '../timeout.ts';
 
 export type GrpcProtocol = 'grpc-unary' | 'grpc-stream' | 'grpc-bidi' | 'grpc-client-stream';
 
@@ -219,15 +220,6 @@ export function createGrpcDriver(protocol: GrpcProtocol): MessageDriverFactory {
       });
     };
 
-    const withTimeout = (p: Promise<void>, onTimeout: () => void) =>
-      new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => (onTimeout(), reject(new Error(`${protocol}: not open within ${opts.requestTimeoutMs} ms`))), opts.requestTimeoutMs);
-        p.then(
-          () => (clearTimeout(t), resolve()),
-          (e) => (clearTimeout(t), reject(e)),
-        );
-      });
-
     const driver: MessageDriver = {
       protocol,
       patterns: PATTERNS[protocol],
@@ -261,7 +253,7 @@ export function createGrpcDriver(protocol: GrpcProtocol): MessageDriverFactory {
           }
           return;
         }
-        await withTimeout(openStream(0, true), () => stream?.call.cancel());
+        await withTimeout(openStream(0, true), opts.requestTimeoutMs, `${protocol}: not open within ${opts.requestTimeoutMs} ms`, () => stream?.call.cancel());
       },
       async finish() {
         if (protocol !== 'grpc-client-stream' || !upload) throw new Error(`${protocol}: finish() is for uploads`);
