@@ -18,6 +18,7 @@ import { H3UnsupportedError, QuicError } from '../../h3/errors.ts';
 import type { H3Client, H3ClientRequest } from '../../h3/client.ts';
 import { createEventStreamDriver, type StreamResponse, type StreamTransport } from './sse.ts';
 import type { MessageDriver, MessageDriverFactory, MessageDriverOptions } from './messages.ts';
+import { QuicWireTally } from './quic-wire.ts';
 
 type H3StreamTransport = StreamTransport & {
   /** UDP payload bytes received/sent by every connection so far (quiche's counters) */
@@ -32,22 +33,7 @@ async function h3StreamTransport(opts: MessageDriverOptions): Promise<H3StreamTr
   let connecting: Promise<H3Client> | null = null;
   let opened = 0;
   let closed = false;
-  /** quiche byte counters of connections already replaced */
-  let doneRead = 0;
-  let doneWritten = 0;
-
-  const counters = (c: H3Client): { recvBytes: number; sentBytes: number } => {
-    try {
-      return c.conn.raw.stats();
-    } catch {
-      return { recvBytes: 0, sentBytes: 0 };
-    }
-  };
-  const retire = (c: H3Client) => {
-    const st = counters(c);
-    doneRead += st.recvBytes;
-    doneWritten += st.sentBytes;
-  };
+  const wire = new QuicWireTally();
 
   /** The current connection, or a new one when it is closed (or there is none yet). */
   const getClient = (): Promise<H3Client> => {
@@ -69,7 +55,7 @@ async function h3StreamTransport(opts: MessageDriverOptions): Promise<H3StreamTr
           throw new Error('sse-h3 transport closed');
         }
         opened++;
-        if (client) retire(client);
+        if (client) wire.retire(client);
         client = c;
         return c;
       },
@@ -167,16 +153,7 @@ async function h3StreamTransport(opts: MessageDriverOptions): Promise<H3StreamTr
       const e = err as (Error & { code?: string }) | undefined;
       return { mechanism: `error:${e?.code ?? e?.name ?? 'unknown'}`, detail: e?.message ?? String(err) };
     },
-    wireBytes() {
-      let read = doneRead;
-      let written = doneWritten;
-      if (client) {
-        const st = counters(client);
-        read += st.recvBytes;
-        written += st.sentBytes;
-      }
-      return { read, written };
-    },
+    wireBytes: () => wire.total(client),
     async close() {
       closed = true;
       const c = client;

@@ -19,6 +19,7 @@ import { H3UnsupportedError } from '../../h3/errors.ts';
 import type { H3Client } from '../../h3/client.ts';
 import type { WtSession, WtStream } from '../../h3/webtransport.ts';
 import type { MessageDriver, MessageDriverFactory, MessageEvents, OpenParams } from './messages.ts';
+import { QuicWireTally } from './quic-wire.ts';
 
 export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
   const protocol = `webtransport-${via}`;
@@ -39,16 +40,8 @@ export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
     let reconnects = 0;
     let closed = false;
     let retryTimer: NodeJS.Timeout | undefined;
-    let doneRead = 0;
-    let doneWritten = 0;
+    const wire = new QuicWireTally();
 
-    const counters = (c: H3Client) => {
-      try {
-        return c.conn.raw.stats();
-      } catch {
-        return { recvBytes: 0, sentBytes: 0 };
-      }
-    };
     const deliver = (text: Buffer | string) => {
       const m = decodeMessage(text);
       if (!m || closed) return;
@@ -71,11 +64,7 @@ export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
         webtransport: true,
       });
       opened++;
-      if (client) {
-        const st = counters(client);
-        doneRead += st.recvBytes;
-        doneWritten += st.sentBytes;
-      }
+      if (client) wire.retire(client);
       client = c;
       if (closed) return void (await c.close());
       let s: WtSession;
@@ -148,16 +137,7 @@ export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
       },
       connectionsOpened: () => opened,
       reconnects: () => reconnects,
-      wireBytes() {
-        let read = doneRead;
-        let written = doneWritten;
-        if (client) {
-          const st = counters(client);
-          read += st.recvBytes;
-          written += st.sentBytes;
-        }
-        return { read, written };
-      },
+      wireBytes: () => wire.total(client),
       async close() {
         closed = true;
         clearTimeout(retryTimer);
