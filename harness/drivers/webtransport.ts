@@ -20,6 +20,7 @@ import type { H3Client } from '../../h3/client.ts';
 import type { WtSession, WtStream } from '../../h3/webtransport.ts';
 import type { MessageDriver, MessageDriverFactory, MessageEvents, OpenParams } from './messages.ts';
 import { QuicWireTally } from './quic-wire.ts';
+import { quicConnectOptions } from './quic-conn.ts';
 
 export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
   const protocol = `webtransport-${via}`;
@@ -27,7 +28,7 @@ export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
     const support = h3Support();
     if (!support.ok) throw new H3UnsupportedError(`${protocol} unsupported: ${support.reason}`);
     const [{ connect }, { QuicIdleTimeout }] = await Promise.all([import('../../h3/client.ts'), import('../../h3/quic.ts')]);
-    const { host, port, caPem, servername, insecure } = opts.target;
+    const { host, port } = opts.target;
     const ka = opts.keepalive;
     const retryMs = ka.retryMs ?? 1000;
     let client: H3Client | null = null;
@@ -53,16 +54,7 @@ export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
     /** One connection + session; resolves once messages can flow. */
     const connectOnce = async (): Promise<void> => {
       const p = params!;
-      const c = await connect(host, port, {
-        servername,
-        caPem,
-        insecure,
-        keylogFile: opts.target.keylogFile,
-        idleTimeoutMs: ka.quicIdleTimeoutMs,
-        pingMs: ka.pingMs,
-        handshakeTimeoutMs: opts.requestTimeoutMs,
-        webtransport: true,
-      });
+      const c = await connect(host, port, { ...quicConnectOptions({ target: opts.target, keepalive: ka, handshakeTimeoutMs: opts.requestTimeoutMs }), webtransport: true });
       opened++;
       if (client) wire.retire(client);
       client = c;
