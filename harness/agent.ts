@@ -9,6 +9,7 @@ import { driverFor, messageDriverFor } from './drivers/registry.ts';
 import { keepaliveOf, type MessagesWorkloadT } from './scenario/schema.ts';
 import { runMessages, type MessageRow, type MessagesResult } from './workloads/messages.ts';
 import { Recorder } from './recorder.ts';
+import { withTimeout } from './timeout.ts';
 import { runPage, type PageResult } from './workloads/page.ts';
 import { runLoad, type LoadResult } from './workloads/load.ts';
 import { isMain, serveChannel } from '../proc/channel.ts';
@@ -61,13 +62,9 @@ export interface JobResult {
   t0WallMs?: number;
 }
 
-/** `work`, or a rejection once `ms` pass (the job's time bound); the timer never outlives it. */
+/** `work`, or a rejection once `ms` pass (the job's time bound). */
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  return withTimeout(work, ms, `timed out after ${ms / 1000} s`);
 }
 
 /** Each request row gets the handshake facts of its connection (matched by conn_id). */

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseScenarioText, ScenarioError } from './scenario/load.ts';
+import { parseScenarioText } from './scenario/load.ts';
+import { scenarioProblems as problems } from './testdata/scenario.ts';
 import { CHROMIUM_PROTOCOLS, CHROMIUM_SUFFIX } from './clients.ts';
 import { labelRank, parseLabel, protocolsOf } from './protocols.ts';
 import { sortProtocols } from './report/labels.ts';
@@ -14,16 +15,6 @@ import { holbench } from './testdata/cli.ts';
 import { hostNetSnapshot } from '../netem/hostcheck.ts';
 
 const page = 'workload: {kind: page, objects: 2, object_bytes: 100}\n';
-
-function problems(text: string): string[] {
-  try {
-    parseScenarioText(text, 'c.yaml');
-  } catch (e) {
-    assert.ok(e instanceof ScenarioError, String(e));
-    return e.problems;
-  }
-  assert.fail('expected a ScenarioError');
-}
 
 test('client chromium: labels <label>@chromium beside the holbench ones, both spellings give one spec', () => {
   const s = parseScenarioText(

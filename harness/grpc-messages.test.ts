@@ -6,34 +6,12 @@
 // sides; a pattern a protocol cannot carry is exit 2 naming the protocol and what fits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
-import { run } from '../proc/exec.ts';
-import { holbench as holbenchCli } from './testdata/cli.ts';
+import { holbench as holbenchCli, runScenario as runIn, scenarioFile as scenarioIn } from './testdata/cli.ts';
 import { PROTOCOL_TABLE, protocolsWithPattern } from './protocols.ts';
 
 const holbench = (args: string[]) => holbenchCli(args, { timeoutMs: 300_000 });
-const csv = async (f: string) => parse(await readFile(f, 'utf8'), { columns: true }) as Record<string, string>[];
-
-async function scenarioFile(yaml: string): Promise<{ dir: string; file: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-grpc-'));
-  const file = join(dir, 'scenario.yaml');
-  await writeFile(file, yaml);
-  return { dir, file };
-}
-
-async function runScenario(yaml: string) {
-  const { dir, file } = await scenarioFile(yaml);
-  const r = await holbench(['run', file, '--backend', 'helper', '--out', join(dir, 'results'), '--json', '--quiet', '--no-report']);
-  const outDir = JSON.parse(r.stdout || '{}').outDir as string | undefined;
-  assert.ok(outDir, `no result: exit ${r.code} ${r.stderr.slice(-2000)}`);
-  const { run_id } = JSON.parse(await readFile(join(outDir, 'run.json'), 'utf8'));
-  const ns = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(`holbench-${run_id}-`));
-  assert.deepEqual(ns, [], 'namespaces left behind');
-  return { code: r.code, stderr: r.stderr, summary: await csv(join(outDir, 'summary.csv')), messages: await csv(join(outDir, 'messages.csv')) };
-}
+const scenarioFile = (yaml: string) => scenarioIn(yaml, 'holbench-grpc-');
+const runScenario = (yaml: string) => runIn(yaml, { prefix: 'holbench-grpc-' });
 
 function assertOneRowPerJob(summary: Record<string, string>[], protocols: readonly string[]): void {
   assert.deepEqual(summary.map((r) => r.protocol).sort(), [...protocols].sort(), 'one summary row per protocol');

@@ -4,30 +4,9 @@
 // an outage mid-stream is noticed by each side's liveness mechanism and recovered from.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
-import { run } from '../proc/exec.ts';
-import { holbench as holbenchCli } from './testdata/cli.ts';
+import { runScenario as runIn } from './testdata/cli.ts';
 
-
-const holbench = (args: string[]) => holbenchCli(args, { timeoutMs: 300_000 });
-
-const csv = async (f: string) => parse(await readFile(f, 'utf8'), { columns: true }) as Record<string, string>[];
-
-async function runScenario(yaml: string) {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-msg-'));
-  const file = join(dir, 'scenario.yaml');
-  await writeFile(file, yaml);
-  const r = await holbench(['run', file, '--backend', 'helper', '--out', join(dir, 'results'), '--json', '--quiet', '--no-report']);
-  const outDir = JSON.parse(r.stdout || '{}').outDir as string | undefined;
-  assert.ok(outDir, `no result: exit ${r.code} ${r.stderr.slice(-2000)}`);
-  const { run_id } = JSON.parse(await readFile(join(outDir, 'run.json'), 'utf8'));
-  const ns = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(`holbench-${run_id}-`));
-  assert.deepEqual(ns, [], 'namespaces left behind');
-  return { code: r.code, stderr: r.stderr, summary: await csv(join(outDir, 'summary.csv')), messages: await csv(join(outDir, 'messages.csv')) };
-}
+const runScenario = (yaml: string) => runIn(yaml, { prefix: 'holbench-msg-' });
 
 /** The summary has exactly one row per protocol x repetition, so the loops below cover
  *  every job and nothing can pass by producing fewer rows. */

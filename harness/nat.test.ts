@@ -4,27 +4,12 @@
 // bad nat input exits 2 naming the field, before anything is built.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
-import { run } from '../proc/exec.ts';
-import { holbench } from './testdata/cli.ts';
+import { holbench, runScenario as runIn } from './testdata/cli.ts';
 
-const csv = async (f: string) => parse(await readFile(f, 'utf8'), { columns: true }) as Record<string, string>[];
-
-async function runScenario(yaml: string) {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-nat-'));
-  const file = join(dir, 'scenario.yaml');
-  await writeFile(file, yaml);
-  const r = await holbench(['run', file, '--backend', 'helper', '--out', join(dir, 'results'), '--json', '--quiet', '--no-report'], { timeoutMs: 240_000 });
-  const outDir = JSON.parse(r.stdout || '{}').outDir as string | undefined;
-  assert.ok(outDir, `no result: exit ${r.code} ${r.stderr.slice(-2000)}`);
-  const runJson = JSON.parse(await readFile(join(outDir, 'run.json'), 'utf8'));
-  const ns = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(`holbench-${runJson.run_id}-`));
-  assert.deepEqual(ns, [], 'namespaces left behind');
-  return { runJson, summary: await csv(join(outDir, 'summary.csv')) };
-}
+const runScenario = (yaml: string) => runIn(yaml, { prefix: 'holbench-nat-', timeoutMs: 240_000 });
 
 test('NAT rebind mid-page: http1.1 and h2 lose their connection to a reset, h3 keeps its one connection', { timeout: 250_000 }, async () => {
   const protocols = ['http1.1', 'h2', 'h3'];

@@ -30,7 +30,7 @@ import {
   parseGrpcTimeout,
   type GrpcMethod,
 } from './grpc-wire.ts';
-import type { Msg, PushRequest } from '../contract/grpc.ts';
+import { pushRequestQuery, type Msg, type PushRequest } from '../contract/grpc.ts';
 
 export interface GrpcH3Context {
   PushBody: typeof PushBodyT;
@@ -111,14 +111,7 @@ export function grpcH3Handler(req: H3Request, ctx: GrpcH3Context): H3Reply {
         message: (b) => {
           if (started) return end(GRPC_STATUS.INTERNAL, 'more than one request message on a server-streaming call');
           started = true;
-          const r = m.requestDeserialize(b) as PushRequest;
-          const q = new URLSearchParams();
-          if (r.stream) q.set('stream', r.stream);
-          if (r.count) q.set('count', String(r.count));
-          if (r.interval_ms) q.set('interval_ms', String(r.interval_ms));
-          if (r.bytes) q.set('bytes', String(r.bytes));
-          if (r.after) q.set('after', String(r.after));
-          const p = parsePushParams(q);
+          const p = parsePushParams(pushRequestQuery(m.requestDeserialize(b) as PushRequest));
           if (typeof p === 'string') return end(GRPC_STATUS.INVALID_ARGUMENT, p);
           cleanups.push(ctx.schedules.follow(p, (seq, due) => send(m, { data: encodeMessage(seq, p.bytes, due) }), () => end(GRPC_STATUS.OK)));
         },

@@ -29,21 +29,10 @@ import grpc from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
 import { decodeMessage, DeadPeerLog, encodeMessage, nowMs, parsePushParams, PushSchedules, UploadDigest } from '../contract/messages.ts';
 import type { ServerPlugin, ServerStats } from './types.ts';
-import type { Msg, PushRequest, UploadSummary } from '../contract/grpc.ts';
+import { pushRequestQuery, type Msg, type PushRequest, type UploadSummary } from '../contract/grpc.ts';
 
 export const GRPC_PROTO = fileURLToPath(new URL('./holbench.proto', import.meta.url));
 
-/** Proto3 fields are 0/'' when absent: pass only the set ones, so parsePushParams applies
- *  the same defaults and bounds as for the HTTP protocols. */
-function pushQuery(r: PushRequest): URLSearchParams {
-  const q = new URLSearchParams();
-  if (r.stream) q.set('stream', r.stream);
-  if (r.count) q.set('count', String(r.count));
-  if (r.interval_ms) q.set('interval_ms', String(r.interval_ms));
-  if (r.bytes) q.set('bytes', String(r.bytes));
-  if (r.after) q.set('after', String(r.after));
-  return q;
-}
 
 export function grpcPlugin(): ServerPlugin {
   const stats = { connections: 0, requests: 0 };
@@ -84,7 +73,7 @@ export function grpcPlugin(): ServerPlugin {
     },
     Push(call: grpc.ServerWritableStream<PushRequest, Msg>) {
       stats.requests++;
-      const p = parsePushParams(pushQuery(call.request));
+      const p = parsePushParams(pushRequestQuery(call.request));
       if (typeof p === 'string') {
         call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: p });
         return;

@@ -64,6 +64,7 @@ import type { PageWorkloadT } from '../scenario/schema.ts';
 import { objectSize } from '../workloads/page.ts';
 import { objectSizes } from '../extservers/objects.ts';
 import { CHROMIUM_H1_CONNECTIONS, CHROMIUM_PROTOCOLS } from '../clients.ts';
+import { withTimeout } from '../timeout.ts';
 import { onCleanup } from '../../proc/lifecycle.ts';
 import { wallOfPerf } from '../../contract/clock.ts';
 
@@ -294,7 +295,7 @@ export async function runChromiumJob(job: Job): Promise<JobResult> {
       const warmConns = () => new Set([...net.byId.values()].filter((r) => r.warm && r.connectionId && r.connectionId !== '0').map((r) => r.connectionId)).size;
       for (let round = 0; round < WARM_ROUNDS && (round === 0 || warmConns() < warmCount); round++) {
         await page.goto(origin + WARM_PATH(round), { waitUntil: 'load', timeout: left() });
-        await withTimeout(page.evaluate('window.__hbDone'), left());
+        await pageDone(page, left());
         const errs = Object.values((await page.evaluate('window.__hbErrors')) as Record<string, string>);
         if (errs.length) return { ...empty('FAILED', `connection ${mode}: ${errs[0]}`) };
       }
@@ -310,7 +311,7 @@ export async function runChromiumJob(job: Job): Promise<JobResult> {
     // the job's clock starts here (the recorder's t0 in a holbench job)
     const t0Wall = wallOfPerf(performance.now());
     await page.goto(origin + PAGE_PATH, { waitUntil: 'load', timeout: left() });
-    await withTimeout(page.evaluate('window.__hbDone'), left());
+    await pageDone(page, left());
     const errors = (await page.evaluate('window.__hbErrors')) as Record<string, string>;
     const timing = await readTiming(page);
     return buildResult(job, w, { paths, htmlObj, timing, errors, net, t0Wall, expected, mode });
@@ -322,9 +323,9 @@ export async function runChromiumJob(job: Job): Promise<JobResult> {
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`page not done after ${Math.round(ms / 1000)} s`)), ms)))]).finally(() => clearTimeout(timer));
+/** The page script's completion (window.__hbDone), bounded by `ms`. */
+function pageDone(page: Page, ms: number): Promise<unknown> {
+  return withTimeout(page.evaluate('window.__hbDone'), ms, `page not done after ${Math.round(ms / 1000)} s`);
 }
 
 /** requests.csv rows, chunks, connections, page time and status from what the page and

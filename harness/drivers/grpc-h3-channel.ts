@@ -12,8 +12,7 @@
 import type { H3Client, H3ClientRequest } from '../../h3/client.ts';
 import type { PushBody as PushBodyT } from '../../h3/server.ts';
 import { encodeGrpcFrame, encodeGrpcTimeout, GRPC_CONTENT_TYPE, GRPC_STATUS, GrpcFrameReader, grpcStatusOf } from '../../servers/grpc-wire.ts';
-import type { Keepalive } from '../../contract/messages.ts';
-import type { DriverTarget } from './types.ts';
+import { QuicConnection, type QuicDial } from './quic-conn.ts';
 
 export interface GrpcStatus {
   code: number;
@@ -42,65 +41,28 @@ export interface GrpcCall {
   cancel(): void;
 }
 
-export interface GrpcH3ChannelOptions {
-  target: DriverTarget;
-  keepalive: Keepalive;
-  handshakeTimeoutMs: number;
-}
+/** target, keepalive (QUIC idle timeout, PINGs) and the handshake bound of the connections */
+export type GrpcH3ChannelOptions = QuicDial;
 
 export class GrpcH3Channel {
-  private client: H3Client | null = null;
-  private connecting: Promise<H3Client> | null = null;
-  private opened = 0;
-  private closed = false;
-
   private constructor(
-    private readonly o: GrpcH3ChannelOptions,
-    private readonly connect: typeof import('../../h3/client.ts').connect,
+    private readonly conn: QuicConnection,
     private readonly PushBody: typeof PushBodyT,
   ) {}
 
   static async create(o: GrpcH3ChannelOptions): Promise<GrpcH3Channel> {
-    const [{ connect }, { PushBody }] = await Promise.all([import('../../h3/client.ts'), import('../../h3/server.ts')]);
-    return new GrpcH3Channel(o, connect, PushBody);
+    const [conn, { PushBody }] = await Promise.all([QuicConnection.create('grpc-h3 channel closed', o), import('../../h3/server.ts')]);
+    return new GrpcH3Channel(conn, PushBody);
   }
 
   /** QUIC connections opened so far */
   connections(): number {
-    return this.opened;
+    return this.conn.connections();
   }
 
   /** The current connection, or a new one when it is gone (or there is none yet). */
   getClient(): Promise<H3Client> {
-    if (this.closed) return Promise.reject(new Error('grpc-h3 channel closed'));
-    if (this.client && !this.client.conn.closed) return Promise.resolve(this.client);
-    const { host, port, caPem, servername, insecure, keylogFile } = this.o.target;
-    const ka = this.o.keepalive;
-    this.connecting ??= this.connect(host, port, {
-      servername,
-      caPem,
-      insecure,
-      keylogFile,
-      idleTimeoutMs: ka.quicIdleTimeoutMs,
-      pingMs: ka.pingMs,
-      handshakeTimeoutMs: this.o.handshakeTimeoutMs,
-    }).then(
-      (c) => {
-        this.connecting = null;
-        if (this.closed) {
-          void c.close();
-          throw new Error('grpc-h3 channel closed');
-        }
-        this.opened++;
-        this.client = c;
-        return c;
-      },
-      (e) => {
-        this.connecting = null;
-        throw e;
-      },
-    );
-    return this.connecting;
+    return this.conn.get();
   }
 
   /** Start a call of `path` ("/holbench.Messages/Echo"). Never throws: failures arrive as
@@ -159,7 +121,7 @@ export class GrpcH3Channel {
           },
           error: (e) => {
             const code = (e as { code?: string }).code;
-            if (code === 'HOLBENCH_QUIC_GOAWAY' && this.client === c) this.client = null;
+            if (code === 'HOLBENCH_QUIC_GOAWAY') this.conn.forget(c);
             const reset = code === 'HOLBENCH_QUIC_RESET' || code === 'HOLBENCH_QUIC_CANCELLED';
             finish({ code: cancelled ? GRPC_STATUS.CANCELLED : reset ? GRPC_STATUS.CANCELLED : GRPC_STATUS.UNAVAILABLE, details: e.message, cause: e });
           },
@@ -183,11 +145,7 @@ export class GrpcH3Channel {
     };
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    const c = this.client;
-    this.client = null;
-    if (c) await c.close();
-    await this.connecting?.catch(() => {});
+  close(): Promise<void> {
+    return this.conn.close();
   }
 }

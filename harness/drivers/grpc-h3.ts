@@ -19,11 +19,13 @@
 import { h3Support } from '../../h3/binding.ts';
 import { H3UnsupportedError } from '../../h3/errors.ts';
 import type { H3Client } from '../../h3/client.ts';
-import { decodeMessage, encodeMessage, nowMs, UploadDigest } from '../../contract/messages.ts';
+import { decodeMessage, encodeMessage } from '../../contract/messages.ts';
 import { GRPC_SERVICE, GRPC_STATUS, grpcMethods, grpcStatusName } from '../../servers/grpc-wire.ts';
 import { GrpcH3Channel, type GrpcCall, type GrpcStatus } from './grpc-h3-channel.ts';
-import { UploadMismatchError, type MessageDriver, type MessageDriverFactory, type MessageEvents, type MessagePattern, type OpenParams } from './messages.ts';
+import { checkOpen, type MessageDriver, type MessageDriverFactory, type MessageEvents, type MessagePattern, type OpenParams } from './messages.ts';
 import type { Msg, UploadSummary } from '../../contract/grpc.ts';
+import { withTimeout } from '../timeout.ts';
+import { UploadLedger } from './grpc-upload.ts';
 
 export type GrpcH3Protocol = 'grpc-h3-unary' | 'grpc-h3-stream' | 'grpc-h3-bidi' | 'grpc-h3-client-stream';
 
@@ -54,8 +56,7 @@ export function createGrpcH3Driver(protocol: GrpcH3Protocol): MessageDriverFacto
     const unary = new Set<GrpcCall>();
     const deadConns = new WeakSet<H3Client>();
     let upload: { call: GrpcCall; answer: Promise<UploadSummary>; failed: boolean } | undefined;
-    const uploaded = new Map<number, { tMs: number; bytes: number }>();
-    const digest = new UploadDigest();
+    const ledger = new UploadLedger();
 
     const deliver = (data: string) => {
       const d = decodeMessage(data);
@@ -110,22 +111,11 @@ export function createGrpcH3Driver(protocol: GrpcH3Protocol): MessageDriverFacto
       });
     };
 
-    const withTimeout = (p: Promise<unknown>, what: string, onTimeout: () => void) =>
-      new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => (onTimeout(), reject(new Error(`${protocol}: ${what} not within ${opts.requestTimeoutMs} ms`))), opts.requestTimeoutMs);
-        p.then(
-          () => (clearTimeout(t), resolve()),
-          (e) => (clearTimeout(t), reject(e)),
-        );
-      });
-
     const driver: MessageDriver = {
       protocol,
       patterns: PATTERNS[protocol],
       async open(p, ev) {
-        if (!PATTERNS[protocol].includes(p.pattern)) throw new Error(`${protocol} does not carry ${p.pattern} (only ${PATTERNS[protocol].join(', ')})`);
-        if (params) throw new Error(`${protocol}: open() called twice`);
-        if (closed) throw new Error(`${protocol}: driver closed`);
+        checkOpen(protocol, PATTERNS[protocol], p, { opened: !!params, closed });
         params = p;
         events = ev;
         await ch.getClient(); // the handshake (bounded by requestTimeoutMs)
@@ -152,7 +142,7 @@ export function createGrpcH3Driver(protocol: GrpcH3Protocol): MessageDriverFacto
           upload = { call, answer, failed: false };
           return;
         }
-        await withTimeout(openStream(0, true), 'stream open', () => stream?.cancel());
+        await withTimeout(openStream(0, true), opts.requestTimeoutMs, `${protocol}: stream open not within ${opts.requestTimeoutMs} ms`, () => stream?.cancel());
       },
       send(seq) {
         if (closed || !params) return;
@@ -172,24 +162,14 @@ export function createGrpcH3Driver(protocol: GrpcH3Protocol): MessageDriverFacto
           stream?.write(method('Chat').requestSerialize({ data: encodeMessage(seq, params.bytes) }));
         } else if (protocol === 'grpc-h3-client-stream') {
           if (!upload || upload.failed) return;
-          const tMs = nowMs();
-          const data = encodeMessage(seq, params.bytes, tMs);
-          uploaded.set(seq, { tMs, bytes: data.length });
-          digest.add(data);
+          const data = ledger.record(seq, params.bytes);
           upload.call.write(method('Upload').requestSerialize({ data }));
         }
       },
       async finish() {
         if (protocol !== 'grpc-h3-client-stream' || !upload) throw new Error(`${protocol}: finish() is for uploads`);
         upload.call.end();
-        const res = await upload.answer;
-        for (let i = 0; i < res.seq.length; i++) {
-          const w = uploaded.get(res.seq[i]!);
-          if (w) events!.onMessage(res.seq[i]!, w.tMs, w.bytes, res.recv_ms[i]);
-        }
-        if (res.count !== digest.count || res.checksum !== digest.hex()) {
-          throw new UploadMismatchError(`${protocol}: server got ${res.count} messages (checksum ${res.checksum.slice(0, 12)}), client sent ${digest.count} (checksum ${digest.hex().slice(0, 12)})`);
-        }
+        ledger.settle(protocol, await upload.answer, events!);
       },
       connectionsOpened: () => ch.connections(),
       reconnects: () => (protocol === 'grpc-h3-unary' ? Math.max(0, ch.connections() - 1) : reopens),

@@ -38,9 +38,11 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type * as GrpcJs from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
-import { decodeMessage, encodeMessage, nowMs, UploadDigest } from '../../contract/messages.ts';
-import { UploadMismatchError, type MessageDriver, type MessageDriverFactory, type MessageEvents, type MessagePattern, type OpenParams } from './messages.ts';
+import { decodeMessage, encodeMessage } from '../../contract/messages.ts';
+import { checkOpen, type MessageDriver, type MessageDriverFactory, type MessageEvents, type MessagePattern, type OpenParams } from './messages.ts';
 import type { Msg, PushRequest, UploadSummary } from '../../contract/grpc.ts';
+import { withTimeout } from '../timeout.ts';
+import { UploadLedger } from './grpc-upload.ts';
 
 export type GrpcProtocol = 'grpc-unary' | 'grpc-stream' | 'grpc-bidi' | 'grpc-client-stream';
 
@@ -149,8 +151,7 @@ export function createGrpcDriver(protocol: GrpcProtocol): MessageDriverFactory {
     const unaryCalls = new Set<GrpcJs.ClientUnaryCall>();
     /** grpc-client-stream: the call, what was written (seq -> send stamp, bytes), the answer */
     let upload: { call: GrpcJs.ClientWritableStream<Msg>; answer: Promise<UploadSummary>; failed: boolean } | undefined;
-    const uploaded = new Map<number, { tMs: number; bytes: number }>();
-    const digest = new UploadDigest();
+    const ledger = new UploadLedger();
 
     // connections: every entry into READY is a new transport
     let state = channel.getConnectivityState(false);
@@ -219,22 +220,11 @@ export function createGrpcDriver(protocol: GrpcProtocol): MessageDriverFactory {
       });
     };
 
-    const withTimeout = (p: Promise<void>, onTimeout: () => void) =>
-      new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => (onTimeout(), reject(new Error(`${protocol}: not open within ${opts.requestTimeoutMs} ms`))), opts.requestTimeoutMs);
-        p.then(
-          () => (clearTimeout(t), resolve()),
-          (e) => (clearTimeout(t), reject(e)),
-        );
-      });
-
     const driver: MessageDriver = {
       protocol,
       patterns: PATTERNS[protocol],
       async open(p, ev) {
-        if (!PATTERNS[protocol].includes(p.pattern)) throw new Error(`${protocol} does not carry ${p.pattern} (only ${PATTERNS[protocol].join(', ')})`);
-        if (params) throw new Error(`${protocol}: open() called twice`);
-        if (closed) throw new Error(`${protocol}: driver closed`);
+        checkOpen(protocol, PATTERNS[protocol], p, { opened: !!params, closed });
         params = p;
         events = ev;
         if (protocol === 'grpc-unary' || protocol === 'grpc-client-stream') {
@@ -261,19 +251,12 @@ export function createGrpcDriver(protocol: GrpcProtocol): MessageDriverFactory {
           }
           return;
         }
-        await withTimeout(openStream(0, true), () => stream?.call.cancel());
+        await withTimeout(openStream(0, true), opts.requestTimeoutMs, `${protocol}: not open within ${opts.requestTimeoutMs} ms`, () => stream?.call.cancel());
       },
       async finish() {
         if (protocol !== 'grpc-client-stream' || !upload) throw new Error(`${protocol}: finish() is for uploads`);
         upload.call.end();
-        const res = await upload.answer;
-        for (let i = 0; i < res.seq.length; i++) {
-          const w = uploaded.get(res.seq[i]!);
-          if (w) events!.onMessage(res.seq[i]!, w.tMs, w.bytes, res.recv_ms[i]);
-        }
-        if (res.count !== digest.count || res.checksum !== digest.hex()) {
-          throw new UploadMismatchError(`${protocol}: server got ${res.count} messages (checksum ${res.checksum.slice(0, 12)}), client sent ${digest.count} (checksum ${digest.hex().slice(0, 12)})`);
-        }
+        ledger.settle(protocol, await upload.answer, events!);
       },
       send(seq) {
         if (closed || !params) return;
@@ -290,10 +273,7 @@ export function createGrpcDriver(protocol: GrpcProtocol): MessageDriverFactory {
           unaryCalls.add(call);
         } else if (protocol === 'grpc-client-stream') {
           if (!upload || upload.failed || !upload.call.writable) return;
-          const tMs = nowMs();
-          const data = encodeMessage(seq, params.bytes, tMs);
-          uploaded.set(seq, { tMs, bytes: data.length });
-          digest.add(data);
+          const data = ledger.record(seq, params.bytes);
           upload.call.write({ data });
         } else if (protocol === 'grpc-bidi') {
           const c = stream?.call as GrpcJs.ClientDuplexStream<Msg, Msg> | undefined;

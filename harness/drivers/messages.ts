@@ -69,4 +69,12 @@ export class UploadMismatchError extends Error {
   override name = 'UploadMismatchError';
 }
 
+/** open()'s preconditions: the driver carries `p.pattern`, open() was not called before,
+ *  close() was not. Throws an Error naming the protocol (a caller's bug, not a network fault). */
+export function checkOpen(protocol: string, patterns: readonly MessagePattern[], p: OpenParams, state: { opened: boolean; closed: boolean }): void {
+  if (!patterns.includes(p.pattern)) throw new Error(`${protocol} does not carry ${p.pattern} (only ${patterns.join(', ')})`);
+  if (state.opened) throw new Error(`${protocol}: open() called twice`);
+  if (state.closed) throw new Error(`${protocol}: driver closed`);
+}
+
 export type MessageDriverFactory = (opts: MessageDriverOptions) => Promise<MessageDriver>;

@@ -15,9 +15,10 @@
 // never the stream itself.
 import { h3Support } from '../../h3/binding.ts';
 import { H3UnsupportedError, QuicError } from '../../h3/errors.ts';
-import type { H3Client, H3ClientRequest } from '../../h3/client.ts';
+import type { H3ClientRequest } from '../../h3/client.ts';
 import { createEventStreamDriver, type StreamResponse, type StreamTransport } from './sse.ts';
 import type { MessageDriver, MessageDriverFactory, MessageDriverOptions } from './messages.ts';
+import { QuicConnection } from './quic-conn.ts';
 
 type H3StreamTransport = StreamTransport & {
   /** UDP payload bytes received/sent by every connection so far (quiche's counters) */
@@ -25,65 +26,13 @@ type H3StreamTransport = StreamTransport & {
 };
 
 async function h3StreamTransport(opts: MessageDriverOptions): Promise<H3StreamTransport> {
-  const [{ connect }, { QuicIdleTimeout }] = await Promise.all([import('../../h3/client.ts'), import('../../h3/quic.ts')]);
-  const { host, port, caPem, servername, insecure } = opts.target;
+  const { QuicIdleTimeout } = await import('../../h3/quic.ts');
   const ka = opts.keepalive;
-  let client: H3Client | null = null;
-  let connecting: Promise<H3Client> | null = null;
-  let opened = 0;
-  let closed = false;
-  /** quiche byte counters of connections already replaced */
-  let doneRead = 0;
-  let doneWritten = 0;
-
-  const counters = (c: H3Client): { recvBytes: number; sentBytes: number } => {
-    try {
-      return c.conn.raw.stats();
-    } catch {
-      return { recvBytes: 0, sentBytes: 0 };
-    }
-  };
-  const retire = (c: H3Client) => {
-    const st = counters(c);
-    doneRead += st.recvBytes;
-    doneWritten += st.sentBytes;
-  };
-
-  /** The current connection, or a new one when it is closed (or there is none yet). */
-  const getClient = (): Promise<H3Client> => {
-    if (closed) return Promise.reject(new Error('sse-h3 transport closed'));
-    if (client && !client.conn.closed) return Promise.resolve(client);
-    connecting ??= connect(host, port, {
-      servername,
-      caPem,
-      insecure,
-      keylogFile: opts.target.keylogFile,
-      idleTimeoutMs: ka.quicIdleTimeoutMs,
-      pingMs: ka.pingMs,
-      handshakeTimeoutMs: opts.requestTimeoutMs,
-    }).then(
-      (c) => {
-        connecting = null;
-        if (closed) {
-          void c.close();
-          throw new Error('sse-h3 transport closed');
-        }
-        opened++;
-        if (client) retire(client);
-        client = c;
-        return c;
-      },
-      (e) => {
-        connecting = null;
-        throw e;
-      },
-    );
-    return connecting;
-  };
+  const conn = await QuicConnection.create('sse-h3 transport closed', { target: opts.target, keepalive: ka, handshakeTimeoutMs: opts.requestTimeoutMs });
 
   const request = async (path: string, headers: Record<string, string>, signal: AbortSignal): Promise<StreamResponse> => {
     if (signal.aborted) throw signal.reason;
-    const c = await getClient();
+    const c = await conn.get();
     if (signal.aborted) throw signal.reason;
     return new Promise<StreamResponse>((resolve, reject) => {
       const chunks: Buffer[] = [];
@@ -125,7 +74,7 @@ async function h3StreamTransport(opts: MessageDriverOptions): Promise<H3StreamTr
           notify();
         },
         error: (e) => {
-          if ((e as QuicError).code === 'HOLBENCH_QUIC_GOAWAY' && client === c) client = null; // next request: a new connection
+          if ((e as QuicError).code === 'HOLBENCH_QUIC_GOAWAY') conn.forget(c); // next request: a new connection
           fail(e);
         },
       });
@@ -161,28 +110,14 @@ async function h3StreamTransport(opts: MessageDriverOptions): Promise<H3StreamTr
 
   return {
     request,
-    connections: () => opened,
+    connections: () => conn.connections(),
     mechanismOf(err) {
       if (err instanceof QuicIdleTimeout) return { mechanism: 'quic-idle', detail: `${err.message} (${ka.quicIdleTimeoutMs ?? 30_000} ms${ka.pingMs ? `, PING every ${ka.pingMs} ms` : ''})` };
       const e = err as (Error & { code?: string }) | undefined;
       return { mechanism: `error:${e?.code ?? e?.name ?? 'unknown'}`, detail: e?.message ?? String(err) };
     },
-    wireBytes() {
-      let read = doneRead;
-      let written = doneWritten;
-      if (client) {
-        const st = counters(client);
-        read += st.recvBytes;
-        written += st.sentBytes;
-      }
-      return { read, written };
-    },
-    async close() {
-      closed = true;
-      const c = client;
-      if (c) await c.close();
-      await connecting?.catch(() => {});
-    },
+    wireBytes: () => conn.wireBytes(),
+    close: () => conn.close(),
   };
 }
 

@@ -19,6 +19,8 @@ import { H3UnsupportedError } from '../../h3/errors.ts';
 import type { H3Client } from '../../h3/client.ts';
 import type { WtSession, WtStream } from '../../h3/webtransport.ts';
 import type { MessageDriver, MessageDriverFactory, MessageEvents, OpenParams } from './messages.ts';
+import { QuicWireTally } from './quic-wire.ts';
+import { quicConnectOptions } from './quic-conn.ts';
 
 export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
   const protocol = `webtransport-${via}`;
@@ -26,7 +28,7 @@ export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
     const support = h3Support();
     if (!support.ok) throw new H3UnsupportedError(`${protocol} unsupported: ${support.reason}`);
     const [{ connect }, { QuicIdleTimeout }] = await Promise.all([import('../../h3/client.ts'), import('../../h3/quic.ts')]);
-    const { host, port, caPem, servername, insecure } = opts.target;
+    const { host, port } = opts.target;
     const ka = opts.keepalive;
     const retryMs = ka.retryMs ?? 1000;
     let client: H3Client | null = null;
@@ -39,16 +41,8 @@ export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
     let reconnects = 0;
     let closed = false;
     let retryTimer: NodeJS.Timeout | undefined;
-    let doneRead = 0;
-    let doneWritten = 0;
+    const wire = new QuicWireTally();
 
-    const counters = (c: H3Client) => {
-      try {
-        return c.conn.raw.stats();
-      } catch {
-        return { recvBytes: 0, sentBytes: 0 };
-      }
-    };
     const deliver = (text: Buffer | string) => {
       const m = decodeMessage(text);
       if (!m || closed) return;
@@ -60,22 +54,9 @@ export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
     /** One connection + session; resolves once messages can flow. */
     const connectOnce = async (): Promise<void> => {
       const p = params!;
-      const c = await connect(host, port, {
-        servername,
-        caPem,
-        insecure,
-        keylogFile: opts.target.keylogFile,
-        idleTimeoutMs: ka.quicIdleTimeoutMs,
-        pingMs: ka.pingMs,
-        handshakeTimeoutMs: opts.requestTimeoutMs,
-        webtransport: true,
-      });
+      const c = await connect(host, port, { ...quicConnectOptions({ target: opts.target, keepalive: ka, handshakeTimeoutMs: opts.requestTimeoutMs }), webtransport: true });
       opened++;
-      if (client) {
-        const st = counters(client);
-        doneRead += st.recvBytes;
-        doneWritten += st.sentBytes;
-      }
+      if (client) wire.retire(client);
       client = c;
       if (closed) return void (await c.close());
       let s: WtSession;
@@ -148,16 +129,7 @@ export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
       },
       connectionsOpened: () => opened,
       reconnects: () => reconnects,
-      wireBytes() {
-        let read = doneRead;
-        let written = doneWritten;
-        if (client) {
-          const st = counters(client);
-          read += st.recvBytes;
-          written += st.sentBytes;
-        }
-        return { read, written };
-      },
+      wireBytes: () => wire.total(client),
       async close() {
         closed = true;
         clearTimeout(retryTimer);

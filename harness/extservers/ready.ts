@@ -6,6 +6,7 @@ import { driverFor } from '../drivers/registry.ts';
 import type { ProtocolName } from '../protocols.ts';
 import type { RequestHandle } from '../records.ts';
 import { isMain } from '../../proc/channel.ts';
+import { withTimeout } from '../timeout.ts';
 
 export interface ReadyProbe {
   host: string;
@@ -43,7 +44,7 @@ async function main(): Promise<number> {
   while (Date.now() < end) {
     try {
       // a hard cap per attempt: a driver that hangs must not outlive the deadline
-      const problem = await Promise.race([attempt(p), new Promise<string>((r) => setTimeout(() => r('no answer within 5 s'), 5000).unref())]);
+      const problem = await withTimeout(attempt(p), 5000, 'no answer within 5 s');
       if (!problem) return 0;
       last = problem;
     } catch (e) {

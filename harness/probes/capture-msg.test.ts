@@ -4,12 +4,10 @@
 // echo on one h2c stream.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { captureBase } from './capture.ts';
-import { holbench } from '../testdata/cli.ts';
+import { runScenario } from '../testdata/cli.ts';
 
 const PROTOCOLS = ['grpc-unary', 'grpc-h3-unary', 'grpc-bidi'];
 const MESSAGES = 300;
@@ -28,17 +26,11 @@ capture: true
 `;
 
 test('capture, messages: gRPC h2c unary waits for other calls (hol_cross_ms > 0), gRPC over HTTP/3 and one bidi stream do not', async () => {
-  const out = await mkdtemp(join(tmpdir(), 'holbench-captmsg-'));
-  const f = join(out, 's.yaml');
-  await writeFile(f, scenario);
-  const r = await holbench(['run', f, '--backend', 'helper', '--out', join(out, 'results'), '--no-report', '--quiet']);
+  const r = await runScenario(scenario, { prefix: 'holbench-captmsg-' });
   assert.equal(r.code, 0, r.stderr);
-  const [name] = await readdir(join(out, 'results'));
-  const dir = join(out, 'results', name!);
-  const rows = parse(await readFile(join(dir, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+  const { outDir: dir, summary: rows, messages: msgs } = r;
   assert.deepEqual(rows.map((x) => x.protocol).sort(), [...PROTOCOLS].sort());
   const by = Object.fromEntries(rows.map((x) => [x.protocol!, x]));
-  const msgs = parse(await readFile(join(dir, 'messages.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
   const info = async (p: string) => JSON.parse(await readFile(`${captureBase(join(dir, 'capture'), 'base', p, 1)}.json`, 'utf8'));
 
   for (const p of PROTOCOLS) {

@@ -4,13 +4,12 @@
 // must, and no tcpdump survives a run, finished or interrupted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { run } from '../../proc/exec.ts';
 import { captureBase } from './capture.ts';
-import { holbench as holbenchCli } from '../testdata/cli.ts';
+import { holbench as holbenchCli, runScenario } from '../testdata/cli.ts';
 
 const RTT_MS = 50;
 const OBJECTS = 30;
@@ -28,14 +27,9 @@ const scenario = (reps: number) =>
   `name: capt\nprotocols: [${PROTOCOLS.join(', ')}]\nworkload: {kind: page, objects: ${OBJECTS}, object_bytes: 20000}\nnetwork: {delay_ms: ${RTT_MS / 2}, loss_pct: 2, rate_bps: 20mbit}\nrepetitions: ${reps}\nseed: 42\ncapture: true\n`;
 
 test('capture: tshark decrypts h2 and h3 HEADERS; exact HoL: h2 cross > 0, h3 and http1.1x6 none; no tcpdump left', async () => {
-  const out = await mkdtemp(join(tmpdir(), 'holbench-capt-'));
-  const f = join(out, 's.yaml');
-  await writeFile(f, scenario(1));
-  const r = await holbench(['run', f, '--backend', 'helper', '--out', join(out, 'results'), '--no-report', '--quiet']);
+  const r = await runScenario(scenario(1), { prefix: 'holbench-capt-' });
   assert.equal(r.code, 0, r.stderr);
-  const [name] = await readdir(join(out, 'results'));
-  const dir = join(out, 'results', name!);
-  const rows = parse(await readFile(join(dir, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+  const { outDir: dir, summary: rows } = r;
   assert.deepEqual(rows.map((x) => x.protocol).sort(), [...PROTOCOLS].sort());
   const by = Object.fromEntries(rows.map((x) => [x.protocol!, x]));
   const info = async (p: string) => JSON.parse(await readFile(`${captureBase(join(dir, 'capture'), 'base', p, 1)}.json`, 'utf8'));
@@ -74,7 +68,7 @@ test('capture: tshark decrypts h2 and h3 HEADERS; exact HoL: h2 cross > 0, h3 an
   // HTTP/1.1: one response at a time per connection: nothing to wait for but itself
   assert.equal(Number(by['http1.1x6']!.hol_cross_ms), 0);
   assert.ok(Number(by.h2!.hol_self_ms) > 0 && Number(by['http1.1x6']!.hol_self_ms) > 0, 'lost packets make streams wait for themselves');
-  assert.deepEqual(await tcpdumpsUnder(out), []);
+  assert.deepEqual(await tcpdumpsUnder(dir), []); // the pcaps are under the run's folder
   process.stderr.write(`# capture: ${PROTOCOLS.map((p) => `${p} self ${by[p]!.hol_self_ms} cross ${by[p]!.hol_cross_ms} ms, hol_stall_index ${by[p]!.hol_stall_index}`).join('; ')}\n`);
 });
 

@@ -4,28 +4,17 @@
 // CLI exits 2 and changes nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseScenarioText, ScenarioError } from './load.ts';
+import { parseScenarioText } from './load.ts';
+import { scenarioProblems as problems } from '../testdata/scenario.ts';
+import { holbench } from '../testdata/cli.ts';
 import { CONNECTION_MODES } from '../drivers/types.ts';
 import { PROTOCOL_TABLE, protocolsOf } from '../protocols.ts';
 import { hostNetSnapshot } from '../../netem/hostcheck.ts';
 
-const CLI = new URL('../cli.ts', import.meta.url).pathname;
-
 const page = 'workload: {kind: page, objects: 2, object_bytes: 100}\n';
-
-function problems(text: string): string[] {
-  try {
-    parseScenarioText(text, 'c.yaml');
-  } catch (e) {
-    assert.ok(e instanceof ScenarioError, String(e));
-    return e.problems;
-  }
-  assert.fail('expected a ScenarioError');
-}
 
 test('connection: cold by default, a top-level mode applies to every cell, the network untouched', () => {
   const plain = parseScenarioText(`protocols: [h2]\n${page}network: {delay_ms: 10}\nsweep: {loss_pct: [0, 1]}\n`, 'c.yaml');
@@ -103,10 +92,7 @@ test('CLI: resumed on a cleartext protocol exits 2 naming the field, nothing cha
   const g = join(dir, 'unknown.yaml');
   await writeFile(g, `protocols: [h2]\n${page}sweep: {connection: [lukewarm]}\n`);
   const before = await hostNetSnapshot();
-  const cli = (args: string[]) =>
-    new Promise<{ code: number; stderr: string }>((resolve) =>
-      execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { timeout: 60_000 }, (err, _out, stderr) => resolve({ code: err ? ((err as any).code as number) : 0, stderr })),
-    );
+  const cli = (args: string[]) => holbench(args, { timeoutMs: 60_000 });
   const r = await cli(['run', f, '--out', join(dir, 'out')]);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /protocols\.1: http1\.1-clear is cleartext; connection: resumed needs TLS/);

@@ -14,11 +14,9 @@ import { basename, join } from 'node:path';
 import YAML from 'yaml';
 import { Job } from 'kubernetes-models/batch/v1';
 import { ConfigMap, PersistentVolumeClaim, type IContainer, type IPodSpec } from 'kubernetes-models/v1';
-import { loadScenario, ScenarioError } from '../scenario/load.ts';
-import { BACKEND_CHOICES, isBackendChoice } from '../../netem/backends/index.ts';
-import { checkOutDir } from '../outpath.ts';
 import { safeText } from '../safetext.ts';
-import { MAX_SHARDS, shardUnits, ShardError } from './partition.ts';
+import { MAX_SHARDS } from './partition.ts';
+import { badInputExit, mergeArgs, planShardedRun, runFlags, shardRunArgs } from './jobs.ts';
 
 const USAGE = `usage: holbench k8s <scenario.yaml> --shards N --image IMG [--out DIR] [--namespace NS]
                    [--parallelism P] [--storage SIZE] [--storage-class C] [--repetitions N]
@@ -90,8 +88,7 @@ function shardPod(o: K8sOptions, names: { claim: string; config: string; runLabe
   const container: IContainer = {
     name: 'holbench',
     image: o.image,
-    args: ['run', `${SCENARIO_MOUNT}/${basename(o.scenarioFile)}`, '--shard', 'auto', '--out', `${RESULTS_MOUNT}/${tag}/shards`, '--no-report', '--quiet',
-      ...(o.repetitions ? ['--repetitions', String(o.repetitions)] : []), ...(o.backend ? ['--backend', o.backend] : [])],
+    args: shardRunArgs(`${SCENARIO_MOUNT}/${basename(o.scenarioFile)}`, `${RESULTS_MOUNT}/${tag}/shards`, o),
     // Kubernetes sets JOB_COMPLETION_INDEX; the shard count is ours to pass
     env: [{ name: 'HOLBENCH_SHARD_COUNT', value: String(o.shards) }],
     securityContext: { privileged: true, runAsUser: 0, capabilities: { add: ['NET_ADMIN', 'SYS_ADMIN'] } },
@@ -111,13 +108,7 @@ function shardPod(o: K8sOptions, names: { claim: string; config: string; runLabe
 /** Build, validate and write the objects. Throws ScenarioError / ShardError / OutPathError
  *  (bad input) before anything is written. */
 export async function writeK8sJobs(o: K8sOptions): Promise<K8sPlan> {
-  const loaded = await loadScenario(o.scenarioFile);
-  const reps = o.repetitions ?? loaded.scenario.repetitions;
-  shardUnits(loaded.cells.map((c) => c.id), reps, { index: 1, count: o.shards });
-  const units = loaded.cells.length * reps;
-  const root = checkOutDir(o.outRoot ?? 'results', o.outRoot ? '--out' : 'results folder');
-  const stamp = o.stamp ?? new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const tag = `${loaded.name}-${stamp}`;
+  const { loaded, units, root, tag, stamp } = await planShardedRun(o);
   // object names: DNS labels of at most 51 + 8 characters (Job names must stay under 63)
   const base = dnsLabel(`holbench-${loaded.name}`, 34) + `-${dnsLabel(stamp, 16)}`;
   const names = { claim: `${base}-results`, config: `${base}-scenario`, shards: `${base}-shards`, merge: `${base}-merge`, runLabel: base };
@@ -156,7 +147,7 @@ export async function writeK8sJobs(o: K8sOptions): Promise<K8sPlan> {
           containers: [{
             name: 'merge',
             image: o.image,
-            args: ['merge', '--from', `${RESULTS_MOUNT}/${tag}/shards`, '--out', `${RESULTS_MOUNT}/${tag}/${tag}`, '--report-dir', `${RESULTS_MOUNT}/${tag}/reports`],
+            args: mergeArgs(`${RESULTS_MOUNT}/${tag}/shards`, `${RESULTS_MOUNT}/${tag}/${tag}`, `${RESULTS_MOUNT}/${tag}/reports`),
             volumeMounts: [{ name: 'results', mountPath: RESULTS_MOUNT }],
           }],
           volumes: [{ name: 'results', persistentVolumeClaim: { claimName: names.claim } }],
@@ -211,20 +202,16 @@ export async function k8sCommand(argv: string[]): Promise<number> {
   if (values.namespace !== undefined && values.namespace !== dnsLabel(values.namespace)) return err(`--namespace: not a namespace name (lowercase letters, digits, -): "${values.namespace}"`);
   if (values.storage !== undefined && !/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/.test(values.storage)) return err(`--storage: expected a quantity such as 10Gi, got "${values.storage}"`);
   if (values['storage-class'] !== undefined && !/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(values['storage-class'])) return err(`--storage-class: not a storage class name: "${values['storage-class']}"`);
-  const reps = values.repetitions === undefined ? undefined : Number(values.repetitions);
-  if (reps !== undefined && !(Number.isInteger(reps) && reps >= 1 && reps <= 100)) return err('--repetitions: expected an integer from 1 to 100');
-  if (values.backend !== undefined && !isBackendChoice(values.backend)) return err(`--backend: expected ${BACKEND_CHOICES.join(', ')}, got "${values.backend}"`);
+  const flags = runFlags(values);
+  if ('problem' in flags) return err(flags.problem);
   let plan: K8sPlan;
   try {
     plan = await writeK8sJobs({
       scenarioFile: positionals[0]!, shards, image: values.image, outRoot: values.out, namespace: values.namespace, parallelism,
-      storage: values.storage, storageClass: values['storage-class'], repetitions: reps, backend: values.backend, shareNodes: values['share-nodes'],
+      storage: values.storage, storageClass: values['storage-class'], repetitions: flags.repetitions, backend: flags.backend, shareNodes: values['share-nodes'],
     });
   } catch (e) {
-    if (e instanceof ScenarioError) return (process.stderr.write(`${e.message}\nnothing was written.\n`), 2);
-    if (e instanceof ShardError) return err(`--shards ${shards}: ${e.message.replace(/^--shard [^:]*: /, '')}`);
-    if (String((e as { code?: unknown })?.code ?? '').startsWith('HOLBENCH_BAD_')) return err((e as Error).message);
-    throw e;
+    return badInputExit(e, shards, err);
   }
   if (values.json) process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
   else {

@@ -14,12 +14,10 @@ import { parseArgs } from 'node:util';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadScenario, ScenarioError } from '../scenario/load.ts';
-import { BACKEND_CHOICES, isBackendChoice } from '../../netem/backends/index.ts';
-import { checkOutDir } from '../outpath.ts';
 import { safeText } from '../safetext.ts';
 import { run } from '../../proc/exec.ts';
-import { MAX_SHARDS, shardUnits, ShardError } from './partition.ts';
+import { MAX_SHARDS } from './partition.ts';
+import { badInputExit, mergeArgs, planShardedRun, runFlags, shardRunArgs } from './jobs.ts';
 
 const USAGE = `usage: holbench slurm <scenario.yaml> --shards N [--partition P] [--time MIN] [--out DIR]
                      [--repetitions N] [--backend B] [--share-nodes] [--submit] [--json]
@@ -73,14 +71,7 @@ function holbenchArgv(): string[] {
 /** Check the inputs and write the job folder. Throws ScenarioError / ShardError /
  *  OutPathError (bad input) before anything is written. */
 export async function writeSlurmJobs(o: SlurmOptions): Promise<SlurmPlan> {
-  const loaded = await loadScenario(o.scenarioFile);
-  const reps = o.repetitions ?? loaded.scenario.repetitions;
-  // more shards than units stops here (ShardError), before anything is written
-  shardUnits(loaded.cells.map((c) => c.id), reps, { index: 1, count: o.shards });
-  const units = loaded.cells.length * reps;
-  const root = checkOutDir(o.outRoot ?? 'results', o.outRoot ? '--out' : 'results folder');
-  const stamp = o.stamp ?? new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const runName = `${loaded.name}-${stamp}`;
+  const { loaded, units, root, tag: runName } = await planShardedRun(o);
   const jobDir = join(root, `${runName}.slurm`);
   const checkout = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
   mkdirSync(join(jobDir, 'logs'), { recursive: true });
@@ -94,8 +85,7 @@ export async function writeSlurmJobs(o: SlurmOptions): Promise<SlurmPlan> {
     '#SBATCH --nodes=1',
     '#SBATCH --ntasks=1',
   ];
-  const runArgs = ['run', scenarioCopy, '--shard', 'auto', '--out', join(jobDir, 'shards'), '--no-report', '--quiet',
-    ...(o.repetitions ? ['--repetitions', String(o.repetitions)] : []), ...(o.backend ? ['--backend', o.backend] : [])];
+  const runArgs = shardRunArgs(scenarioCopy, join(jobDir, 'shards'), o);
   const array = [
     '#!/bin/bash',
     `# holbench: scenario ${loaded.name}, ${units} (cell, repetition) units in ${o.shards} shards (round-robin, harness/shard/partition.ts).`,
@@ -123,7 +113,7 @@ export async function writeSlurmJobs(o: SlurmOptions): Promise<SlurmPlan> {
     ...common,
     `#SBATCH --output=${shQuote(join(jobDir, 'logs', 'merge.out'))}`,
     'set -euo pipefail',
-    `exec ${shLine([...hb, 'merge', '--from', join(jobDir, 'shards'), '--out', mergedDir, '--report-dir', reportRoot])}`,
+    `exec ${shLine([...hb, ...mergeArgs(join(jobDir, 'shards'), mergedDir, reportRoot)])}`,
     '',
   ].join('\n');
   const submit = [
@@ -171,18 +161,14 @@ export async function slurmCommand(argv: string[]): Promise<number> {
   if (!(shards >= 1 && shards <= MAX_SHARDS)) return err(`--shards: expected an integer from 1 to ${MAX_SHARDS}, got "${values.shards ?? ''}"`);
   const timeMin = values.time === undefined ? undefined : /^[0-9]{1,6}$/.test(values.time) && Number(values.time) > 0 ? Number(values.time) : NaN;
   if (Number.isNaN(timeMin)) return err(`--time: expected minutes (a positive integer), got "${values.time}"`);
-  const reps = values.repetitions === undefined ? undefined : Number(values.repetitions);
-  if (reps !== undefined && !(Number.isInteger(reps) && reps >= 1 && reps <= 100)) return err('--repetitions: expected an integer from 1 to 100');
-  if (values.backend !== undefined && !isBackendChoice(values.backend)) return err(`--backend: expected ${BACKEND_CHOICES.join(', ')}, got "${values.backend}"`);
+  const flags = runFlags(values);
+  if ('problem' in flags) return err(flags.problem);
   if (values.partition !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(values.partition)) return err(`--partition: not a partition name: "${values.partition}"`);
   let plan: SlurmPlan;
   try {
-    plan = await writeSlurmJobs({ scenarioFile: positionals[0]!, shards, outRoot: values.out, partition: values.partition, timeMin, repetitions: reps, backend: values.backend, shareNodes: values['share-nodes'] });
+    plan = await writeSlurmJobs({ scenarioFile: positionals[0]!, shards, outRoot: values.out, partition: values.partition, timeMin, repetitions: flags.repetitions, backend: flags.backend, shareNodes: values['share-nodes'] });
   } catch (e) {
-    if (e instanceof ScenarioError) return (process.stderr.write(`${e.message}\nnothing was written.\n`), 2);
-    if (e instanceof ShardError) return err(`--shards ${shards}: ${e.message.replace(/^--shard [^:]*: /, '')}`);
-    if (String((e as { code?: unknown })?.code ?? '').startsWith('HOLBENCH_BAD_')) return err((e as Error).message);
-    throw e;
+    return badInputExit(e, shards, err);
   }
   const ids = values.submit ? await submitSlurmJobs(plan) : null;
   if (values.json) process.stdout.write(JSON.stringify({ ...plan, ...ids }, null, 2) + '\n');

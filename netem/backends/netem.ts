@@ -178,16 +178,22 @@ export interface NetemQdiscCounters {
   qlen: number;
 }
 
-/** Parse `tc -s -j qdisc show dev X` output; returns the root netem qdisc's counters or null. */
-export function parseQdiscStats(json: string): NetemQdiscCounters | null {
+/** The netem qdisc in `tc -j qdisc show dev X` output (the root one, else the first), as
+ *  parsed; undefined when the output is not a JSON list or holds no netem qdisc. */
+function findNetemQdisc(json: string): any {
   let list: unknown;
   try {
     list = JSON.parse(json);
   } catch {
-    return null;
+    return undefined;
   }
-  if (!Array.isArray(list)) return null;
-  const q = list.find((x: any) => x && x.kind === 'netem' && x.root === true) ?? list.find((x: any) => x && x.kind === 'netem');
+  if (!Array.isArray(list)) return undefined;
+  return list.find((x: any) => x && x.kind === 'netem' && x.root === true) ?? list.find((x: any) => x && x.kind === 'netem');
+}
+
+/** Parse `tc -s -j qdisc show dev X` output; returns the root netem qdisc's counters or null. */
+export function parseQdiscStats(json: string): NetemQdiscCounters | null {
+  const q = findNetemQdisc(json);
   if (!q) return null;
   const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
   return { sent: n(q.packets), drops: n(q.drops), qlen: n(q.qlen) };
@@ -203,15 +209,7 @@ export function netemReseedArgv(dev: string, installed: LinkImpairment, seed: nu
 /** The PRNG seed the kernel reports for the netem qdisc in `tc -j qdisc show dev X` output
  *  (options.seed), or null when absent (tc or kernel without TCA_NETEM_PRNG_SEED). */
 export function parseQdiscSeed(json: string): number | null {
-  let list: unknown;
-  try {
-    list = JSON.parse(json);
-  } catch {
-    return null;
-  }
-  if (!Array.isArray(list)) return null;
-  const q = list.find((x: any) => x && x.kind === 'netem' && x.root === true) ?? list.find((x: any) => x && x.kind === 'netem');
-  const seed = q?.options?.seed;
+  const seed = findNetemQdisc(json)?.options?.seed;
   return typeof seed === 'number' && Number.isFinite(seed) ? seed : null;
 }
 
