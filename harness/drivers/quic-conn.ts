@@ -69,7 +69,7 @@ export class QuicConnection {
           throw new Error(this.closedMessage);
         }
         this.opened++;
-        if (this.client) this.wire.retire(this.client);
+        this.wire.add(c);
         this.client = c;
         return c;
       },
@@ -88,7 +88,7 @@ export class QuicConnection {
 
   /** UDP payload bytes read/written by the connections so far */
   wireBytes(): { read: number; written: number } {
-    return this.wire.total(this.client);
+    return this.wire.total();
   }
 
   /** Close the connection (and one being dialled); get() rejects from now on. */

@@ -1,36 +1,38 @@
 // Wire bytes of a driver that replaces its QUIC connection (sse-h3, webtransport-*): quiche's
-// UDP payload counters of every connection it used, the replaced ones included. Type-only
-// import of h3/: nothing here loads the native binding.
+// UDP payload counters of every connection it used, the replaced and the draining ones (a
+// connection forgotten after GOAWAY still finishes its streams) included. Type-only import of
+// h3/: nothing here loads the native binding.
 import type { H3Client } from '../../h3/client.ts';
 
-/** quiche's byte counters of `c`; 0 once they are gone (a connection freed underneath) */
-function counters(c: H3Client): { recvBytes: number; sentBytes: number } {
-  try {
-    return c.conn.raw.stats();
-  } catch {
-    return { recvBytes: 0, sentBytes: 0 };
-  }
+interface Seen {
+  read: number;
+  written: number;
 }
 
 export class QuicWireTally {
-  private doneRead = 0;
-  private doneWritten = 0;
+  /** the last counters read of every connection added */
+  private readonly seen = new Map<H3Client, Seen>();
 
-  /** Add the counters of a connection being replaced (call once per connection). */
-  retire(c: H3Client): void {
-    const st = counters(c);
-    this.doneRead += st.recvBytes;
-    this.doneWritten += st.sentBytes;
+  /** Count `c` from now on (call once per connection dialled). */
+  add(c: H3Client): void {
+    if (!this.seen.has(c)) this.seen.set(c, { read: 0, written: 0 });
   }
 
-  /** Bytes read/written so far: the retired connections plus `current`. */
-  total(current: H3Client | null): { read: number; written: number } {
-    let read = this.doneRead;
-    let written = this.doneWritten;
-    if (current) {
-      const st = counters(current);
-      read += st.recvBytes;
-      written += st.sentBytes;
+  /** Bytes read/written so far over every connection added: each one's latest counters, or
+   *  the last ones read before quiche freed it. */
+  total(): { read: number; written: number } {
+    let read = 0;
+    let written = 0;
+    for (const [c, last] of this.seen) {
+      try {
+        const st = c.conn.raw.stats();
+        last.read = Math.max(last.read, st.recvBytes);
+        last.written = Math.max(last.written, st.sentBytes);
+      } catch {
+        /* freed underneath: keep the last counters */
+      }
+      read += last.read;
+      written += last.written;
     }
     return { read, written };
   }

@@ -56,7 +56,7 @@ export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
       const p = params!;
       const c = await connect(host, port, { ...quicConnectOptions({ target: opts.target, keepalive: ka, handshakeTimeoutMs: opts.requestTimeoutMs }), webtransport: true });
       opened++;
-      if (client) wire.retire(client);
+      wire.add(c);
       client = c;
       if (closed) return void (await c.close());
       let s: WtSession;
@@ -129,7 +129,7 @@ export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
       },
       connectionsOpened: () => opened,
       reconnects: () => reconnects,
-      wireBytes: () => wire.total(client),
+      wireBytes: () => wire.total(),
       async close() {
         closed = true;
         clearTimeout(retryTimer);
