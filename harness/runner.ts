@@ -36,7 +36,7 @@ import { serverName } from './extservers/spec.ts';
 const REQUEST_COLUMNS: (keyof RequestRow)[] = ['cell', 'protocol', 'rep', 'req_id', 'object', 'path', 'conn_id', 'stream_id', 'start_ms', 'ttfb_ms', 'ttlb_ms', 'bytes', 'status', 'error',
   'conn_start_ms', 'tcp_connect_ms', 'tls_handshake_ms', 'quic_handshake_ms', 'resumed', 'zero_rtt', 'next_hop_protocol', 'priority'];
 const CHUNK_COLUMNS: (keyof ChunkRow)[] = ['cell', 'protocol', 'rep', 'req_id', 'conn_id', 'stream_id', 't_ms', 'bytes', 'cum_bytes'];
-const MESSAGE_COLUMNS: (keyof MessageRow)[] = ['cell', 'protocol', 'rep', 'seq', 'sent_ms', 'recv_ms', 'latency_ms', 'bytes', 'dup'];
+const MESSAGE_COLUMNS: (keyof MessageRow)[] = ['cell', 'protocol', 'rep', 'seq', 'sent_ms', 'recv_ms', 'latency_ms', 'bytes', 'dup', 'lost_ms', 'lost_by'];
 
 export interface RunOptions {
   loaded: LoadedScenario;

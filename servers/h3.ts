@@ -11,8 +11,13 @@
 // Liveness (ctx.keepalive, messages workloads only): quicIdleTimeoutMs is the listener's QUIC
 // max_idle_timeout (default 30 s); pingMs sends a QUIC PING on every connection that often.
 // A connection that closes because of the idle timeout while it had a request in flight (an event
-// stream) is a dead peer: stats().deadPeers gets {atMs, mechanism: 'quic-idle'}. On a dead
-// path that is the idle timeout after the first ack-eliciting packet (a message, a PING) sent
+// stream), or while this server was sending it PINGs (pingMs set), is a dead peer:
+// stats().deadPeers gets {atMs, mechanism: 'quic-idle'}. The PING case is the QUIC form of
+// grpc-js's keepalive, which pings with or without calls and so notices a dead peer on an
+// idle channel: grpc-h3-unary holds no request open between calls (a unary response is handed
+// to QUIC at once), yet its server notices a dead client as grpc-unary's does. Without PINGs
+// an idle timeout with nothing in flight is just a quiet connection ending. On a dead path
+// that is the idle timeout after the first ack-eliciting packet (a message, a PING) sent
 // since the last packet received (RFC 9000 10.1).
 // retryMs is the event stream's `retry:` field.
 //
@@ -120,7 +125,8 @@ export function h3Plugin(): H3Plugin {
             priorityOf: (header, update) => priorityFor(scheduling, header, update),
           },
           onConnectionClosed: ({ err, inFlight }) => {
-            if (!(err instanceof QuicIdleTimeout) || inFlight === 0) return;
+            // pinging, a silent peer is dead even with no request open (the grpc-js keepalive rule)
+            if (!(err instanceof QuicIdleTimeout) || (inFlight === 0 && !ka.pingMs)) return;
             deadPeers.record('quic-idle');
           },
         },

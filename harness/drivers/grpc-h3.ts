@@ -16,13 +16,16 @@
 // established -> onDead('error:<STATUS>'), one that ends early -> onDead('closed').
 // With resume, a dead stream is reopened after retryMs (default 1000) on a new connection
 // (push: after = highest seq received); unary calls simply go out on the next connection.
+// Echo: a unary call that ends without its answer is onLost('error:<STATUS>'); a Chat
+// message sent while no stream is live waits for the reopened one (HeldSends), or without
+// resume is onLost('not-sent').
 import { h3Support } from '../../h3/binding.ts';
 import { H3UnsupportedError } from '../../h3/errors.ts';
 import type { H3Client } from '../../h3/client.ts';
 import { decodeMessage, encodeMessage } from '../../contract/messages.ts';
 import { GRPC_SERVICE, GRPC_STATUS, grpcMethods, grpcStatusName } from '../../servers/grpc-wire.ts';
 import { GrpcH3Channel, type GrpcCall, type GrpcStatus } from './grpc-h3-channel.ts';
-import { checkOpen, type MessageDriver, type MessageDriverFactory, type MessageEvents, type MessagePattern, type OpenParams } from './messages.ts';
+import { checkOpen, HeldSends, type MessageDriver, type MessageDriverFactory, type MessageEvents, type MessagePattern, type OpenParams } from './messages.ts';
 import type { Msg, UploadSummary } from '../../contract/grpc.ts';
 import { withTimeout } from '../timeout.ts';
 import { UploadLedger } from './grpc-upload.ts';
@@ -53,7 +56,11 @@ export function createGrpcH3Driver(protocol: GrpcH3Protocol): MessageDriverFacto
     let reopens = 0;
     let retryTimer: NodeJS.Timeout | undefined;
     let stream: GrpcCall | undefined;
+    /** the stream once the server answered it (echo messages go on it; before that they wait) */
+    let live: GrpcCall | undefined;
     const unary = new Set<GrpcCall>();
+    /** grpc-h3-bidi echo: sent while no stream was live, written on the reopened one */
+    const held = new HeldSends();
     const deadConns = new WeakSet<H3Client>();
     let upload: { call: GrpcCall; answer: Promise<UploadSummary>; failed: boolean } | undefined;
     const ledger = new UploadLedger();
@@ -85,12 +92,19 @@ export function createGrpcH3Driver(protocol: GrpcH3Protocol): MessageDriverFacto
         const call = ch.call(meth.path, {}, {
           onHeaders: () => {
             if (!established && !first) reopens++; // a reconnect that worked (failed attempts retry)
+            if (!established && stream === call) {
+              live = call;
+              // Chat: what was sent while no stream was up goes on this one (a reopen that
+              // fails before the server answered, e.g. its handshake, takes nothing with it)
+              if (protocol === 'grpc-h3-bidi') held.flush((seq) => call.write(meth.requestSerialize({ data: encodeMessage(seq, p.bytes) })));
+            }
             established = true;
             resolve();
           },
           onMessage: (b) => deliver((meth.responseDeserialize(b) as Msg).data),
           onStatus: (s) => {
             if (stream === call) stream = undefined;
+            if (live === call) live = undefined;
             const what = s.code === GRPC_STATUS.OK ? 'closed' : `error:${grpcStatusName(s.code)}`;
             if (!established) reject(Object.assign(new Error(`${protocol}: stream failed: ${what} ${s.details}`), { code: s.code }));
             if (closed || (first && !established)) return;
@@ -145,21 +159,26 @@ export function createGrpcH3Driver(protocol: GrpcH3Protocol): MessageDriverFacto
         await withTimeout(openStream(0, true), opts.requestTimeoutMs, `${protocol}: stream open not within ${opts.requestTimeoutMs} ms`, () => stream?.cancel());
       },
       send(seq) {
-        if (closed || !params) return;
+        if (closed || !params) return void events?.onLost(seq, 'not-sent');
         if (protocol === 'grpc-h3-unary') {
           const meth = method('Echo');
+          let answered = false;
           const call = ch.call(meth.path, { deadlineMs: opts.requestTimeoutMs }, {
-            onMessage: (b) => deliver((meth.responseDeserialize(b) as Msg).data),
+            onMessage: (b) => ((answered = true), deliver((meth.responseDeserialize(b) as Msg).data)),
             onStatus: (s) => {
               unary.delete(call);
               idleDeath(s);
+              if (!answered && !closed) events!.onLost(seq, `error:${grpcStatusName(s.code)}`);
             },
           });
           unary.add(call);
           call.write(meth.requestSerialize({ data: encodeMessage(seq, params.bytes) }));
           call.end();
         } else if (protocol === 'grpc-h3-bidi') {
-          stream?.write(method('Chat').requestSerialize({ data: encodeMessage(seq, params.bytes) }));
+          if (live?.write(method('Chat').requestSerialize({ data: encodeMessage(seq, params.bytes) }))) return;
+          // between a dead stream and its reopen: wait for the new one (resume), else lost now
+          if (params.resume) held.hold(seq);
+          else events!.onLost(seq, 'not-sent');
         } else if (protocol === 'grpc-h3-client-stream') {
           if (!upload || upload.failed) return;
           const data = ledger.record(seq, params.bytes);

@@ -28,7 +28,9 @@
 // an established stream -> onDead('error:<STATUS>' or 'closed'); a unary call that fails
 // with UNAVAILABLE (its transport dropped) -> onDead('error:UNAVAILABLE') once per transport,
 // unless the keepalive already reported that transport. A unary call that only misses its
-// deadline is a lost message, not a dead-peer verdict. If grpc-js was already loaded by
+// deadline is a lost message, not a dead-peer verdict. Echo: a failed unary call is
+// onLost('error:<STATUS>'); a Chat message sent while no stream is live waits for the
+// reopened one (HeldSends), or without resume is onLost('not-sent'). If grpc-js was already loaded by
 // someone else without that tracer, keepalive deaths show as 'error:UNAVAILABLE' (nothing of
 // ours in the agent loads it: servers/grpc-wire.ts takes only grpc-js's constants module).
 // With resume, a dead stream is reopened after retryMs (default 1000) with waitForReady
@@ -38,8 +40,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type * as GrpcJs from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
-import { decodeMessage, encodeMessage } from '../../contract/messages.ts';
-import { checkOpen, type MessageDriver, type MessageDriverFactory, type MessageEvents, type MessagePattern, type OpenParams } from './messages.ts';
+import { decodeMessage, encodeMessage, nowMs } from '../../contract/messages.ts';
+import { checkOpen, HeldSends, type MessageDriver, type MessageDriverFactory, type MessageEvents, type MessagePattern, type OpenParams } from './messages.ts';
 import type { Msg, PushRequest, UploadSummary } from '../../contract/grpc.ts';
 import { withTimeout } from '../timeout.ts';
 import { UploadLedger } from './grpc-upload.ts';
@@ -149,6 +151,8 @@ export function createGrpcDriver(protocol: GrpcProtocol): MessageDriverFactory {
     let stream: StreamState | undefined;
     let retryTimer: NodeJS.Timeout | undefined;
     const unaryCalls = new Set<GrpcJs.ClientUnaryCall>();
+    /** grpc-bidi echo: sent while no stream was live, written on the reopened one */
+    const held = new HeldSends();
     /** grpc-client-stream: the call, what was written (seq -> send stamp, bytes), the answer */
     let upload: { call: GrpcJs.ClientWritableStream<Msg>; answer: Promise<UploadSummary>; failed: boolean } | undefined;
     const ledger = new UploadLedger();
@@ -196,7 +200,12 @@ export function createGrpcDriver(protocol: GrpcProtocol): MessageDriverFactory {
       stream = s;
       return new Promise<void>((resolve, reject) => {
         const up = () => {
-          if (!s.established) (s.established = true), resolve();
+          if (s.established) return;
+          s.established = true;
+          // Chat: what was sent while no stream was up goes on this one (a reopen that fails
+          // before the server answered takes nothing with it)
+          if (protocol === 'grpc-bidi') held.flush((seq) => (call as GrpcJs.ClientDuplexStream<Msg, Msg>).write({ data: encodeMessage(seq, p.bytes) }));
+          resolve();
         };
         call.on('metadata', up);
         call.on('data', (m: Msg) => (up(), deliver(m.data)));
@@ -259,16 +268,18 @@ export function createGrpcDriver(protocol: GrpcProtocol): MessageDriverFactory {
         ledger.settle(protocol, await upload.answer, events!);
       },
       send(seq) {
-        if (closed || !params) return;
+        if (closed || !params) return void events?.onLost(seq, 'not-sent');
         const data = encodeMessage(seq, params.bytes);
         if (protocol === 'grpc-unary') {
           const call = client.Echo({ data }, new grpc.Metadata(), { deadline: Date.now() + opts.requestTimeoutMs }, (err, res) => {
             unaryCalls.delete(call);
             if (!err && res) return deliver(res.data);
-            if (err?.code === grpc.status.UNAVAILABLE && !closed && deadReportedAt !== connections) {
+            if (closed) return;
+            if (err?.code === grpc.status.UNAVAILABLE && deadReportedAt !== connections) {
               deadReportedAt = connections;
               events!.onDead('error:UNAVAILABLE', err.details || 'UNAVAILABLE');
             }
+            events!.onLost(seq, `error:${grpc.status[err?.code ?? grpc.status.UNKNOWN] ?? err?.code}`);
           });
           unaryCalls.add(call);
         } else if (protocol === 'grpc-client-stream') {
@@ -277,7 +288,9 @@ export function createGrpcDriver(protocol: GrpcProtocol): MessageDriverFactory {
           upload.call.write({ data });
         } else if (protocol === 'grpc-bidi') {
           const c = stream?.call as GrpcJs.ClientDuplexStream<Msg, Msg> | undefined;
-          if (c && c.writable) c.write({ data });
+          if (c && c.writable && !stream!.dead && stream!.established) c.write({ data });
+          else if (params.resume) held.hold(seq); // between a dead stream and its reopen's answer
+          else events!.onLost(seq, 'not-sent');
         }
       },
       connectionsOpened: () => connections,

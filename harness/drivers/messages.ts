@@ -38,6 +38,11 @@ export interface MessageEvents {
   /** the client noticed a dead peer/path by `mechanism` ('ws-ping', 'sse-heartbeat',
    *  'grpc-keepalive', 'tcp-keepalive', 'h2-ping', 'error:<code>' ...), before reconnecting */
   onDead(mechanism: string, detail: string): void;
+  /** echo: message `seq` will never come back, known before any timeout: it could not be
+   *  handed to an open channel ('not-sent': none open, e.g. while reconnecting) or its call
+   *  failed ('error:<STATUS>'). The workload settles it lost at once and frees its window
+   *  slot (harness/workloads/messages.ts); may be called from inside send(). */
+  onLost(seq: number, reason: string): void;
 }
 
 export interface MessageDriver {
@@ -48,8 +53,8 @@ export interface MessageDriver {
    *  the channel is usable; rejects if the first connection cannot be made. */
   open(p: OpenParams, ev: MessageEvents): Promise<void>;
   /** echo: send message `seq` (the server returns it unchanged); upload: stream it to the
-   *  server. Never throws: a message
-   *  that cannot be sent is simply never echoed (the workload counts it lost). */
+   *  server. Never throws: an echo that cannot be sent now is reported with
+   *  onLost(seq, 'not-sent') (the workload counts it lost at once). */
   send(seq: number): void;
   /** upload only: half-close the client stream and resolve once the server's answer came
    *  (onMessage per message it received, before resolving); rejects when the call failed or
@@ -78,3 +83,22 @@ export function checkOpen(protocol: string, patterns: readonly MessagePattern[],
 }
 
 export type MessageDriverFactory = (opts: MessageDriverOptions) => Promise<MessageDriver>;
+
+/** Echo messages sent while a resuming driver has no channel (dead, reconnecting): held in
+ *  send order and written on the next channel as soon as it is open, as an application's
+ *  outbox does. The workload's window bounds how many wait here; one that waits longer than
+ *  request_ms is settled lost by the workload (and its late reply ignored). Without resume
+ *  there is no next channel: such a message is onLost('not-sent') at once. */
+export class HeldSends {
+  private held: number[] = [];
+  hold(seq: number): void {
+    this.held.push(seq);
+  }
+  /** hand every held seq to `send` (on the new channel), in order */
+  flush(send: (seq: number) => void): void {
+    for (const seq of this.held.splice(0)) send(seq);
+  }
+  get size(): number {
+    return this.held.length;
+  }
+}

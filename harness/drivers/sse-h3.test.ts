@@ -212,6 +212,7 @@ describe('sse-h3 on loopback', { skip: h3skip, timeout: 120_000 }, () => {
     await d.open(open, {
       onMessage: (seq, tMs) => (seqs.push(seq), stamps.push(nowMs() - tMs), wake()),
       onDead: (mechanism, detail) => void dead.push({ mechanism, detail, atMs: nowMs() }),
+      onLost: () => {}, // echo only
     });
     const end = nowMs() + maxMs;
     while (new Set(seqs).size < open.count && nowMs() < end) await new Promise<void>((r) => ((wake = r), setTimeout(r, 100)));

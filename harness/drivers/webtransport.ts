@@ -11,14 +11,16 @@
 // keepalive.pingMs keeping a quiet connection open: onDead('quic-idle'); 'closed' when the
 // server ended the session, else 'error:<code>'. With resume (stream and uni only; the
 // protocol table refuses resume for datagrams), a new connection and session follow after
-// retryMs, push asking for the messages after the highest seq seen.
+// retryMs, push asking for the messages after the highest seq seen. An echo sent while no
+// session is live waits for the next one (HeldSends); without resume, or a datagram dropped
+// before leaving, it is onLost('not-sent').
 import { decodeMessage, encodeMessage } from '../../contract/messages.ts';
 import { LineSplitter, wtPath, type WtVia } from '../../contract/webtransport.ts';
 import { h3Support } from '../../h3/binding.ts';
 import { H3UnsupportedError } from '../../h3/errors.ts';
 import type { H3Client } from '../../h3/client.ts';
 import type { WtSession, WtStream } from '../../h3/webtransport.ts';
-import type { MessageDriver, MessageDriverFactory, MessageEvents, OpenParams } from './messages.ts';
+import { HeldSends, type MessageDriver, type MessageDriverFactory, type MessageEvents, type OpenParams } from './messages.ts';
 import { QuicWireTally } from './quic-wire.ts';
 import { quicConnectOptions } from './quic-conn.ts';
 
@@ -50,6 +52,15 @@ export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
       events!.onMessage(m.seq, m.tMs, m.bytes);
     };
     const done = () => params!.pattern === 'push' && highest >= params!.count;
+    /** echo: sent while reconnecting, written once the next session is up */
+    const held = new HeldSends();
+    const write = (s: WtSession, seq: number) => {
+      const m = encodeMessage(seq, params!.bytes);
+      if (via === 'datagram') {
+        if (!s.sendDatagram(Buffer.from(m, 'latin1'))) events!.onLost(seq, 'not-sent'); // dropped before leaving
+      } else if (via === 'uni') s.sendUni(Buffer.from(`${m}\n`, 'latin1'));
+      else bidi!.write(Buffer.from(`${m}\n`, 'latin1'));
+    };
 
     /** One connection + session; resolves once messages can flow. */
     const connectOnce = async (): Promise<void> => {
@@ -88,7 +99,7 @@ export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
         b.listen({ data: (d) => lines.push(d, deliver) });
       }
       s.onclose = (err) => {
-        if (session === s) session = null;
+        if (session === s) (session = null), (bidi = null);
         if (closed) return;
         if (err instanceof QuicIdleTimeout) events!.onDead('quic-idle', `${err.message} (${ka.quicIdleTimeoutMs ?? 30_000} ms${ka.pingMs ? `, PING every ${ka.pingMs} ms` : ''})`);
         else if (!err) events!.onDead('closed', 'the server ended the WebTransport session');
@@ -96,6 +107,7 @@ export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
         void c.close();
         scheduleReconnect();
       };
+      held.flush((seq) => write(s, seq));
     };
 
     const scheduleReconnect = () => {
@@ -121,11 +133,10 @@ export function createWebTransportDriver(via: WtVia): MessageDriverFactory {
       },
       send(seq) {
         const s = session;
-        if (!s || !params) return;
-        const m = encodeMessage(seq, params.bytes);
-        if (via === 'datagram') s.sendDatagram(Buffer.from(m, 'latin1'));
-        else if (via === 'uni') s.sendUni(Buffer.from(`${m}\n`, 'latin1'));
-        else bidi?.write(Buffer.from(`${m}\n`, 'latin1'));
+        if (s && !s.closed && params && (via !== 'stream' || bidi)) return write(s, seq);
+        // no live session: wait for the next one (resume), else lost now, not after request_ms
+        if (!closed && params?.resume && via !== 'datagram') held.hold(seq);
+        else events?.onLost(seq, 'not-sent');
       },
       connectionsOpened: () => opened,
       reconnects: () => reconnects,

@@ -9,11 +9,13 @@
 // With resume, the driver then reconnects after retryMs (default 1000) and, for push, asks
 // for the messages after the highest seq it has seen; a failed attempt (each bounded by
 // requestTimeoutMs) is retried after retryMs until close(). reconnects() counts reconnections
-// that succeeded; connectionsOpened() counts TCP connections established.
+// that succeeded; connectionsOpened() counts TCP connections established. An echo sent while
+// no connection is open waits for the next one (HeldSends), or without resume is
+// onLost('not-sent').
 import net from 'node:net';
 import WebSocket from 'ws';
 import { decodeMessage, encodeMessage, pushQuery } from '../../contract/messages.ts';
-import type { MessageDriver, MessageDriverFactory, MessageEvents, OpenParams } from './messages.ts';
+import { HeldSends, type MessageDriver, type MessageDriverFactory, type MessageEvents, type OpenParams } from './messages.ts';
 
 export const createWsDriver: MessageDriverFactory = async (opts) => {
   const ka = opts.keepalive;
@@ -79,6 +81,7 @@ export const createWsDriver: MessageDriverFactory = async (opts) => {
       sock.on('open', () => {
         isOpen = true;
         stopTimers = stop;
+        held.flush((seq) => write(sock, seq));
         if (ka.pingMs) {
           const timeout = ka.pingTimeoutMs ?? ka.pingMs;
           pingTimer = setInterval(() => {
@@ -127,6 +130,16 @@ export const createWsDriver: MessageDriverFactory = async (opts) => {
 
   const done = () => params!.pattern === 'push' && highest >= params!.count;
 
+  /** echo: sent while reconnecting, written once the next connection is open */
+  const held = new HeldSends();
+  const write = (s: WebSocket, seq: number) => {
+    try {
+      s.send(encodeMessage(seq, params!.bytes));
+    } catch {
+      events!.onLost(seq, 'not-sent');
+    }
+  };
+
   const scheduleReconnect = () => {
     if (closed || !params!.resume || done()) return;
     clearTimeout(retryTimer);
@@ -155,12 +168,10 @@ export const createWsDriver: MessageDriverFactory = async (opts) => {
     },
     send(seq) {
       const s = ws;
-      if (closed || !s || s.readyState !== WebSocket.OPEN || !params) return;
-      try {
-        s.send(encodeMessage(seq, params.bytes));
-      } catch {
-        /* never echoed: counted lost */
-      }
+      if (!closed && params && s?.readyState === WebSocket.OPEN) return write(s, seq);
+      // no open connection: wait for the next one (resume), else lost now, not after request_ms
+      if (!closed && params?.resume) held.hold(seq);
+      else events?.onLost(seq, 'not-sent');
     },
     connectionsOpened: () => opened,
     reconnects: () => reconnects,

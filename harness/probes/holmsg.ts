@@ -67,7 +67,7 @@ function bodyOf(spans: Span[], data: Buffer): Buffer {
 /** Wall-clock receive time of every seq's first arrival. */
 function receiveTimes(rows: MessageRow[], t0WallMs: number): Map<number, number> {
   const m = new Map<number, number>();
-  for (const r of rows) if (!r.dup && !m.has(r.seq)) m.set(r.seq, t0WallMs + r.recv_ms);
+  for (const r of rows) if (!r.dup && Number.isFinite(r.recv_ms) && !m.has(r.seq)) m.set(r.seq, t0WallMs + r.recv_ms);
   return m;
 }
 

@@ -15,7 +15,7 @@ export function deliveryTimes(result: JobResult): number[] {
   const out: number[] = [];
   if (result.t0WallMs !== undefined) for (const c of result.chunks) if (c.bytes > 0) out.push(result.t0WallMs + c.t_ms);
   const t0 = result.messages?.t0Wall;
-  if (t0 !== undefined) for (const m of result.messageRows ?? []) out.push(t0 + m.recv_ms);
+  if (t0 !== undefined) for (const m of result.messageRows ?? []) if (Number.isFinite(m.recv_ms)) out.push(t0 + m.recv_ms); // not the rows of messages settled lost
   return out;
 }
 

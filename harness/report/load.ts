@@ -147,6 +147,7 @@ export function toMessageRow(r: Record<string, string>): MessageRow {
   return {
     cell: r.cell ?? '', protocol: r.protocol ?? '', rep: num(r.rep) ?? 0, seq: num(r.seq) ?? 0, sent_ms: num(r.sent_ms) ?? NaN,
     recv_ms: num(r.recv_ms) ?? NaN, latency_ms: num(r.latency_ms) ?? NaN, bytes: num(r.bytes) ?? 0, dup: num(r.dup) ?? 0,
+    lost_ms: num(r.lost_ms) ?? NaN, lost_by: r.lost_by ?? '',
   };
 }
 

@@ -10,6 +10,19 @@
 // The job ends when every message arrived, or at duration_s. Lost = never arrived;
 // duplicated = arrived more than once (e.g. replayed after a resume). Dead-peer detections
 // reported by the driver are kept with their wall-clock time, for detect_ms.
+//
+// The echo window (one rule for every echo driver, here): a message holds a slot from its
+// send until it is settled, delivered or lost. It is settled lost (a messages.csv row with
+// lost_ms and lost_by) at once when
+//  - the client detects its connection dead (onDead: every message outstanding then is lost,
+//    lost_by = the mechanism, lost_ms = the detection time), as an application does that
+//    gives up on a dead connection and resumes on a new one;
+//  - the driver reports it lost (onLost: it could not be handed to an open channel while the
+//    driver reconnects, 'not-sent'; its call failed, 'error:<STATUS>');
+//  - it is not back within request_ms ('request-timeout').
+// A message settled lost stays lost: a late reply (from the old connection) is not a
+// delivery, not a duplicate, only counted in `late`. So after an outage the freed window
+// keeps the schedule going on the new connection instead of waiting out request_ms.
 import { randomBytes } from 'node:crypto';
 import { nowMs } from '../../contract/messages.ts';
 import { percentiles } from '../metrics.ts';
@@ -28,6 +41,12 @@ export interface MessageRow {
   bytes: number;
   /** 1 for the second and later arrivals of a seq */
   dup: number;
+  /** echo: a message settled lost (recv_ms, latency_ms NaN, bytes 0): when, ms since the job's
+   *  start (NaN for a delivered message) */
+  lost_ms: number;
+  /** why it was settled lost: the dead-peer mechanism, 'request-timeout', 'not-sent',
+   *  'error:<STATUS>' ('' for a delivered message) */
+  lost_by: string;
 }
 
 export interface DeadEvent {
@@ -47,6 +66,8 @@ export interface MessagesResult {
   latencyMs: { p50: number; p90: number; p99: number; max: number } | null;
   dead: DeadEvent[];
   reconnects: number;
+  /** echo: replies that arrived after their message was settled lost (not counted as delivered) */
+  late: number;
   /** wall clock (nowMs) of the job's start, so the runner can relate outages and server events */
   t0Wall: number;
 }
@@ -71,9 +92,22 @@ export async function runMessages(driver: MessageDriver, w: MessagesWorkloadT, i
     wake = null;
     w?.();
   };
-  const inFlight = new Map<number, number>(); // echo: seq -> send wall time
+  // echo: the window, seq -> send wall time, until settled (see the top of the file)
+  const inFlight = new Map<number, number>();
+  const settledLost = new Set<number>();
+  let late = 0;
+  /** echo: settle an outstanding message lost at `atMs` and free its slot */
+  const settleLost = (seq: number, by: string, atMs: number) => {
+    const t = inFlight.get(seq);
+    if (t === undefined) return;
+    inFlight.delete(seq);
+    settledLost.add(seq);
+    if (rows.length < MAX_ROWS) rows.push({ ...ids, seq, sent_ms: r3(t - t0Wall), recv_ms: NaN, latency_ms: NaN, bytes: 0, dup: 0, lost_ms: r3(atMs - t0Wall), lost_by: by });
+    poke();
+  };
 
   const onMessage = (seq: number, tMs: number, bytes: number, recvMs?: number) => {
+    if (settledLost.has(seq)) return void late++;
     const now = recvMs ?? nowMs();
     const n = (seen.get(seq) ?? 0) + 1;
     seen.set(seq, n);
@@ -82,12 +116,16 @@ export async function runMessages(driver: MessageDriver, w: MessagesWorkloadT, i
     firstRecv = Math.min(firstRecv, now);
     lastRecv = Math.max(lastRecv, now);
     inFlight.delete(seq);
-    if (rows.length < MAX_ROWS) rows.push({ ...ids, seq, sent_ms: r3(tMs - t0Wall), recv_ms: r3(now - t0Wall), latency_ms: r3(now - tMs), bytes, dup: n > 1 ? 1 : 0 });
+    if (rows.length < MAX_ROWS) rows.push({ ...ids, seq, sent_ms: r3(tMs - t0Wall), recv_ms: r3(now - t0Wall), latency_ms: r3(now - tMs), bytes, dup: n > 1 ? 1 : 0, lost_ms: NaN, lost_by: '' });
     poke();
   };
   const onDead = (mechanism: string, detail: string) => {
-    dead.push({ atMs: nowMs(), mechanism, detail: detail.slice(0, 200) });
+    const atMs = nowMs();
+    dead.push({ atMs, mechanism, detail: detail.slice(0, 200) });
+    // echo: whatever was outstanding on the dead connection is lost now (the window rule)
+    for (const seq of [...inFlight.keys()]) settleLost(seq, mechanism, atMs);
   };
+  const onLost = (seq: number, reason: string) => settleLost(seq, reason, nowMs());
 
   const stream = randomBytes(8).toString('hex');
   const deadline = t0Wall + w.duration_s * 1000;
@@ -97,7 +135,7 @@ export async function runMessages(driver: MessageDriver, w: MessagesWorkloadT, i
       wake = () => (clearTimeout(timer), r());
     });
 
-  await driver.open({ pattern: w.pattern, stream, count: w.messages, intervalMs: w.interval_ms, bytes: w.message_bytes, resume: w.resume }, { onMessage, onDead });
+  await driver.open({ pattern: w.pattern, stream, count: w.messages, intervalMs: w.interval_ms, bytes: w.message_bytes, resume: w.resume }, { onMessage, onDead, onLost });
   const tStart = nowMs();
   if (w.pattern === 'push') {
     sent = w.messages;
@@ -130,7 +168,7 @@ export async function runMessages(driver: MessageDriver, w: MessagesWorkloadT, i
     while (nowMs() < deadline) {
       const now = nowMs();
       // an echo not back within the request timeout is lost; it frees its window slot
-      for (const [seq, t] of inFlight) if (now - t > opts.requestTimeoutMs) inFlight.delete(seq);
+      for (const [seq, t] of [...inFlight]) if (now - t > opts.requestTimeoutMs) settleLost(seq, 'request-timeout', now);
       if (next > w.messages && inFlight.size === 0) break;
       const due = tStart + (next - 1) * w.interval_ms;
       if (next <= w.messages && inFlight.size < w.window && due <= now) {
@@ -161,6 +199,7 @@ export async function runMessages(driver: MessageDriver, w: MessagesWorkloadT, i
     latencyMs: lat.length ? { p50: r3(pct[50]!), p90: r3(pct[90]!), p99: r3(pct[99]!), max: r3(lat[lat.length - 1]!) } : null,
     dead,
     reconnects: driver.reconnects(),
+    late,
     t0Wall,
   };
 }

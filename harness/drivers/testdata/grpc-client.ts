@@ -60,6 +60,7 @@ async function main() {
         onDead(mechanism, detail) {
           out({ ev: 'dead', atMs: nowMs(), mechanism, detail });
         },
+        onLost() {}, // this client counts what came back, not what was given up on
       },
     );
     out({ ev: 'open', atMs: nowMs() });
