@@ -22,6 +22,8 @@
 // body).
 //
 // gRPC messages jobs (no chunks; h2c or QUIC): holmsg.ts, with the pieces exported here.
+// Chromium page jobs (conn_id chromium.<DevTools id>, no stream ids): hol-chromium.ts finds
+// each request in the capture's client bytes and reuses the pieces exported here.
 //
 // Matching to the driver's records: h2 and h3 chunks carry the stream id; capture
 // connections are paired with the job's connections in the order they were opened (first
