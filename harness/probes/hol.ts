@@ -22,6 +22,8 @@
 // body).
 //
 // gRPC messages jobs (no chunks; h2c or QUIC): holmsg.ts, with the pieces exported here.
+// Chromium page jobs (conn_id chromium.<DevTools id>, no stream ids): hol-chromium.ts finds
+// each request in the capture's client bytes and reuses the pieces exported here.
 //
 // Matching to the driver's records: h2 and h3 chunks carry the stream id; capture
 // connections are paired with the job's connections in the order they were opened (first
@@ -51,7 +53,7 @@ export interface HolColumns {
   hol_cross_bytes: number;
 }
 
-async function tshark(args: string[]): Promise<string[]> {
+export async function tshark(args: string[]): Promise<string[]> {
   const r = await run('tshark', ['-n', ...args], { timeoutMs: 300_000 });
   return r.stdout.split('\n').filter((l) => l.length);
 }
@@ -128,7 +130,7 @@ export function timesOf(key: string, space: string, spans: Span[], arr: Float64A
 }
 
 /** Chunks of the job grouped by a key, in order, on the wall clock. */
-function chunkGroups(result: JobResult, keyOf: (c: ChunkRow) => string): Map<string, { tWallMs: number; cum: number }[]> {
+export function chunkGroups(result: JobResult, keyOf: (c: ChunkRow) => string): Map<string, { tWallMs: number; cum: number }[]> {
   const g = new Map<string, { tWallMs: number; cum: number }[]>();
   for (const c of result.chunks) {
     const k = keyOf(c);
@@ -181,7 +183,7 @@ export async function tcpConns(pcap: string, serverAddr: string): Promise<TcpCon
 
 /** Walk the server's TLS records; `onPlain(plain, seqOf, recordEnd)` for each application
  *  data record (seqOf(i) = stream offset of plaintext byte i). */
-function walkTls(conn: TcpConn, srv: Reassembled, keylog: Map<string, Map<string, Buffer>>, onPlain: (plain: Buffer, seqStart: number, recordEnd: number) => void): void {
+export function walkTls(conn: TcpConn, srv: Reassembled, keylog: Map<string, Map<string, Buffer>>, onPlain: (plain: Buffer, seqStart: number, recordEnd: number) => void): void {
   const cli = reassemble(conn.client).data;
   // ClientHello: record header 5, handshake header 4, version 2, then the random
   if (cli[0] !== 22 || cli[5] !== 1) throw new Error('no ClientHello at the start of a captured connection');
@@ -275,7 +277,7 @@ export function h2Spans(ps: PlainStream, out: Map<string, Span[]>, bodyAt: Map<s
 }
 
 /** HTTP/1.1: one stream per response (key: its index on the connection). */
-function h1Spans(ps: PlainStream, out: Map<string, Span[]>, state: { n: number; bodyLeft: number }): void {
+export function h1Spans(ps: PlainStream, out: Map<string, Span[]>, state: { n: number; bodyLeft: number }): void {
   for (;;) {
     if (state.bodyLeft > 0) {
       const n = Math.min(state.bodyLeft, ps.available);
@@ -479,7 +481,10 @@ export async function analyzeCapture(i: CaptureInput, loss?: { drops: DropIn[]; 
   const messages = !!i.result.messages;
   if ((!messages && !i.result.chunks.length) || i.result.t0WallMs === undefined) return null;
   if (i.snaplenBytes < 65535) throw new Error(`capture_snaplen ${i.snaplenBytes} cuts packets; the analysis needs whole packets`);
-  const { streams, spaces } = messages ? await (await import('./holmsg.ts')).analyzeMessages(i) : i.transport === 'udp' ? await analyzeQuic(i) : await analyzeTcp(i);
+  // Chromium's rows (conn_id chromium.<DevTools id>, no stream id): the requests are found
+  // in the capture's client-to-server bytes (hol-chromium.ts)
+  const chromium = !messages && i.result.requests.some((r) => r.conn_id.startsWith('chromium.'));
+  const { streams, spaces } = messages ? await (await import('./holmsg.ts')).analyzeMessages(i) : chromium ? await (await import('./hol-chromium.ts')).analyzeChromium(i) : i.transport === 'udp' ? await analyzeQuic(i) : await analyzeTcp(i);
   const summary = summarize(streams);
   const holes = spaces.flatMap((sp) => findHoles(sp.space, sp.arr));
   const ports = new Map(spaces.map((sp) => [sp.space, sp.clientPort]));

@@ -11,7 +11,7 @@ const SUITES: Record<number, [string, string, number]> = {
   0x1303: ['sha256', 'chacha20-poly1305', 32],
 };
 
-function hkdfExpandLabel(hash: string, secret: Buffer, label: string, length: number): Buffer {
+export function hkdfExpandLabel(hash: string, secret: Buffer, label: string, length: number): Buffer {
   const full = Buffer.from(`tls13 ${label}`);
   const info = Buffer.concat([Buffer.from([length >> 8, length & 255, full.length]), full, Buffer.from([0])]);
   const out: Buffer[] = [];
