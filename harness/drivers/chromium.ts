@@ -108,6 +108,10 @@ export function chromiumArgs(protocol: string, hostPort: string, certPem: string
     '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
     '--disable-sync', '--disable-default-apps', '--disable-domain-reliability', '--disable-client-side-phishing-detection',
     '--no-pings', '--dns-prefetch-disable', `--ignore-certificate-errors-spki-list=${spkiHash(certPem)}`,
+    // no name resolution at all: the page's origin is an IP literal, and with background
+    // networking off Chromium still looked up update.googleapis.com and accounts.google.com
+    // (DNS packets in a capture of the client namespace)
+    `--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE ${hostPort.replace(/:\d+$/, '')}`,
     // chrome.benchmarking.closeConnections() in the page (Telemetry's switch): how `resumed`
     // closes the primed connections while Chromium keeps its TLS and QUIC session caches
     '--enable-net-benchmarking',

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { captureBase } from './capture.ts';
 import { runScenario } from '../testdata/cli.ts';
 import { CHROMIUM_PATH } from '../drivers/chromium.ts';
+import { run } from '../../proc/exec.ts';
+import { ADDR } from '../../netem/topology.ts';
 
 const hasChromium = await access(CHROMIUM_PATH).then(() => true, () => false);
 const OBJECTS = 30;
@@ -43,6 +45,10 @@ test('capture: exact HoL of Chromium jobs (h2, h3, HTTP/1.1): every request foun
     assert.equal(i.hol.bytes, OBJECTS * OBJECT_BYTES, `${label}: every body byte of every object`);
     assert.ok(i.hol.undelivered_bytes < i.hol.bytes / 100, `${label}: ${i.hol.undelivered_bytes} bytes not placed`);
     for (const c of ['hol_self_ms', 'hol_cross_ms', 'hol_cross_ms_per_stream', 'hol_cross_bytes']) assert.notEqual(s[c], '', `${label}: ${c} filled`);
+    // nothing but the page's own traffic leaves the client: no DNS, no Google services
+    const pcap = `${captureBase(join(r.outDir, 'capture'), 'base', label, 1)}.pcap`;
+    const other = (await run('tshark', ['-r', pcap, '-Y', `ip and not ip.addr==${ADDR.server}`, '-T', 'fields', '-e', 'ip.dst', '-e', 'udp.dstport', '-e', 'dns.qry.name'], { allowFail: true })).stdout.trim();
+    assert.equal(other, '', `${label}: packets to other hosts than the server:\n${other.split('\n').slice(0, 5).join('\n')}`);
   }
   const chrome = (p: string) => labels.find((l: string) => l.startsWith(p) && l.endsWith('@chromium'))!;
   // h2: one TCP connection; at 2% loss some stream waits for another stream's retransmission
