@@ -102,16 +102,24 @@ export function spkiHash(certPem: string): string {
   return createHash('sha256').update(der).digest('base64');
 }
 
+/** Flags for every Chromium the project starts (the client, tests, report checks): no
+ *  background networking and no name resolution at all except for `hosts` (IP literals):
+ *  with background networking off Chromium still looked up update.googleapis.com and
+ *  accounts.google.com (DNS packets in a capture of the client namespace). */
+export function quietChromiumArgs(hosts: string[]): string[] {
+  return [
+    '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--disable-default-apps', '--disable-domain-reliability', '--disable-client-side-phishing-detection',
+    '--no-pings', '--dns-prefetch-disable',
+    `--host-resolver-rules=MAP * ~NOTFOUND${hosts.map((h) => `, EXCLUDE ${h}`).join('')}`,
+  ];
+}
+
 /** Chromium's command line for one job (Playwright adds its own automation defaults). */
 export function chromiumArgs(protocol: string, hostPort: string, certPem: string): string[] {
   const args = [
-    '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--disable-default-apps', '--disable-domain-reliability', '--disable-client-side-phishing-detection',
-    '--no-pings', '--dns-prefetch-disable', `--ignore-certificate-errors-spki-list=${spkiHash(certPem)}`,
-    // no name resolution at all: the page's origin is an IP literal, and with background
-    // networking off Chromium still looked up update.googleapis.com and accounts.google.com
-    // (DNS packets in a capture of the client namespace)
-    `--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE ${hostPort.replace(/:\d+$/, '')}`,
+    ...quietChromiumArgs([hostPort.replace(/:\d+$/, '')]),
+    `--ignore-certificate-errors-spki-list=${spkiHash(certPem)}`,
     // chrome.benchmarking.closeConnections() in the page (Telemetry's switch): how `resumed`
     // closes the primed connections while Chromium keeps its TLS and QUIC session caches
     '--enable-net-benchmarking',

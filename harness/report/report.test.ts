@@ -10,6 +10,7 @@ import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Resvg } from '@resvg/resvg-js';
 import { CsvFormatError, parseCsv, parseCsvStrict } from './csv.ts';
+import { quietChromiumArgs } from '../drivers/chromium.ts';
 import { buildReport, defaultReportDir } from './index.ts';
 import { loadResults } from './load.ts';
 import { compileVegaLite, prefixSvgIds } from './render.ts';
@@ -333,7 +334,7 @@ test('index.html renders offline in headless Chromium', async (t) => {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1400, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--headless', '--disable-quic', ...quietChromiumArgs([])],
   });
   try {
     const page = await browser.newPage();

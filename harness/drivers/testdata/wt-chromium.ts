@@ -9,6 +9,7 @@
 //   argv[2]: JSON WtChromiumJob    stdout: one "RESULT <json>" line (WtChromiumResult)
 import http from 'node:http';
 import { chromium } from 'playwright-core';
+import { quietChromiumArgs } from '../chromium.ts';
 
 export interface WtChromiumJob {
   /** https://<server>:<port> */
@@ -35,7 +36,7 @@ await new Promise<void>((r) => page0.listen(0, '127.0.0.1', () => r()));
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-default-apps', '--metrics-recording-only', '--disable-features=MediaRouter,OptimizationHints'],
+  args: [...quietChromiumArgs(['127.0.0.1', new URL(job.origin).hostname]), '--metrics-recording-only', '--disable-features=MediaRouter,OptimizationHints'],
   // playwright kills the browser on our SIGTERM/SIGINT too
   handleSIGTERM: true,
   handleSIGINT: true,
