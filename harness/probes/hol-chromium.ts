@@ -18,7 +18,7 @@
 import { readFile } from 'node:fs/promises';
 import type { RequestRow } from '../records.ts';
 import { deliveryTimes, type StreamTimes } from './holcore.ts';
-import { chunkGroups, h1Spans, h2Spans, h3Spans, inOrderReady, PlainStream, reassemble, splitByArrival, tcpConns, timesOf, tshark, walkTls, type Analysis, type CaptureInput, type Span } from './hol.ts';
+import { chunkGroups, h3Spans, reassemble, responseSpans, splitByArrival, tcpConns, timesOf, tshark, type Analysis, type CaptureInput } from './hol.ts';
 import { ServerPackets } from './quic1rtt.ts';
 import { decodeFieldSection } from '../../h3/qpack.ts';
 import { parseKeylog } from './tls13.ts';
@@ -92,18 +92,8 @@ export async function analyzeChromium(i: CaptureInput): Promise<Analysis> {
     if (ids.size !== 1) throw new Error(`the requests of captured connection (client port ${conn.clientPort}) name ${ids.size} DevTools connections (${[...ids].join(', ')})`);
     const connId = [...ids][0]!;
     const h2 = h2Ports.has(conn.clientPort);
-    const srv = reassemble(conn.server);
+    const { srv, orderReady, spans } = responseSpans(conn, keylog, h2);
     spaces.push({ space: connId, clientPort: conn.clientPort, arr: srv.arr });
-    const orderReady = inOrderReady(srv.arr);
-    const ps = new PlainStream();
-    const spans = new Map<string, Span[]>();
-    const bodyAt = new Map<string, number>();
-    const st = { n: 0, bodyLeft: 0 };
-    walkTls(conn, srv, keylog, (plain, seq, recordEnd) => {
-      ps.feed(plain, seq, recordEnd);
-      if (h2) h2Spans(ps, spans, bodyAt);
-      else h1Spans(ps, spans, st);
-    });
     for (const [key, sp] of spans) {
       const row = mine.get(key);
       const ch = row && chunks.get(String(row.req_id));

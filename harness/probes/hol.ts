@@ -307,6 +307,23 @@ export interface Analysis {
   spaces: { space: string; clientPort: number; arr: Float64Array }[];
 }
 
+/** A TCP connection's server bytes decrypted and cut into response body spans: per h2
+ *  stream id, or per HTTP/1.1 response in order ('0', '1', ...). */
+export function responseSpans(conn: TcpConn, keylog: Map<string, Map<string, Buffer>>, h2: boolean): { srv: Reassembled; orderReady: (end: number) => [number, number]; spans: Map<string, Span[]> } {
+  const srv = reassemble(conn.server);
+  const orderReady = inOrderReady(srv.arr);
+  const ps = new PlainStream();
+  const spans = new Map<string, Span[]>();
+  const bodyAt = new Map<string, number>();
+  const st = { n: 0, bodyLeft: 0 };
+  walkTls(conn, srv, keylog, (plain, seq, recordEnd) => {
+    ps.feed(plain, seq, recordEnd);
+    if (h2) h2Spans(ps, spans, bodyAt);
+    else h1Spans(ps, spans, st);
+  });
+  return { srv, orderReady, spans };
+}
+
 async function analyzeTcp(i: CaptureInput): Promise<Analysis> {
   const keylog = parseKeylog(await readFile(i.keys, 'utf8'));
   const conns = await tcpConns(i.pcap, i.serverAddr);
@@ -317,18 +334,8 @@ async function analyzeTcp(i: CaptureInput): Promise<Analysis> {
   const spaces: Analysis['spaces'] = [];
   for (const [ci, conn] of conns.entries()) {
     const connId = order[ci]!;
-    const srv = reassemble(conn.server);
+    const { srv, orderReady, spans } = responseSpans(conn, keylog, h2);
     spaces.push({ space: connId, clientPort: conn.clientPort, arr: srv.arr });
-    const orderReady = inOrderReady(srv.arr);
-    const ps = new PlainStream();
-    const spans = new Map<string, Span[]>();
-    const bodyAt = new Map<string, number>();
-    const st = { n: 0, bodyLeft: 0 };
-    walkTls(conn, srv, keylog, (plain, seq, recordEnd) => {
-      ps.feed(plain, seq, recordEnd);
-      if (h2) h2Spans(ps, spans, bodyAt);
-      else h1Spans(ps, spans, st);
-    });
     if (h2) {
       const chunks = chunkGroups(i.result, (c) => `${c.conn_id}/${c.stream_id}`);
       for (const [sid, sp] of spans) {
