@@ -76,7 +76,9 @@ test('ServerPackets: 1-RTT packets opened, coalesced long headers and zero paddi
   const bad = seal(301, 2, PAYLOAD);
   bad[bad.length - 1]! ^= 1;
   assert.deepEqual(sp.datagram(bad, 13), []);
-  assert.equal(sp.failed, 1, 'a packet that does not authenticate is counted');
+  assert.deepEqual([sp.failed, sp.trailing], [0, 1], 'the last packet so far: trailing (sent after the client left?)');
+  assert.equal(sp.datagram(seal(302, 2, PAYLOAD), 14).length, 1);
+  assert.deepEqual([sp.failed, sp.trailing], [1, 0], 'a later packet opened: the bad one was in the middle of the connection, counted as failed');
 });
 
 test('streamFrames: every frame type walked; an unknown one is an error', () => {

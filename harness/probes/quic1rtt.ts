@@ -96,8 +96,13 @@ export class ServerPackets {
   private readonly aead: string;
   private readonly hpCipher: string;
   private largest = -1;
-  /** short-header packets that did not open (reported by the caller) */
+  /** short-header packets that did not open although a later one did (reported by the
+   *  caller: bytes of the page may be in them) */
   failed = 0;
+  /** packets that did not open after the last one that did: what the server sent after the
+   *  client closed (seen: one datagram answered by ICMP port unreachable, the client's
+   *  socket gone) or a stateless reset; nothing the client used, so not an error */
+  trailing = 0;
 
   constructor(suite: number, secret: Buffer) {
     const s = TLS13_SUITES[suite];
@@ -171,9 +176,11 @@ export class ServerPackets {
       dec.setAuthTag(body.subarray(body.length - 16));
       pt = Buffer.concat([dec.update(body.subarray(0, body.length - 16)), dec.final()]);
     } catch {
-      this.failed++;
+      this.trailing++;
       return [];
     }
+    this.failed += this.trailing;
+    this.trailing = 0;
     if (pn > this.largest) this.largest = pn;
     return streamFrames(pt, t);
   }
