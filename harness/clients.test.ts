@@ -13,6 +13,7 @@ import { labelRank, parseLabel, protocolsOf } from './protocols.ts';
 import { sortProtocols } from './report/labels.ts';
 import { holbench } from './testdata/cli.ts';
 import { hostNetSnapshot } from '../netem/hostcheck.ts';
+import { tempDir } from '../proc/testdata/tmp.ts';
 
 const page = 'workload: {kind: page, objects: 2, object_bytes: 100}\n';
 
@@ -53,7 +54,7 @@ test('client chromium on what it cannot do is refused naming the field', () => {
 });
 
 test('CLI: client chromium on a load workload exits 2 naming protocols.0.client, nothing applied', { timeout: 120_000 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-client-'));
+  const dir = await tempDir('holbench-client-');
   const f = join(dir, 'bad.yaml');
   await writeFile(f, `protocols: [h2, {protocol: h3, client: chromium}]\nworkload: {kind: load, duration_s: 1}\n`);
   const g = join(dir, 'bad2.yaml');

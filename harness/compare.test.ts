@@ -17,6 +17,7 @@ import type { RunData } from './compare/types.ts';
 import { relChangeCi95 } from './metrics.ts';
 import { SUMMARY_COLUMNS } from './summary.ts';
 import { holbench as holbenchCli } from './testdata/cli.ts';
+import { tempDirSync } from '../proc/testdata/tmp.ts';
 
 
 /** Run the CLI; SIGKILL after timeoutMs (code null), a generous bound for a hang, not a timing check. */
@@ -40,7 +41,7 @@ interface Group {
   seeds?: number[];
 }
 
-const tmp = mkdtempSync(join(tmpdir(), 'holbench-compare-'));
+const tmp = tempDirSync('holbench-compare-');
 
 function runJson(over: Record<string, unknown> = {}) {
   return {

@@ -8,6 +8,7 @@ import { mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { holbench, runScenario as runIn } from './testdata/cli.ts';
+import { tempDir } from '../proc/testdata/tmp.ts';
 
 const runScenario = (yaml: string) => runIn(yaml, { prefix: 'holbench-nat-', timeoutMs: 240_000 });
 
@@ -59,7 +60,7 @@ timeouts: { request_ms: 20000, cell_s: 30 }
 });
 
 test('bad nat input: exit 2 naming the field, nothing built', { timeout: 60_000 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-nat-bad-'));
+  const dir = await tempDir('holbench-nat-bad-');
   const cases: [string, RegExp][] = [
     ['nat: { idle_timeout_tcp_s: -5 }', /nat\.idle_timeout_tcp_s/],
     ['nat: { on_expiry: explode }', /nat\.on_expiry/],

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { checkOutDir, OutPathError } from './outpath.ts';
 import { safeText } from './safetext.ts';
+import { tempDirSync } from '../proc/testdata/tmp.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'holbench-outpath-'));
+const tmp = tempDirSync('holbench-outpath-');
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test('checkOutDir accepts a writable folder or a path below one, and creates nothing', () => {

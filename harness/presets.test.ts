@@ -10,6 +10,7 @@ import { parseProfile } from '../netem/profile.ts';
 import { PRESET_NAMES, PRESET_TABLE, type Preset } from '../netem/presets.ts';
 import { parseScenarioText, ScenarioError } from './scenario/load.ts';
 import { holbench } from './testdata/cli.ts';
+import { tempDir } from '../proc/testdata/tmp.ts';
 
 const page = 'protocols: [h2]\nworkload: {kind: page, objects: 1, object_bytes: 100}\n';
 
@@ -33,7 +34,7 @@ test('an unknown preset is refused naming network.preset and listing the names',
 });
 
 test('holbench validate / run: unknown preset exits 2 naming network.preset, nothing applied', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-presets-'));
+  const dir = await tempDir('holbench-presets-');
   try {
     const f = join(dir, 'bad.yaml');
     await writeFile(f, `${page}network: {preset: 4g}\n`);
@@ -82,7 +83,7 @@ test('summary.csv rate_mbps is the downlink rate of an asymmetric preset (the di
 });
 
 test('a preset reaches the wire: a page over devtools-3g (500 kbit/s down) is no faster than its rate allows; run.json names the source', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-presets-'));
+  const dir = await tempDir('holbench-presets-');
   try {
     const f = join(dir, 'p.yaml');
     const bytes = 4 * 25_000;

@@ -14,6 +14,7 @@ import { parseScenarioText, ScenarioError } from './scenario/load.ts';
 import { jsonSchema } from './scenario/schema.ts';
 import { protocolColors, sortProtocols } from './report/labels.ts';
 import { h3Support } from '../h3/binding.ts';
+import { tempDir } from '../proc/testdata/tmp.ts';
 
 const page = 'workload: {kind: page, objects: 2, object_bytes: 100}\n';
 const problemsOf = (yaml: string): string[] => {
@@ -152,7 +153,7 @@ test('TLS rule: `tls` on a protocol without a choice is refused, naming the fiel
 });
 
 test('TLS rule: the CLI refuses `tls` on h2 with exit 2 before touching anything', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-tls-'));
+  const dir = await tempDir('holbench-tls-');
   const f = join(dir, 'bad.yaml');
   await writeFile(f, `protocols: [http1.1x6, {protocol: h2, tls: false}]\n${page}`);
   const cli = new URL('./cli.ts', import.meta.url).pathname;

@@ -13,6 +13,7 @@ import { run } from '../proc/exec.ts';
 import { h3Support } from '../h3/binding.ts';
 import { loadScenario } from './scenario/load.ts';
 import { holbench as holbenchCli } from './testdata/cli.ts';
+import { tempDir } from '../proc/testdata/tmp.ts';
 
 
 const holbench = (args: string[], onStderr?: (line: string, kill: (s: NodeJS.Signals) => void) => void) => holbenchCli(args, { onStderr });
@@ -39,7 +40,7 @@ test('run: smoke scenario end to end with the helper backend', async () => {
   // HTTP/3 needs the quiche binding; where it loads, h3 must work like the others
   const h3 = h3Support();
 
-  const out = await mkdtemp(join(tmpdir(), 'holbench-e2e-'));
+  const out = await tempDir('holbench-e2e-');
   const before = await hostNetSnapshot();
   const r = await holbench(['run', 'scenarios/smoke.yaml', '--backend', 'helper', '--out', join(out, 'results'), '--report-dir', join(out, 'rep'), '--json', '--quiet']);
   assert.equal(r.code, 0, r.stderr);
@@ -106,7 +107,7 @@ test('run: smoke scenario end to end with the helper backend', async () => {
 });
 
 test('run: HTTP/1.x over TLS by default and cleartext by choice, side by side on namespaces', async () => {
-  const out = await mkdtemp(join(tmpdir(), 'holbench-https-'));
+  const out = await tempDir('holbench-https-');
   const f = join(out, 'https-h1.yaml');
   // smoke-sized, no loss: the TLS and cleartext jobs then differ by the handshakes alone
   await writeFile(
@@ -159,7 +160,7 @@ test('run: HTTP/1.x over TLS by default and cleartext by choice, side by side on
 });
 
 test('run: Ctrl-C keeps finished jobs, exits 130 and cleans up', async () => {
-  const out = await mkdtemp(join(tmpdir(), 'holbench-int-'));
+  const out = await tempDir('holbench-int-');
   const f = join(out, 'long.yaml');
   await writeFile(f, 'protocols: [http1.1, h2]\nworkload: {kind: page, objects: 20, object_bytes: 20000}\nnetwork: {delay_ms: 10}\nrepetitions: 20\n');
   const before = await hostNetSnapshot();

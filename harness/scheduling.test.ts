@@ -13,6 +13,7 @@ import { run } from '../proc/exec.ts';
 import { h3Support } from '../h3/binding.ts';
 import { parseScenarioText } from './scenario/load.ts';
 import { holbench as holbenchCli } from './testdata/cli.ts';
+import { tempDir } from '../proc/testdata/tmp.ts';
 
 const csv = async (f: string) => parse(await readFile(f, 'utf8'), { columns: true }) as Record<string, string>[];
 
@@ -43,7 +44,7 @@ test('scheduling sweep: sequential completes in request order with h2 ~ h3 sprea
   assert.deepEqual(disciplines, ['sequential', 'round-robin']);
   const protocols = plan.protocols.map((p) => p.label);
 
-  const out = await mkdtemp(join(tmpdir(), 'holbench-sched-'));
+  const out = await tempDir('holbench-sched-');
   const f = join(out, 'scheduling-check.yaml');
   await writeFile(f, SCENARIO);
   const r = await holbench(['run', f, '--backend', 'helper', '--out', join(out, 'results'), '--no-report', '--json', '--quiet']);

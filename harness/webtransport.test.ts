@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { protocolDef } from './protocols.ts';
 import { runScenario, WT } from './testdata/wt-run.ts';
+import { tempDir } from '../proc/testdata/tmp.ts';
 
 test('the table has the three WebTransport variants, on the h3 plugin over UDP, only the datagram one without resume', () => {
   assert.deepEqual(WT, ['webtransport-stream', 'webtransport-uni', 'webtransport-datagram']);
@@ -84,7 +85,7 @@ seed: 3
 });
 
 test('CLI: resume on webtransport-datagram exits 2 naming the protocol and what fits, before anything is set up', { timeout: 60_000 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-wt-bad-'));
+  const dir = await tempDir('holbench-wt-bad-');
   const f = join(dir, 'bad.yaml');
   await writeFile(f, 'protocols: [ws, webtransport-datagram]\nworkload: {kind: messages, pattern: push}\n');
   const CLI = new URL('./cli.ts', import.meta.url).pathname;

@@ -9,6 +9,7 @@ import { holbench } from '../harness/testdata/cli.ts';
 import { parseProfile, ProfileError } from './profile.ts';
 import { loadTrace, parseTraceText, readTraceFile, resolveTracePath, TRACES_DIR, traceRateBps, TraceError } from './trace.ts';
 import { helperConfig } from './backends/helper.ts';
+import { tempDir } from '../proc/testdata/tmp.ts';
 
 const profileIssues = (raw: unknown, opts = {}): string[] => {
   try {
@@ -59,7 +60,7 @@ test('shipped traces load and offer the rates their names say', () => {
 });
 
 test('trace paths: relative to the scenario folder first, then netem/traces/', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-trace-'));
+  const dir = await tempDir('holbench-trace-');
   await writeFile(join(dir, 'mine.trace'), '1\n2\n');
   assert.equal(resolveTracePath('mine.trace', dir), join(dir, 'mine.trace'));
   assert.equal(resolveTracePath('step-12-3.trace', dir), join(TRACES_DIR, 'step-12-3.trace'));
@@ -115,7 +116,7 @@ test('bad combinations are named by field', () => {
 });
 
 test('CLI: a malformed trace exits 2 naming the field, the file and the line; nothing runs', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-trace-cli-'));
+  const dir = await tempDir('holbench-trace-cli-');
   await writeFile(join(dir, 'broken.trace'), '1\n2\n2\nx7\n');
   const f = join(dir, 'bad.yaml');
   const head = 'protocols: [h2]\nworkload: {kind: page, objects: 1, object_bytes: 1}\nnetwork:\n  delay_ms: 5\n';

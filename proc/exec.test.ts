@@ -5,9 +5,10 @@ import { chmod, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { haveCommand } from './exec.ts';
+import { tempDir } from './testdata/tmp.ts';
 
 test('haveCommand: executables on PATH or by path; not a plain file, a directory, or a name with shell syntax', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-have-'));
+  const dir = await tempDir('holbench-have-');
   const savedPath = process.env.PATH;
   try {
     await writeFile(join(dir, 'tool'), '#!/bin/sh\n');

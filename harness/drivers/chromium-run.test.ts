@@ -14,6 +14,7 @@ import { holbench } from '../testdata/cli.ts';
 import { parseScenarioText } from '../scenario/load.ts';
 import { CHROMIUM_PATH } from './chromium.ts';
 import { CHROMIUM_PROTOCOLS } from '../clients.ts';
+import { tempDir } from '../../proc/testdata/tmp.ts';
 
 const hasChromium = await access(CHROMIUM_PATH).then(() => true, () => false);
 const csv = async (f: string) => parse(await readFile(f, 'utf8'), { columns: true }) as Record<string, string>[];
@@ -29,7 +30,7 @@ test('run: Chromium beside the holbench client, every object over the asked-for 
   const loaded = parseScenarioText(SCENARIO, 's.yaml');
   const w = loaded.scenario.workload;
   if (w.kind !== 'page' || typeof w.object_bytes !== 'number' || !w.html_bytes) throw new Error('expected a page of equal objects with HTML');
-  const out = await mkdtemp(join(tmpdir(), 'holbench-chromium-e2e-'));
+  const out = await tempDir('holbench-chromium-e2e-');
   const f = join(out, 's.yaml');
   await writeFile(f, SCENARIO);
   const before = await hostNetSnapshot();

@@ -17,6 +17,7 @@ import { AGENT_MAIN, type AgentControl, type Job, type JobResult } from '../agen
 import type { ProtocolName } from '../protocols.ts';
 import { CHROMIUM_PATH } from './chromium.ts';
 import { CHROMIUM_PROTOCOLS } from '../clients.ts';
+import { tempDir } from '../../proc/testdata/tmp.ts';
 
 const hasChromium = await access(CHROMIUM_PATH).then(() => true, () => false);
 const OBJECTS = 6;
@@ -129,7 +130,7 @@ test('warm: the measured page reuses the preconnected h3 connection; html_bytes 
 });
 
 test('capture on: Chromium writes its TLS and QUIC secrets to the job\'s key log', { skip: !hasChromium && 'no /usr/bin/chromium', timeout: 120_000 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-keylog-'));
+  const dir = await tempDir('holbench-keylog-');
   try {
     for (const [protocol, plugin, label] of [['h2', 'h2', 'CLIENT_TRAFFIC_SECRET_0'], ['h3', 'h3', 'CLIENT_TRAFFIC_SECRET_0']] as const) {
       const keylogFile = join(dir, `${protocol}.keys`);

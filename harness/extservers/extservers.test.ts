@@ -12,6 +12,7 @@ import { holbench } from '../testdata/cli.ts';
 import { parseScenarioText, ScenarioError } from '../scenario/load.ts';
 import { run } from '../../proc/exec.ts';
 import { composeLabel, STATIC_SERVER_NAMES } from './spec.ts';
+import { tempDir } from '../../proc/testdata/tmp.ts';
 
 const USER_SERVER = new URL('./testdata/user-server.mjs', import.meta.url).pathname;
 const USER_H3 = new URL('./testdata/user-h3.ts', import.meta.url).pathname;
@@ -55,7 +56,7 @@ test('bad server input: exit 2 naming protocols[i].server, nothing run', async (
   // messaging workloads are not served by external servers
   assert.throws(() => parseScenarioText('protocols: [{protocol: ws, server: caddy}]\nworkload: {kind: messages}\n', 'm.yaml'), /protocols\.0\.server: caddy does not serve ws/);
   // the CLI: exit 2, the field in the message, nothing created
-  const d = await mkdtemp(join(tmpdir(), 'holbench-ext-bad-'));
+  const d = await tempDir('holbench-ext-bad-');
   try {
     await writeFile(join(d, 's.yaml'), 'name: bad\nprotocols: [{protocol: h2, server: apache}]\nworkload: {kind: page, objects: 2, object_bytes: 100}\n');
     const r = await holbench(['run', join(d, 's.yaml'), '--out', join(d, 'results'), '--no-report'], { timeoutMs: 60_000 });
@@ -81,7 +82,7 @@ test('labels: a server suffix, composed in one place, parses back from the strin
 });
 
 test('caddy and nginx under the runner: page jobs succeed with the right bytes; nginx h3 UNSUPPORTED; nothing left', { skip: !root && 'needs root (namespaces)', timeout: 240_000 }, async (t) => {
-  const d = await mkdtemp(join(tmpdir(), 'holbench-ext-static-'));
+  const d = await tempDir('holbench-ext-static-');
   try {
     const protocols = ['h2', 'h3', 'h2@caddy', 'h3@caddy', 'http1.1@nginx', 'h2@nginx', 'h3@nginx', 'http1.1-clear@caddy'];
     await writeFile(join(d, 's.yaml'), `name: ext-static\nprotocols: [${protocols.join(', ')}]\nworkload: {kind: page, objects: 6, object_bytes: 20000}\nnetwork: {delay_ms: 5}\nrepetitions: 1\n`);
@@ -119,7 +120,7 @@ test('caddy and nginx under the runner: page jobs succeed with the right bytes; 
 });
 
 test('a user server: one that works succeeds; early exit, never ready, wrong bytes, no such command: FAILED with the reason; nothing left', { skip: !root && 'needs root (namespaces)', timeout: 240_000 }, async () => {
-  const d = await mkdtemp(join(tmpdir(), 'holbench-ext-user-'));
+  const d = await tempDir('holbench-ext-user-');
   try {
     const srv = (name: string, mode: string, port: number, extra = '') => `{name: ${name}, command: [${process.execPath}, ${USER_SERVER}, ${mode}], protocols: [h2, http1.1], port: ${port}${extra}}`;
     await writeFile(
@@ -175,7 +176,7 @@ test('a user server: one that works succeeds; early exit, never ready, wrong byt
 });
 
 test('Ctrl-C during a run with caddy and a user server: exit 130, no server process and no namespace left', { skip: !root && 'needs root (namespaces)', timeout: 240_000 }, async () => {
-  const d = await mkdtemp(join(tmpdir(), 'holbench-ext-int-'));
+  const d = await tempDir('holbench-ext-int-');
   try {
     const user = `{name: mine, command: [${process.execPath}, ${USER_SERVER}, ok, ${d}], protocols: [h2], port: 8110}`;
     await writeFile(join(d, 's.yaml'), `name: ext-int\nprotocols: [h2@caddy, {protocol: h2, server: ${user}}]\nworkload: {kind: page, objects: 10, object_bytes: 20000}\nnetwork: {delay_ms: 10}\nrepetitions: 20\n`);

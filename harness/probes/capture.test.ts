@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { run } from '../../proc/exec.ts';
 import { captureBase } from './capture.ts';
 import { holbench as holbenchCli, runScenario } from '../testdata/cli.ts';
+import { tempDir } from '../../proc/testdata/tmp.ts';
 
 const RTT_MS = 50;
 const OBJECTS = 30;
@@ -73,7 +74,7 @@ test('capture: tshark decrypts h2 and h3 HEADERS; exact HoL: h2 cross > 0, h3 an
 });
 
 test('capture: Ctrl-C during a captured run leaves no tcpdump', async () => {
-  const out = await mkdtemp(join(tmpdir(), 'holbench-capt-int-'));
+  const out = await tempDir('holbench-capt-int-');
   const f = join(out, 's.yaml');
   await writeFile(f, scenario(5));
   let sent = false;

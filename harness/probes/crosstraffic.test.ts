@@ -13,6 +13,7 @@ import { holbench } from '../testdata/cli.ts';
 import { parseScenarioText } from '../scenario/load.ts';
 import { clientArgs, IPERF_PORT_BASE, parseIperf } from './crosstraffic.ts';
 import { crossFlows, MAX_CROSS_ENTRIES } from '../scenario/crosstraffic.ts';
+import { tempDir } from '../../proc/testdata/tmp.ts';
 
 const csv = async (f: string) => parse(await readFile(f, 'utf8'), { columns: true }) as Record<string, string>[];
 
@@ -24,7 +25,7 @@ async function ourIperf(): Promise<string[]> {
 }
 
 async function runScenario(yaml: string) {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-cross-'));
+  const dir = await tempDir('holbench-cross-');
   const f = join(dir, 's.yaml');
   await writeFile(f, yaml);
   const r = await holbench(['run', f, '--backend', 'helper', '--out', join(dir, 'results'), '--no-report', '--json', '--quiet'], { timeoutMs: 300_000 });
@@ -113,7 +114,7 @@ repetitions: 1
 });
 
 test('Ctrl-C while competing flows run: exit 130, no iperf3 left', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-cross-'));
+  const dir = await tempDir('holbench-cross-');
   try {
     const f = join(dir, 's.yaml');
     await writeFile(f, page(60).replace('stop_s: 6', 'stop_s: 60').replace('sweep: {cross_traffic: [off, on]}\n', ''));

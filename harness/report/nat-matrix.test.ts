@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { run, tsArgv } from '../../proc/exec.ts';
 import { natOutcome, NAT_OUTCOMES } from './charts/nat.ts';
 import { keepaliveLabel } from './nat-matrix.ts';
+import { tempDir } from '../../proc/testdata/tmp.ts';
 
 test('natOutcome: lost beats reconnected beats late beats survived', () => {
   const cases: [Parameters<typeof natOutcome>[0], string][] = [
@@ -27,10 +28,10 @@ test('keepaliveLabel names the keepalives and ignores the reconnect delay', () =
 });
 
 test('nat-matrix: exit 2 naming the folder for a run without nat and for a non-results folder', { timeout: 60_000 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-natmatrix-'));
+  const dir = await tempDir('holbench-natmatrix-');
   await writeFile(join(dir, 'run.json'), JSON.stringify({ scenario: { name: 'x' } }));
   await writeFile(join(dir, 'summary.csv'), 'protocol,workload,status,rep\nws,messages,SUCCEEDED,1\n');
-  const empty = await mkdtemp(join(tmpdir(), 'holbench-natmatrix-empty-'));
+  const empty = await tempDir('holbench-natmatrix-empty-');
   const [node, argv] = tsArgv(new URL('./nat-matrix.ts', import.meta.url).pathname, []);
   for (const [target, re] of [[dir, /run\.json has no nat/], [empty, /not a results folder/]] as const) {
     const r = await run(node, [...argv, target, '--out', join(dir, 'out')], { allowFail: true });

@@ -18,10 +18,11 @@ import { writeSyntheticMessagesResults, writeSyntheticResults } from './syntheti
 import { buildFindings, type Findings } from './findings.ts';
 import { jobSeed } from '../../netem/seed.ts';
 import { main as cliMain } from './cli.ts';
+import { tempDirSync } from '../../proc/testdata/tmp.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const keep = process.env.HOLBENCH_KEEP_REPORT === '1';
-const root = mkdtempSync(join(tmpdir(), 'holbench-report-'));
+const root = tempDirSync('holbench-report-');
 after(() => {
   if (keep) console.log(`# kept ${root}`);
   else rmSync(root, { recursive: true, force: true });

@@ -13,6 +13,7 @@ import { holbench } from '../testdata/cli.ts';
 import { CONNECTION_MODES } from '../drivers/types.ts';
 import { PROTOCOL_TABLE, protocolsOf } from '../protocols.ts';
 import { hostNetSnapshot } from '../../netem/hostcheck.ts';
+import { tempDir } from '../../proc/testdata/tmp.ts';
 
 const page = 'workload: {kind: page, objects: 2, object_bytes: 100}\n';
 
@@ -86,7 +87,7 @@ test('warm or resumed on a messaging workload is refused; cold is fine there', (
 });
 
 test('CLI: resumed on a cleartext protocol exits 2 naming the field, nothing changed', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-conn-'));
+  const dir = await tempDir('holbench-conn-');
   const f = join(dir, 'resumed-clear.yaml');
   await writeFile(f, `protocols: [h2, http1.1-clear]\n${page}connection: resumed\n`);
   const g = join(dir, 'unknown.yaml');

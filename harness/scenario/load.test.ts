@@ -9,6 +9,7 @@ import { parseScenarioText, ScenarioError } from './load.ts';
 import { protocolsWithPattern } from '../protocols.ts';
 import { hostNetSnapshot } from '../../netem/hostcheck.ts';
 import { holbench as holbenchCli } from '../testdata/cli.ts';
+import { tempDir } from '../../proc/testdata/tmp.ts';
 
 
 const cli = async (args: string[]) => {
@@ -86,7 +87,7 @@ test('fixed-rate load needs rate_rps; YAML syntax errors carry a position', () =
 });
 
 test('CLI: bad scenario exits 2, names fields, and touches nothing', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-test-'));
+  const dir = await tempDir('holbench-test-');
   const f = join(dir, 'bad.yaml');
   await writeFile(f, 'protocols: [h2]\nworkload: {kind: page, objects: 1, object_bytes: 1}\nnetwork: {delay_ms: -1, loss_ge: {p: 1.5}}\n');
   const before = await hostNetSnapshot();
@@ -170,7 +171,7 @@ test('scheduling: top-level (default browser) and a sweep axis of strings; an un
       ['scheduling=round-robin,loss_pct=2', 'round-robin', 'round-robin', 'random'],
     ],
   );
-  const dir = await mkdtemp(join(tmpdir(), 'holbench-test-'));
+  const dir = await tempDir('holbench-test-');
   const f = join(dir, 'bad.yaml');
   await writeFile(f, `${page}scheduling: fifo\nsweep: {scheduling: [sequential, fair]}\n`);
   const before = await hostNetSnapshot();

@@ -14,12 +14,13 @@ import { ConfigMap, PersistentVolumeClaim } from 'kubernetes-models/v1';
 import { loadScenario } from '../scenario/load.ts';
 import { holbench } from '../testdata/cli.ts';
 import { parseShard } from './partition.ts';
+import { tempDir } from '../../proc/testdata/tmp.ts';
 
 const SCENARIO = new URL('./testdata/shard-tiny.yaml', import.meta.url).pathname;
 const MODELS = { ConfigMap, PersistentVolumeClaim, Job } as const;
 
 test('k8s: the generated objects pass the API schema and carry what a shard needs', async (t) => {
-  const tmp = await mkdtemp(join(tmpdir(), 'holbench-k8s-test-'));
+  const tmp = await tempDir('holbench-k8s-test-');
   t.after(() => rm(tmp, { recursive: true, force: true }));
   const sc = await loadScenario(SCENARIO);
   const units = sc.cells.length * sc.scenario.repetitions;
@@ -73,7 +74,7 @@ test('k8s: the generated objects pass the API schema and carry what a shard need
 });
 
 test('k8s and slurm: bad input exits 2 and writes nothing', async (t) => {
-  const tmp = await mkdtemp(join(tmpdir(), 'holbench-k8s-bad-'));
+  const tmp = await tempDir('holbench-k8s-bad-');
   t.after(() => rm(tmp, { recursive: true, force: true }));
   const cases: [string[], RegExp][] = [
     [['k8s', SCENARIO, '--shards', '5', '--image', 'x/y:1'], /only 4 unit/],

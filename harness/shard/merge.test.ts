@@ -11,6 +11,7 @@ import { parse } from 'csv-parse/sync';
 import { loadScenario } from '../scenario/load.ts';
 import { holbench } from '../testdata/cli.ts';
 import { shardUnits } from './partition.ts';
+import { tempDir } from '../../proc/testdata/tmp.ts';
 
 const SCENARIO = new URL('./testdata/shard-tiny.yaml', import.meta.url).pathname;
 const csv = async (f: string) => parse(await readFile(f, 'utf8'), { columns: true }) as Record<string, string>[];
@@ -18,7 +19,7 @@ const csv = async (f: string) => parse(await readFile(f, 'utf8'), { columns: tru
 test('merge: complete, partial, mismatched and duplicated shard sets', { skip: process.getuid?.() !== 0 ? 'needs root' : false, timeout: 300_000 }, async (t) => {
   const sc = await loadScenario(SCENARIO);
   const reps = sc.scenario.repetitions;
-  const tmp = await mkdtemp(join(tmpdir(), 'holbench-merge-test-'));
+  const tmp = await tempDir('holbench-merge-test-');
   t.after(() => rm(tmp, { recursive: true, force: true }));
   const shards: string[] = [];
   for (const i of [1, 2]) {

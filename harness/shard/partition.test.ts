@@ -8,6 +8,7 @@ import { holbench } from '../testdata/cli.ts';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tempDir } from '../../proc/testdata/tmp.ts';
 
 const SCENARIO = new URL('./testdata/shard-tiny.yaml', import.meta.url).pathname;
 
@@ -65,7 +66,7 @@ test('shard auto: Slurm arrays (0- or 1-based), Kubernetes Indexed Jobs, and not
 });
 
 test('run --shard: bad values exit 2 with the reason, before anything is built', async (t) => {
-  const out = await mkdtemp(join(tmpdir(), 'holbench-shard-bad-'));
+  const out = await tempDir('holbench-shard-bad-');
   t.after(() => rm(out, { recursive: true, force: true }));
   const cases: [string[], RegExp, Record<string, string>?][] = [
     [['--shard', '3/2'], /shard index must be an integer from 1 to 2/],

@@ -12,6 +12,7 @@ import { run } from '../../proc/exec.ts';
 import { loadScenario } from '../scenario/load.ts';
 import { holbench } from '../testdata/cli.ts';
 import { SLURM_BINARIES, startSlurmCluster } from './testdata/slurm-cluster.ts';
+import { tempDir } from '../../proc/testdata/tmp.ts';
 
 const SCENARIO = new URL('./testdata/shard-tiny.yaml', import.meta.url).pathname;
 const SHARDS = 3;
@@ -26,7 +27,7 @@ test('slurm: a 3-shard array plus the afterok merge job on a one-node cluster eq
   const sc = await loadScenario(SCENARIO);
   const units = sc.cells.length * sc.scenario.repetitions;
   assert.ok(units >= SHARDS, 'the scenario has at least one unit per shard');
-  const tmp = await mkdtemp(join(tmpdir(), 'holbench-slurm-test-'));
+  const tmp = await tempDir('holbench-slurm-test-');
   t.after(() => rm(tmp, { recursive: true, force: true }));
   const t0 = Date.now();
   const cluster = await startSlurmCluster();

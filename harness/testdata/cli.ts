@@ -4,12 +4,13 @@
 // the helper backend -> run.json and the CSVs, after checking no namespace was left).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { run } from '../../proc/exec.ts';
+import { tempDir } from '../../proc/testdata/tmp.ts';
 
 export const CLI = new URL('../cli.ts', import.meta.url).pathname;
 const TSX = import.meta.resolve('tsx');
@@ -57,19 +58,10 @@ export async function readCsv(file: string): Promise<CsvRow[]> {
   return parse(await readFile(file, 'utf8'), { columns: true }) as CsvRow[];
 }
 
-/** Temp dirs of this test file's runs: removed when its process exits with every test
- *  passed (node --test runs each file in its own process); kept, and named on stderr, when
- *  one failed, for a look at what the run wrote. */
-const tempDirs: string[] = [];
-process.once('exit', (code) => {
-  if (code === 0) for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
-  else if (tempDirs.length) process.stderr.write(`# kept for inspection: ${tempDirs.join(' ')}\n`);
-});
-
-/** `yaml` as scenario.yaml in a new temp dir (named `<prefix>…`; see tempDirs). */
+/** `yaml` as scenario.yaml in a new temp dir (named `<prefix>…`; removed when the file's
+ *  tests pass, proc/testdata/tmp.ts). */
 export async function scenarioFile(yaml: string, prefix = 'holbench-test-'): Promise<{ dir: string; file: string }> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  tempDirs.push(dir);
+  const dir = await tempDir(prefix);
   const file = join(dir, 'scenario.yaml');
   await writeFile(file, yaml);
   return { dir, file };

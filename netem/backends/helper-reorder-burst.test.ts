@@ -10,6 +10,7 @@ import { meanBurst } from '../probe.ts';
 import { parseProfile } from '../profile.ts';
 import { helperAvailable } from './helper.ts';
 import { lossProbe, probeDrops, warm, withHelper } from './helper-testkit.ts';
+import { tempDir } from '../../proc/testdata/tmp.ts';
 
 describe('helper reorder knob and burst loss on namespaces', { timeout: 150_000 }, async () => {
   const avail = await helperAvailable();
@@ -67,7 +68,7 @@ describe('helper reorder knob and burst loss on namespaces', { timeout: 150_000 
   });
 
   it('the helper itself refuses a trace that went bad after validation, naming file and line, and keeps running', { skip, timeout: 30_000 }, async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'holbench-helper-trace-'));
+    const dir = await tempDir('holbench-helper-trace-');
     const file = join(dir, 'later bad.trace'); // a space: the path travels percent-encoded
     await writeFile(file, '1\n2\n3\n');
     const good = parseProfile({ delay_ms: 5, uplink: { trace: file }, seed: 1 });

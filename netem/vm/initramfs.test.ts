@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpioNewc, findBusybox, findKernel, INIT_SCRIPT, isStaticElf, moduleChain, BOOT_MODULES } from './initramfs.ts';
+import { tempDirSync } from '../../proc/testdata/tmp.ts';
 
 test('cpioNewc writes an archive busybox cpio can list', (t) => {
   const bb = findBusybox();
@@ -18,7 +19,7 @@ test('cpioNewc writes an archive busybox cpio can list', (t) => {
     { name: 'odd', mode: 0o100644, data: Buffer.alloc(5, 1) }, // exercises data padding
   ]);
   assert.equal(archive.length % 4, 0);
-  const dir = mkdtempSync(join(tmpdir(), 'holbench-cpio-'));
+  const dir = tempDirSync('holbench-cpio-');
   try {
     const f = join(dir, 'a.cpio');
     writeFileSync(f, archive);
