@@ -18,7 +18,7 @@
 import { readFile } from 'node:fs/promises';
 import type { RequestRow } from '../records.ts';
 import { deliveryTimes, type StreamTimes } from './holcore.ts';
-import { chunkGroups, h3Spans, reassemble, responseSpans, splitByArrival, tcpConns, timesOf, tshark, type Analysis, type CaptureInput } from './hol.ts';
+import { chunkGroups, h3Spans, readVarint, reassemble, responseSpans, splitByArrival, tcpConns, timesOf, tshark, type Analysis, type CaptureInput } from './hol.ts';
 import { ServerPackets } from './quic1rtt.ts';
 import { decodeFieldSection } from '../../h3/qpack.ts';
 import { parseKeylog } from './tls13.ts';
@@ -123,15 +123,6 @@ export function h3RequestPath(data: Buffer): string | null {
   const at = ty[1] + ln[1];
   if (at + ln[0] > data.length) return null;
   return decodeFieldSection(data.subarray(at, at + ln[0])).find(([n]) => n === ':path')?.[1] ?? null;
-}
-
-function readVarint(b: Buffer, at: number): [number, number] | null {
-  if (at >= b.length) return null;
-  const len = 1 << (b[at]! >> 6);
-  if (at + len > b.length) return null;
-  let v = b[at]! & 0x3f;
-  for (let k = 1; k < len; k++) v = v * 256 + b[at + k]!;
-  return [v, len];
 }
 
 async function analyzeChromiumQuic(i: CaptureInput): Promise<Analysis> {

@@ -359,7 +359,8 @@ async function analyzeTcp(i: CaptureInput): Promise<Analysis> {
 
 // ---- QUIC ----
 
-function readVarint(b: Buffer, at: number): [number, number] | null {
+/** A QUIC variable-length integer at `at`: [value, its length], or null past the end. */
+export function readVarint(b: Buffer, at: number): [number, number] | null {
   if (at >= b.length) return null;
   const len = 1 << (b[at]! >> 6);
   if (at + len > b.length) return null;
