@@ -3,8 +3,7 @@
 // refused naming the field, and the CLI exits 2 with nothing applied.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseScenarioText } from './scenario/load.ts';
 import { scenarioProblems as problems } from './testdata/scenario.ts';

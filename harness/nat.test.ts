@@ -4,8 +4,7 @@
 // bad nat input exits 2 naming the field, before anything is built.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { holbench, runScenario as runIn } from './testdata/cli.ts';
 import { tempDir } from '../proc/testdata/tmp.ts';

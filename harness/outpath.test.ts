@@ -1,8 +1,7 @@
 // checkOutDir: an output folder is checked before anything is read or created.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkOutDir, OutPathError } from './outpath.ts';
 import { safeText } from './safetext.ts';

@@ -3,8 +3,7 @@
 // reaches the wire in real namespaces with its source in run.json.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseProfile } from '../netem/profile.ts';
 import { PRESET_NAMES, PRESET_TABLE, type Preset } from '../netem/presets.ts';

@@ -4,8 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { colorOf, parseLabel, pluginOf, PROTOCOLS, PROTOCOL_TABLE, POOLED, protocolDef, protocolsOf, resolveConnections, resolveTls, TLS_CHOICE, type ProtocolName } from './protocols.ts';
 import { loadPlugin } from '../servers/registry.ts';

@@ -5,8 +5,7 @@
 // finish the objects together. The precise h2-vs-h3 spread check (10%) is `npm run truth`'s.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { run } from '../proc/exec.ts';

@@ -1,8 +1,7 @@
 // Traces and the new network fields at scenario load: what is accepted, and bad input named
 // by field, file and line (exit 2 from the CLI, nothing applied). No kernel needed.
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { holbench } from '../harness/testdata/cli.ts';

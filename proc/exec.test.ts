@@ -1,8 +1,7 @@
 // haveCommand looks a command up on PATH the way execvp does, without a shell.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { haveCommand } from './exec.ts';
 import { tempDir } from './testdata/tmp.ts';

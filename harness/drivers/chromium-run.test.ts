@@ -4,8 +4,7 @@
 // alike, Chromium's version in run.json, and no browser left behind. Needs root and Chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { access, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { run } from '../../proc/exec.ts';

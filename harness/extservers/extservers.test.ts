@@ -5,8 +5,7 @@
 // after the run no server process and no namespace is left.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { holbench } from '../testdata/cli.ts';
 import { parseScenarioText, ScenarioError } from '../scenario/load.ts';

@@ -4,8 +4,7 @@
 // must, and no tcpdump survives a run, finished or interrupted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../proc/exec.ts';
 import { captureBase } from './capture.ts';

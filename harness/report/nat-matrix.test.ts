@@ -1,8 +1,7 @@
 // The NAT charts' classification and the cross-run matrix's input checks (no namespaces).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run, tsArgv } from '../../proc/exec.ts';
 import { natOutcome, NAT_OUTCOMES } from './charts/nat.ts';

@@ -4,8 +4,7 @@
 // CLI exits 2 and changes nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseScenarioText } from './load.ts';
 import { scenarioProblems as problems } from '../testdata/scenario.ts';

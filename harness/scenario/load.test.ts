@@ -2,8 +2,7 @@
 // exits 2 and changes nothing on the system.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseScenarioText, ScenarioError } from './load.ts';
 import { protocolsWithPattern } from '../protocols.ts';

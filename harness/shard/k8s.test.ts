@@ -5,8 +5,7 @@
 // shared by the shards and the merge Job, and the scenario in a ConfigMap.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { Job } from 'kubernetes-models/batch/v1';

@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { allUnits, parseShard, shardFromEnv, ShardError, shardUnits, unitIndex, unitKey } from './partition.ts';
 import { jobSeed } from '../../netem/seed.ts';
 import { holbench } from '../testdata/cli.ts';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../../proc/testdata/tmp.ts';
 

@@ -2,8 +2,7 @@
 // seeded, so these runs are repeatable; bounds are still loose (the probe's pacing runs on
 // a busy shared machine).
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { meanBurst } from '../probe.ts';

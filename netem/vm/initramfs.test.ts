@@ -3,8 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpioNewc, findBusybox, findKernel, INIT_SCRIPT, isStaticElf, moduleChain, BOOT_MODULES } from './initramfs.ts';
 import { tempDirSync } from '../../proc/testdata/tmp.ts';
